@@ -1,0 +1,71 @@
+"""create_app: the one place that builds the services and wires them into the web server."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from typing import AsyncIterator
+
+from aiohttp import web
+
+from callcenter.config import Settings
+from callcenter.http import api_auth, api_clients, api_import, api_orders, api_users, openapi
+from callcenter.http import static
+from callcenter.http.keys import OPENAPI, SERVICES, Services
+from callcenter.http.middleware import auth_middleware, error_middleware
+from callcenter.http.routing import RouteSpec
+from callcenter.services.accounts import AccountService
+from callcenter.services.clients import ClientService
+from callcenter.services.context import Clock, utc_now
+from callcenter.services.importer import ImportService
+from callcenter.services.orders import OrderService
+from callcenter.storage.database import Database
+
+log = logging.getLogger("callcenter")
+
+ROUTE_TABLES = (api_auth.routes, api_clients.routes, api_orders.routes, api_users.routes,
+                api_import.routes, openapi.routes, static.routes)
+
+
+def all_route_specs() -> list[RouteSpec]:
+    return [spec for table in ROUTE_TABLES for spec in table.specs]
+
+
+def build_services(settings: Settings, db: Database, clock: Clock) -> Services:
+    secret_key = settings.secret_key
+    if not secret_key:
+        secret_key = secrets.token_hex(32)
+        log.warning("CALLCENTER_SECRET_KEY is not set: using a random key, "
+                    "so sessions end when the server restarts")
+    accounts = AccountService(db, clock, secret_key, settings.session_days)
+    clients = ClientService(db, clock, region=settings.default_region,
+                            shop_timezone=settings.timezone,
+                            own_clients_only=settings.operators_see_own_clients_only)
+    orders = OrderService(db, clock, clients)
+    importer = ImportService(db, clock, clients, region=settings.default_region,
+                             shop_timezone=settings.timezone)
+    return Services(settings=settings, db=db, accounts=accounts, clients=clients, orders=orders,
+                    importer=importer)
+
+
+def create_app(settings: Settings, *, clock: Clock = utc_now) -> web.Application:
+    """The web application. The database must be migrated; start-up fails with a clear
+    message otherwise."""
+    app = web.Application(
+        middlewares=[error_middleware, auth_middleware],
+        client_max_size=settings.max_upload_mb * 1024 * 1024 + 64 * 1024,
+    )
+    db = Database(settings.db_url)
+    app[SERVICES] = build_services(settings, db, clock)
+    app[OPENAPI] = openapi.build_openapi(all_route_specs())
+    for table in ROUTE_TABLES:
+        table.add_to(app)
+    static.add_static(app)
+
+    async def database(app: web.Application) -> AsyncIterator[None]:
+        await db.check_migrated()
+        yield
+        await db.dispose()
+
+    app.cleanup_ctx.append(database)
+    return app

@@ -1,0 +1,180 @@
+"""The `callcenter` command: serve | demo | migrate | user | import | ami-sim."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+from callcenter.config import SETTINGS, Settings, SettingsError, load_settings
+from callcenter.errors import AppError
+from callcenter.services.context import Actor, utc_now
+
+log = logging.getLogger("callcenter")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="callcenter", description="Telephony-centred CRM for the call centres of online shops")
+    parser.add_argument("--config", help="TOML config file (also $CALLCENTER_CONFIG)")
+    settings = parser.add_argument_group("settings (each also CALLCENTER_<NAME> in the environment)")
+    for s in SETTINGS:
+        settings.add_argument(s.flag, dest=f"setting_{s.name}", default=None, metavar="VALUE",
+                              help=f"{s.help} [default: {s.default!r}]")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("serve", help="run the web server (and the AMI listener when configured)")
+    demo = sub.add_parser("demo", help="migrate, seed demo data if empty, and serve")
+    demo.add_argument("--clients", type=int, default=1000, help="demo clients to create")
+    sub.add_parser("migrate", help="bring the database schema to the newest version")
+
+    user = sub.add_parser("user", help="manage users").add_subparsers(dest="user_cmd",
+                                                                      required=True)
+    add = user.add_parser("add", help="add a user; the password is read from stdin or prompted")
+    add.add_argument("login")
+    add.add_argument("--role", required=True, choices=["operator", "supervisor", "admin"])
+    add.add_argument("--name")
+    add.add_argument("--extension", help="softphone endpoint, e.g. PJSIP/101")
+    passwd = user.add_parser("passwd", help="set a user's password (stdin or prompt)")
+    passwd.add_argument("login")
+    user.add_parser("list", help="list users")
+
+    imp = sub.add_parser("import", help="import data").add_subparsers(dest="import_cmd",
+                                                                      required=True)
+    imp_clients = imp.add_parser("clients", help="import clients from a CSV file")
+    imp_clients.add_argument("file", type=Path)
+    imp_clients.add_argument("--dry-run", action="store_true", help="report only, write nothing")
+
+    sim = sub.add_parser("ami-sim", help="run the AMI simulator (a fake Asterisk for demos/tests)",
+                         add_help=False)
+    sim.add_argument("sim_args", nargs=argparse.REMAINDER)
+    return parser
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    cli = {s.name: getattr(args, f"setting_{s.name}") for s in SETTINGS}
+    return load_settings(cli, config_file=args.config)
+
+
+def _read_password(prompt: str) -> str:
+    if sys.stdin.isatty():
+        first = getpass.getpass(prompt)
+        if getpass.getpass("Repeat: ") != first:
+            raise SystemExit("error: the passwords differ")
+        return first
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "ami-sim":
+        from callcenter.ami.sim import main as sim_main
+
+        return sim_main(args.sim_args)
+    try:
+        settings = _settings(args)
+    except SettingsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=settings.log_level.upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        return asyncio.run(_run(args, settings))
+    except AppError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+async def _run(args: argparse.Namespace, settings: Settings) -> int:
+    from callcenter.storage.database import Database
+    from callcenter.storage.migrate import upgrade
+
+    if args.command == "migrate":
+        db = Database(settings.db_url)
+        try:
+            revision = await upgrade(db)
+        finally:
+            await db.dispose()
+        print(f"database at migration {revision}")
+        return 0
+    if args.command == "serve":
+        from callcenter.server import serve
+
+        await serve(settings)
+        return 0
+    if args.command == "demo":
+        from callcenter.server import serve
+        from callcenter.services.demo import seed_demo
+
+        db = Database(settings.db_url)
+        try:
+            await upgrade(db)
+            credentials = await seed_demo(db, clients=args.clients, now=utc_now())
+        finally:
+            await db.dispose()
+        _print_demo(settings, credentials)
+        await serve(settings, demo=True)
+        return 0
+    return await _admin_command(args, settings)
+
+
+def _print_demo(settings: Settings, credentials: dict[str, Any]) -> None:
+    url = f"http://{settings.http_host}:{settings.http_port}/"
+    print("\n=== callcenter demo ===")
+    print(f"Open {url} and log in as one of:")
+    for login, info in credentials["users"].items():
+        print(f"  {login:<12} password {info['password']:<18} {info['role']:<10} "
+              f"{info.get('extension') or ''}")
+    for slug, token in credentials.get("shop_tokens", {}).items():
+        print(f"  shop {slug}: intake token {token}")
+    print("These are demo passwords: do not use the demo database in production.\n", flush=True)
+
+
+async def _admin_command(args: argparse.Namespace, settings: Settings) -> int:
+    from callcenter.app import build_services
+    from callcenter.storage.database import Database
+
+    db = Database(settings.db_url)
+    try:
+        await db.check_migrated()
+        services = build_services(settings, db, utc_now)
+        actor = Actor.system("cli")
+        if args.command == "user":
+            if args.user_cmd == "add":
+                password = _read_password(f"Password for {args.login}: ")
+                user = await services.accounts.create_user(actor, {
+                    "login": args.login, "name": args.name or args.login, "role": args.role,
+                    "extension": args.extension, "password": password})
+                print(f"user {user['login']} added (id {user['id']}, {user['role']})")
+            elif args.user_cmd == "passwd":
+                await services.accounts.set_password(actor, args.login,
+                                                     _read_password(f"New password for {args.login}: "))
+                print(f"password of {args.login} changed; their sessions were ended")
+            else:
+                for u in await services.accounts.list_users():
+                    print(f"{u['id']:>4} {u['login']:<16} {u['role']:<10} "
+                          f"{u['extension'] or '-':<12} {'active' if u['active'] else 'inactive'}"
+                          f"  {u['name']}")
+        elif args.command == "import":
+            try:
+                data = args.file.read_bytes()
+            except OSError as exc:
+                print(f"error: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
+                return 1
+            report = await services.importer.import_clients(actor, data, dry_run=args.dry_run)
+            print(json.dumps(report, ensure_ascii=False, indent=2))
+        return 0
+    except AppError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        if exc.details.get("fields"):
+            for field, message in exc.details["fields"].items():
+                print(f"  {field}: {message}", file=sys.stderr)
+        return 1
+    finally:
+        await db.dispose()

@@ -1,0 +1,171 @@
+"""Settings: declared once as (name, default, help), read from one place.
+
+Precedence, highest first: CLI flag > environment ``CALLCENTER_<NAME>`` > config file > default.
+This module is the only reader of ``os.environ`` in the package.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+ENV_PREFIX = "CALLCENTER_"
+
+
+class SettingsError(ValueError):
+    """A setting has a value that cannot be used; the message names the setting."""
+
+
+def _bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in {"1", "true", "yes", "on"}:
+        return True
+    if text in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError(f"expected true/false, got {value!r}")
+
+
+def _timezone(value: Any) -> str:
+    try:
+        ZoneInfo(str(value))
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown IANA time zone {value!r}") from exc
+    return str(value)
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: Any
+    help: str
+    parse: Callable[[Any], Any] = str
+    secret: bool = False
+
+    @property
+    def env(self) -> str:
+        return ENV_PREFIX + self.name.upper()
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("db_url", "sqlite+aiosqlite:///var/callcenter.sqlite3",
+            "Database URL: sqlite+aiosqlite:///PATH (default, embedded) or "
+            "postgresql+asyncpg://USER:PASSWORD@HOST/DB."),
+    Setting("http_host", "127.0.0.1", "Address the web server listens on."),
+    Setting("http_port", 8080, "Port the web server listens on.", int),
+    Setting("secret_key", "",
+            "Secret used to sign session cookies and shop tokens. Required in production; "
+            "when empty a random one is made at start and sessions do not survive a restart.",
+            secret=True),
+    Setting("default_region", "RU",
+            "ISO country code used to read phone numbers written without a country code."),
+    Setting("timezone", "Europe/Moscow",
+            "The shop's IANA time zone; clients without one are assumed to live in it.", _timezone),
+    Setting("recordings_dir", "recordings", "Folder where call recordings are stored."),
+    Setting("ami_host", "", "Asterisk AMI host; empty disables the AMI listener."),
+    Setting("ami_port", 5038, "Asterisk AMI port.", int),
+    Setting("ami_username", "callcenter", "AMI user name (manager.conf)."),
+    Setting("ami_secret", "", "AMI secret (manager.conf).", secret=True),
+    Setting("ami_ping_interval", 10.0,
+            "Seconds between AMI Ping actions; a link silent for two intervals is reconnected.",
+            float),
+    Setting("operators_see_own_clients_only", False,
+            "When true, operators see and edit only the clients assigned to them.", _bool),
+    Setting("session_days", 7, "How long a login session lasts, in days.", int),
+    Setting("cookie_secure", False,
+            "Mark the session cookie Secure (set true behind HTTPS).", _bool),
+    Setting("max_upload_mb", 20, "Largest accepted upload (CSV import), in megabytes.", int),
+    Setting("log_level", "INFO", "Logging level: DEBUG, INFO, WARNING, ERROR."),
+    Setting("demo", False, "Seed demo data into an empty database at start.", _bool),
+)
+
+SETTINGS_BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Resolved settings; attribute names are the setting names."""
+
+    values: Mapping[str, Any] = field(default_factory=dict)
+    sources: Mapping[str, str] = field(default_factory=dict)
+
+    def __getattr__(self, name: str) -> Any:
+        values = object.__getattribute__(self, "values")
+        try:
+            return values[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def replace(self, **changes: Any) -> "Settings":
+        values = dict(self.values)
+        sources = dict(self.sources)
+        for key, value in changes.items():
+            if key not in SETTINGS_BY_NAME:
+                raise SettingsError(f"unknown setting {key!r}")
+            values[key] = _parse(SETTINGS_BY_NAME[key], value, "override")
+            sources[key] = "override"
+        return Settings(values, sources)
+
+    def public(self) -> dict[str, Any]:
+        """The settings with secrets masked, for logs and the admin page."""
+        return {
+            s.name: ("***" if s.secret and self.values.get(s.name) else self.values.get(s.name))
+            for s in SETTINGS
+        }
+
+
+def _parse(setting: Setting, raw: Any, source: str) -> Any:
+    try:
+        return setting.parse(raw)
+    except (TypeError, ValueError) as exc:
+        raise SettingsError(f"setting {setting.name} (from {source}): {exc}") from None
+
+
+def load_settings(
+    cli: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+    config_file: str | Path | None = None,
+) -> Settings:
+    """Resolve every setting: CLI flag > environment > config file (TOML) > default.
+
+    ``cli`` holds only flags the user gave (``None`` values are ignored). The config file is
+    ``config_file`` or ``$CALLCENTER_CONFIG``; a missing explicit file is an error.
+    """
+    environ = os.environ if environ is None else environ
+    cli = {k: v for k, v in (cli or {}).items() if v is not None}
+    file_values: dict[str, Any] = {}
+    path = config_file or environ.get(ENV_PREFIX + "CONFIG")
+    if path:
+        try:
+            with open(path, "rb") as fh:
+                file_values = tomllib.load(fh)
+        except FileNotFoundError:
+            raise SettingsError(f"config file {path} does not exist") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise SettingsError(f"config file {path} is not valid TOML: {exc}") from None
+        unknown = sorted(set(file_values) - set(SETTINGS_BY_NAME))
+        if unknown:
+            raise SettingsError(f"config file {path}: unknown settings {', '.join(unknown)}")
+    values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    for setting in SETTINGS:
+        if setting.name in cli:
+            raw, source = cli[setting.name], "cli"
+        elif setting.env in environ:
+            raw, source = environ[setting.env], "env"
+        elif setting.name in file_values:
+            raw, source = file_values[setting.name], "file"
+        else:
+            raw, source = setting.default, "default"
+        values[setting.name] = _parse(setting, raw, source)
+        sources[setting.name] = source
+    return Settings(values, sources)

@@ -1,0 +1,104 @@
+"""Errors a user can see: each has a name, a machine code, an HTTP status and one JSON shape.
+
+    AppError
+    ├── BadRequest            400 bad_request
+    ├── NotAuthenticated      401 not_authenticated
+    ├── InvalidCredentials    401 invalid_credentials
+    ├── LoginLocked           429 login_locked
+    ├── Forbidden             403 forbidden
+    ├── CsrfFailed            403 csrf_failed
+    ├── NotFound              404 not_found
+    ├── Conflict              409 conflict
+    │   └── DuplicateClient   409 duplicate_client
+    ├── ValidationFailed      422 validation_failed
+    │   └── BadCsv            422 bad_csv
+    ├── PayloadTooLarge       413 payload_too_large
+    ├── ServiceUnavailable    503 service_unavailable
+    └── DatabaseNotMigrated   (raised at start, not over HTTP)
+
+The JSON shape is ``{"error": {"code": ..., "message": ..., "details": {...}}}``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class AppError(Exception):
+    status = 500
+    code = "internal_error"
+
+    def __init__(self, message: str, details: dict[str, Any] | None = None):
+        super().__init__(message)
+        self.message = message
+        self.details = details or {}
+
+    def to_json(self) -> dict[str, Any]:
+        return {"error": {"code": self.code, "message": self.message, "details": self.details}}
+
+
+class BadRequest(AppError):
+    status, code = 400, "bad_request"
+
+
+class NotAuthenticated(AppError):
+    status, code = 401, "not_authenticated"
+
+
+class InvalidCredentials(AppError):
+    status, code = 401, "invalid_credentials"
+
+
+class LoginLocked(AppError):
+    status, code = 429, "login_locked"
+
+
+class Forbidden(AppError):
+    status, code = 403, "forbidden"
+
+
+class CsrfFailed(AppError):
+    status, code = 403, "csrf_failed"
+
+
+class NotFound(AppError):
+    status, code = 404, "not_found"
+
+    @classmethod
+    def entity(cls, kind: str, ident: Any) -> "NotFound":
+        return cls(f"{kind} {ident} does not exist", {"entity": kind, "id": ident})
+
+
+class Conflict(AppError):
+    status, code = 409, "conflict"
+
+
+class DuplicateClient(Conflict):
+    code = "duplicate_client"
+
+
+class ValidationFailed(AppError):
+    status, code = 422, "validation_failed"
+
+    @classmethod
+    def fields(cls, fields: dict[str, str], message: str | None = None) -> "ValidationFailed":
+        text = message or "Some fields are invalid: " + ", ".join(
+            f"{name}: {msg}" for name, msg in fields.items()
+        )
+        return cls(text, {"fields": fields})
+
+
+class BadCsv(ValidationFailed):
+    code = "bad_csv"
+
+
+class PayloadTooLarge(AppError):
+    status, code = 413, "payload_too_large"
+
+
+class ServiceUnavailable(AppError):
+    status, code = 503, "service_unavailable"
+
+
+class DatabaseNotMigrated(AppError):
+    code = "database_not_migrated"

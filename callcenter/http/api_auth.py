@@ -1,0 +1,71 @@
+"""Login, logout, who am I, health."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from callcenter.domain.access import ALL_ROLES, PUBLIC
+from callcenter.errors import ValidationFailed
+from callcenter.http.views import user_json
+from callcenter.http.keys import SERVICES
+from callcenter.http.middleware import (
+    SESSION_COOKIE,
+    client_ip,
+    ctx_of,
+    read_json,
+)
+from callcenter.http.routing import RouteTable
+
+routes = RouteTable()
+
+LOGIN_BODY = {"type": "object", "required": ["login", "password"],
+              "properties": {"login": {"type": "string"}, "password": {"type": "string"}}}
+
+
+@routes.post("/api/login", roles=PUBLIC, csrf=False, body=LOGIN_BODY, tag="auth",
+             summary="Log in; sets the session cookie and returns the CSRF token")
+async def login(request: web.Request) -> web.Response:
+    data = await read_json(request)
+    if not isinstance(data, dict) or not isinstance(data.get("login"), str) \
+            or not isinstance(data.get("password"), str):
+        raise ValidationFailed.fields({"login": "login and password are required"})
+    services = request.app[SERVICES]
+    result = await services.accounts.login(data["login"], data["password"], client_ip(request))
+    response = web.json_response({"user": user_json(result.user),
+                                  "csrf_token": result.csrf_token})
+    response.set_cookie(
+        SESSION_COOKIE, result.token, httponly=True, samesite="Lax", path="/",
+        secure=services.settings.cookie_secure,
+        max_age=int(services.accounts.session_lifetime.total_seconds()))
+    return response
+
+
+@routes.post("/api/logout", roles=ALL_ROLES, tag="auth", summary="End this session")
+async def logout(request: web.Request) -> web.Response:
+    ctx = ctx_of(request)
+    await request.app[SERVICES].accounts.logout(ctx.actor, ctx.session_token)
+    response = web.json_response({"ok": True})
+    response.del_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+@routes.get("/api/me", roles=ALL_ROLES, tag="auth",
+            summary="The logged-in user and the CSRF token for writes")
+async def me(request: web.Request) -> web.Response:
+    ctx = ctx_of(request)
+    return web.json_response({"user": user_json(ctx.user), "csrf_token": ctx.csrf_token})
+
+
+@routes.get("/api/health", roles=PUBLIC, tag="system",
+            summary="Liveness: database and AMI link status")
+async def health(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    try:
+        await services.db.ping()
+        db = "ok"
+    except Exception as exc:  # the health page reports, it does not fail
+        db = f"error: {type(exc).__name__}"
+    ami = services.ami_status() if services.ami_status else {"status": "disabled",
+                                                            "last_error": None}
+    return web.json_response({"status": "ok" if db == "ok" else "degraded", "database": db,
+                              "ami": ami})

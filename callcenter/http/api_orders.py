@@ -1,0 +1,104 @@
+"""Orders and shops, including the intake endpoint the shops' sites call."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from callcenter.domain.access import ADMINS, ALL_ROLES, PUBLIC
+from callcenter.domain.orders import STATUSES
+from callcenter.errors import BadRequest
+from callcenter.http.keys import SERVICES
+from callcenter.http.middleware import client_ip, ctx_of, int_arg, path_id, read_json
+from callcenter.http.routing import RouteTable
+
+routes = RouteTable()
+
+ITEM = {"type": "object", "properties": {"sku": {"type": "string"}, "name": {"type": "string"},
+                                         "qty": {"type": "number"},
+                                         "price": {"type": "string"}}}
+ORDER_BODY = {"type": "object", "properties": {
+    "client_id": {"type": "integer"}, "shop_id": {"type": "integer"},
+    "external_id": {"type": "string"}, "number": {"type": "string"},
+    "status": {"type": "string", "enum": list(STATUSES)},
+    "total": {"type": "string", "example": "1234.50"}, "currency": {"type": "string"},
+    "items": {"type": "array", "items": ITEM}, "created_at": {"type": "string"}}}
+INTAKE_BODY = {"type": "object", "required": ["external_id", "number", "total", "customer"],
+               "properties": {**{k: v for k, v in ORDER_BODY["properties"].items()
+                                 if k not in ("client_id", "shop_id")},
+                              "customer": {"type": "object", "properties": {
+                                  "name": {"type": "string"}, "phone": {"type": "string"},
+                                  "email": {"type": "string"}, "city": {"type": "string"}}}}}
+
+
+@routes.get("/api/orders", roles=ALL_ROLES, tag="orders",
+            query=("client_id", "q", "status", "limit", "offset"),
+            summary="List orders (by client, number or status)")
+async def list_orders(request: web.Request) -> web.Response:
+    status = request.query.get("status") or None
+    if status and status not in STATUSES:
+        raise BadRequest(f"status must be one of {', '.join(STATUSES)}")
+    result = await request.app[SERVICES].orders.list_orders(
+        ctx_of(request).actor, client_id=int_arg(request, "client_id", low=1),
+        q=request.query.get("q"), status=status,
+        limit=int_arg(request, "limit", 50, low=1, high=500),
+        offset=int_arg(request, "offset", 0))
+    return web.json_response(result)
+
+
+@routes.post("/api/orders", roles=ALL_ROLES, body=ORDER_BODY, tag="orders",
+             summary="Create an order for a client")
+async def create_order(request: web.Request) -> web.Response:
+    order = await request.app[SERVICES].orders.create(ctx_of(request).actor,
+                                                      await read_json(request))
+    return web.json_response(order, status=201)
+
+
+@routes.get("/api/orders/{id}", roles=ALL_ROLES, tag="orders", summary="One order")
+async def get_order(request: web.Request) -> web.Response:
+    return web.json_response(
+        await request.app[SERVICES].orders.get(ctx_of(request).actor, path_id(request)))
+
+
+@routes.patch("/api/orders/{id}", roles=ALL_ROLES, body=ORDER_BODY, tag="orders",
+              summary="Edit an order (recorded in the client's history)")
+async def patch_order(request: web.Request) -> web.Response:
+    order = await request.app[SERVICES].orders.update(
+        ctx_of(request).actor, path_id(request), await read_json(request))
+    return web.json_response(order)
+
+
+@routes.get("/api/shops", roles=ALL_ROLES, tag="orders", summary="The shops")
+async def list_shops(request: web.Request) -> web.Response:
+    return web.json_response({"items": await request.app[SERVICES].orders.list_shops()})
+
+
+@routes.post("/api/shops", roles=ADMINS, tag="orders",
+             body={"type": "object", "properties": {"slug": {"type": "string"},
+                                                    "name": {"type": "string"}}},
+             summary="Add a shop; the answer holds its intake token, shown only once")
+async def create_shop(request: web.Request) -> web.Response:
+    shop = await request.app[SERVICES].orders.create_shop(ctx_of(request).actor,
+                                                          await read_json(request))
+    return web.json_response(shop, status=201)
+
+
+@routes.post("/api/shops/{id}/token", roles=ADMINS, tag="orders",
+             summary="Issue a new intake token for a shop (the old one stops working)")
+async def rotate_token(request: web.Request) -> web.Response:
+    return web.json_response(await request.app[SERVICES].orders.rotate_token(
+        ctx_of(request).actor, path_id(request)))
+
+
+@routes.post("/api/shops/{shop}/orders", roles=PUBLIC, csrf=False, body=INTAKE_BODY,
+             tag="intake",
+             summary="A shop's site sends an order (Authorization: Bearer <shop token>); "
+                     "idempotent by external_id; finds or creates the client")
+async def intake_order(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    header = request.headers.get("Authorization", "")
+    token = header[7:].strip() if header.lower().startswith("bearer ") else \
+        request.headers.get("X-Shop-Token")
+    shop = await services.orders.authenticate_shop(request.match_info["shop"], token)
+    order, created = await services.orders.intake(shop, await read_json(request),
+                                                  client_ip(request))
+    return web.json_response(order, status=201 if created else 200)

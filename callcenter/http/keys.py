@@ -1,0 +1,31 @@
+"""Typed application keys for what create_app wires into the aiohttp application."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+if TYPE_CHECKING:
+    from callcenter.config import Settings
+    from callcenter.services.accounts import AccountService
+    from callcenter.services.clients import ClientService
+    from callcenter.services.importer import ImportService
+    from callcenter.services.orders import OrderService
+    from callcenter.storage.database import Database
+
+
+@dataclass
+class Services:
+    settings: "Settings"
+    db: "Database"
+    accounts: "AccountService"
+    clients: "ClientService"
+    orders: "OrderService"
+    importer: "ImportService"
+    ami_status: Any = None  # callable returning the AMI link status, set when AMI is wired
+
+
+SERVICES: web.AppKey[Services] = web.AppKey("services", Services)
+OPENAPI: web.AppKey[dict] = web.AppKey("openapi", dict)

@@ -1,0 +1,233 @@
+"""Accounts: users, passwords (argon2), login with lockout, sessions."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy.exc import IntegrityError
+
+from callcenter.domain.access import Role, parse_role
+from callcenter.domain.lockout import LockoutPolicy, locked_until
+from callcenter.errors import (
+    Conflict,
+    InvalidCredentials,
+    LoginLocked,
+    NotFound,
+    ValidationFailed,
+)
+from callcenter.services.context import Actor, Clock
+from callcenter.storage import audit
+from callcenter.storage import users as repo
+from callcenter.storage.database import Database
+
+LOGIN_RE = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
+EXTENSION_RE = re.compile(r"^[A-Za-z0-9]+/[A-Za-z0-9_.-]+$")
+MIN_PASSWORD = 3
+# a hash that always fails, so unknown logins cost the same time as wrong passwords
+_DUMMY_HASH = PasswordHasher().hash(secrets.token_hex(16))
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    user: dict[str, Any]
+    token: str
+    csrf_token: str
+
+
+class AccountService:
+    def __init__(self, db: Database, clock: Clock, secret_key: str, session_days: int,
+                 lockout: LockoutPolicy = LockoutPolicy()):
+        self.db = db
+        self.clock = clock
+        self._key = secret_key.encode()
+        self.session_lifetime = timedelta(days=session_days)
+        self.lockout = lockout
+        self.hasher = PasswordHasher()
+
+    def token_hash(self, token: str) -> str:
+        return hmac.new(self._key, token.encode(), hashlib.sha256).hexdigest()
+
+    async def hash_password(self, password: str) -> str:
+        return await asyncio.get_running_loop().run_in_executor(None, self.hasher.hash, password)
+
+    async def _verify(self, stored_hash: str, password: str) -> bool:
+        def check() -> bool:
+            try:
+                return self.hasher.verify(stored_hash, password)
+            except (VerificationError, InvalidHashError):
+                return False
+        return await asyncio.get_running_loop().run_in_executor(None, check)
+
+    # users
+
+    def _check_user_fields(self, data: dict[str, Any], *, partial: bool) -> dict[str, Any]:
+        errors: dict[str, str] = {}
+        values: dict[str, Any] = {}
+        if "login" in data or not partial:
+            login = data.get("login")
+            if not isinstance(login, str) or not LOGIN_RE.match(login):
+                errors["login"] = "1-64 letters, digits, _ . @ -"
+            else:
+                values["login"] = login
+        if "name" in data or not partial:
+            name = data.get("name") or (data.get("login") if not partial else None)
+            if not isinstance(name, str) or not name.strip() or len(name) > 200:
+                errors["name"] = "is required (up to 200 characters)"
+            else:
+                values["name"] = name.strip()
+        if "role" in data or not partial:
+            try:
+                values["role"] = parse_role(str(data.get("role"))).value
+            except ValueError as exc:
+                errors["role"] = str(exc)
+        if "extension" in data:
+            ext = data["extension"]
+            if ext in (None, ""):
+                values["extension"] = None
+            elif not isinstance(ext, str) or not EXTENSION_RE.match(ext.strip()):
+                errors["extension"] = "a softphone endpoint such as PJSIP/101"
+            else:
+                values["extension"] = ext.strip()
+        if "active" in data:
+            if not isinstance(data["active"], bool):
+                errors["active"] = "must be true or false"
+            else:
+                values["active"] = data["active"]
+        if "language" in data:
+            if data["language"] not in ("ru", "en", "uk"):
+                errors["language"] = "one of ru, en, uk"
+            else:
+                values["language"] = data["language"]
+        if "password" in data or not partial:
+            password = data.get("password")
+            if not isinstance(password, str) or len(password) < MIN_PASSWORD:
+                errors["password"] = f"at least {MIN_PASSWORD} characters"
+        unknown = set(data) - {"login", "name", "role", "extension", "active", "language",
+                               "password"}
+        for field in sorted(unknown):
+            errors[field] = "unknown field"
+        if errors:
+            raise ValidationFailed.fields(errors)
+        return values
+
+    async def create_user(self, actor: Actor, data: dict[str, Any]) -> dict[str, Any]:
+        values = self._check_user_fields(data, partial=False)
+        values["password_hash"] = await self.hash_password(data["password"])
+        values.setdefault("active", True)
+        now = self.clock()
+        try:
+            async with self.db.write() as conn:
+                user_id = await repo.insert_user(conn, values, now)
+                await audit.record(conn, at=now, action="user.create", user_id=actor.user_id,
+                                   login=actor.login, ip=actor.ip, entity="user",
+                                   entity_id=user_id,
+                                   details={k: v for k, v in values.items()
+                                            if k != "password_hash"})
+        except IntegrityError:
+            raise Conflict("A user with this login or extension already exists",
+                           {"login": values["login"], "extension": values.get("extension")})
+        async with self.db.read() as conn:
+            return await repo.get_user(conn, user_id)
+
+    async def update_user(self, actor: Actor, user_id: int, data: dict[str, Any]) -> dict[str, Any]:
+        values = self._check_user_fields(data, partial=True)
+        if "password" in data:
+            values["password_hash"] = await self.hash_password(data["password"])
+        now = self.clock()
+        try:
+            async with self.db.write() as conn:
+                if await repo.get_user(conn, user_id) is None:
+                    raise NotFound.entity("user", user_id)
+                await repo.update_user(conn, user_id, values, now)
+                if "password_hash" in values or values.get("active") is False:
+                    await repo.delete_sessions_of(conn, user_id)
+                await audit.record(conn, at=now, action="user.update", user_id=actor.user_id,
+                                   login=actor.login, ip=actor.ip, entity="user",
+                                   entity_id=user_id,
+                                   details={k: ("***" if k == "password_hash" else v)
+                                            for k, v in values.items()})
+        except IntegrityError:
+            raise Conflict("A user with this login or extension already exists")
+        async with self.db.read() as conn:
+            return await repo.get_user(conn, user_id)
+
+    async def list_users(self) -> list[dict[str, Any]]:
+        async with self.db.read() as conn:
+            return await repo.list_users(conn)
+
+    async def set_password(self, actor: Actor, login: str, password: str) -> None:
+        async with self.db.read() as conn:
+            user = await repo.get_user_with_hash(conn, login)
+        if user is None:
+            raise NotFound.entity("user", login)
+        await self.update_user(actor, user["id"], {"password": password})
+
+    # login and sessions
+
+    async def login(self, login: str, password: str, ip: str) -> LoginResult:
+        now = self.clock()
+        async with self.db.read() as conn:
+            failures = await repo.recent_failures(
+                conn, login, ip, now - self.lockout.window - self.lockout.lock_for)
+        until = locked_until(failures, now, self.lockout)
+        if until is not None:
+            minutes = max(1, round((until - now).total_seconds() / 60))
+            raise LoginLocked(
+                f"Too many failed logins. The account is locked for this address for "
+                f"{minutes} more minute(s), until {until.strftime('%H:%M')} UTC.",
+                {"locked_until": until.isoformat()})
+        async with self.db.read() as conn:
+            user = await repo.get_user_with_hash(conn, login)
+        ok = await self._verify(user["password_hash"] if user else _DUMMY_HASH, password)
+        ok = ok and user is not None and user["active"]
+        async with self.db.write() as conn:
+            await repo.record_login_attempt(conn, login, ip, now, ok)
+            await audit.record(conn, at=now, action="login" if ok else "login.failed",
+                               user_id=user["id"] if user and ok else None, login=login, ip=ip)
+            if not ok:
+                failures.append(now)
+                until = locked_until(failures, now, self.lockout)
+            else:
+                token = secrets.token_urlsafe(32)
+                csrf = secrets.token_urlsafe(24)
+                await repo.insert_session(conn, {
+                    "token_hash": self.token_hash(token), "user_id": user["id"],
+                    "csrf_token": csrf, "ip": ip, "created_at": now,
+                    "expires_at": now + self.session_lifetime,
+                })
+        if not ok:
+            if until is not None:
+                raise LoginLocked(
+                    "Too many failed logins. The account is locked for this address for "
+                    f"{round(self.lockout.lock_for.total_seconds() / 60)} minutes.",
+                    {"locked_until": until.isoformat()})
+            raise InvalidCredentials("Wrong login or password")
+        user = {k: v for k, v in user.items() if k != "password_hash"}
+        return LoginResult(user, token, csrf)
+
+    async def session(self, token: str) -> dict[str, Any] | None:
+        """The session with its user, or None if unknown, expired or the user is inactive."""
+        async with self.db.read() as conn:
+            row = await repo.get_session(conn, self.token_hash(token), self.clock())
+        if row is None or not row["active"]:
+            return None
+        return row
+
+    async def logout(self, actor: Actor, token: str) -> None:
+        async with self.db.write() as conn:
+            await repo.delete_session(conn, self.token_hash(token))
+            await audit.record(conn, at=self.clock(), action="logout", user_id=actor.user_id,
+                               login=actor.login, ip=actor.ip)
+
+
+def role_of(user: dict[str, Any]) -> Role:
+    return Role(user["role"])

@@ -1,0 +1,274 @@
+"""Clients: create with the duplicate guard, edit with history, search, the client card."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from typing import Any, Mapping
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from callcenter.domain.access import Role, may_see_client
+from callcenter.domain.clients import ClientInput, FieldErrors, validate_client
+from callcenter.domain.phones import format_display, search_keys
+from callcenter.errors import DuplicateClient, Forbidden, NotFound, ValidationFailed
+from callcenter.services.context import Actor, Clock
+from callcenter.storage import audit
+from callcenter.storage import clients as repo
+from callcenter.storage import orders as orders_repo
+from callcenter.storage import users as users_repo
+from callcenter.storage.database import Database
+
+
+def history_value(value: Any) -> str | None:
+    """How a value is written into the edit history (text, so old and new read alike)."""
+    if value is None:
+        return None
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+class ClientService:
+    def __init__(self, db: Database, clock: Clock, *, region: str, shop_timezone: str,
+                 own_clients_only: bool):
+        self.db = db
+        self.clock = clock
+        self.region = region
+        self.shop_timezone = shop_timezone
+        self.own_clients_only = own_clients_only
+
+    def validate(self, data: Mapping[str, Any], *, partial: bool) -> ClientInput:
+        try:
+            return validate_client(data, region=self.region, partial=partial)
+        except FieldErrors as exc:
+            raise ValidationFailed.fields(exc.fields) from None
+
+    def _operator_filter(self, actor: Actor) -> int | None:
+        if actor.role is Role.OPERATOR and self.own_clients_only:
+            return actor.user_id
+        return None
+
+    def _check_visible(self, actor: Actor, client: dict[str, Any]) -> None:
+        if not may_see_client(actor.role, actor.user_id, client["assigned_operator_id"],
+                              self.own_clients_only):
+            raise Forbidden("This client is assigned to another operator",
+                            {"client_id": client["id"]})
+
+    async def _check_operator(self, conn: AsyncConnection, values: dict[str, Any]) -> None:
+        op_id = values.get("assigned_operator_id")
+        if op_id is not None and await users_repo.get_user(conn, op_id) is None:
+            raise ValidationFailed.fields({"assigned_operator_id": f"no user with id {op_id}"})
+
+    async def find_duplicates(self, conn: AsyncConnection, data: ClientInput,
+                              exclude: int | None = None) -> list[dict[str, Any]]:
+        """Other clients that already hold one of these phones or e-mails."""
+        hits: dict[int, dict[str, Any]] = {}
+        for cid, value in await repo.client_ids_by_phone(
+                conn, [p.e164 for p in data.phones or []], exclude):
+            hits.setdefault(cid, {"id": cid, "matched_on": "phone", "value": value})
+        for cid, value in await repo.client_ids_by_email(
+                conn, [e.email for e in data.emails or []], exclude):
+            hits.setdefault(cid, {"id": cid, "matched_on": "email", "value": value})
+        if hits:
+            for row in await repo.get_clients(conn, list(hits)):
+                hits[row["id"]]["name"] = row["name"]
+        return list(hits.values())
+
+    async def create(self, actor: Actor, data: Mapping[str, Any]) -> dict[str, Any]:
+        parsed = self.validate(data, partial=False)
+        force = data.get("force") is True
+        now = self.clock()
+        async with self.db.write() as conn:
+            await self._check_operator(conn, parsed.values)
+            if not force:
+                dupes = await self.find_duplicates(conn, parsed)
+                if dupes:
+                    raise DuplicateClient(
+                        "A client with this phone or e-mail already exists: "
+                        + ", ".join(f"{d['name']} (#{d['id']})" for d in dupes),
+                        {"matches": dupes})
+            if actor.role is Role.OPERATOR and self.own_clients_only:
+                parsed.values.setdefault("assigned_operator_id", actor.user_id)
+            client_id = await self.insert(conn, actor, parsed, now)
+        return await self.card(actor, client_id)
+
+    async def insert(self, conn: AsyncConnection, actor: Actor, parsed: ClientInput,
+                     now: datetime) -> int:
+        """Insert a validated client inside the caller's transaction, with audit and history."""
+        client_id = await repo.insert_client(conn, parsed.values, now)
+        await repo.replace_phones(conn, client_id, parsed.phones or [])
+        await repo.replace_emails(conn, client_id, parsed.emails or [])
+        await repo.insert_changes(conn, [{
+            "entity": "client", "entity_id": client_id, "client_id": client_id,
+            "user_id": actor.user_id, "at": now, "field": "created", "old": None,
+            "new": parsed.values["name"],
+        }])
+        await audit.record(conn, at=now, action="client.create", user_id=actor.user_id,
+                           login=actor.login, ip=actor.ip, entity="client", entity_id=client_id,
+                           details={"name": parsed.values["name"]})
+        return client_id
+
+    async def update(self, actor: Actor, client_id: int, data: Mapping[str, Any]) -> dict[str, Any]:
+        parsed = self.validate(data, partial=True)
+        now = self.clock()
+        async with self.db.write() as conn:
+            old = await repo.get_client(conn, client_id)
+            if old is None:
+                raise NotFound.entity("client", client_id)
+            self._check_visible(actor, old)
+            await self._check_operator(conn, parsed.values)
+            if not data.get("force"):
+                dupes = await self.find_duplicates(conn, parsed, exclude=client_id)
+                if dupes:
+                    raise DuplicateClient(
+                        "Another client already has this phone or e-mail: "
+                        + ", ".join(f"{d['name']} (#{d['id']})" for d in dupes),
+                        {"matches": dupes})
+            changed = [(f, o, n) for f, o, n in
+                       ((f, old.get(f), v) for f, v in parsed.values.items()) if o != n]
+            if parsed.phones is not None:
+                old_phones = [p["e164"] for p in await repo.phones_of(conn, [client_id])]
+                new_phones = [p.e164 for p in parsed.phones]
+                if old_phones != new_phones:
+                    changed.append(("phones", old_phones, new_phones))
+                await repo.replace_phones(conn, client_id, parsed.phones)
+            if parsed.emails is not None:
+                old_emails = [e["email"] for e in await repo.emails_of(conn, [client_id])]
+                new_emails = [e.email for e in parsed.emails]
+                if old_emails != new_emails:
+                    changed.append(("emails", old_emails, new_emails))
+                await repo.replace_emails(conn, client_id, parsed.emails)
+            if changed:
+                await repo.update_client(conn, client_id, parsed.values, now)
+                await self.record_changes(conn, actor, "client", client_id, client_id, changed,
+                                          now)
+        return await self.card(actor, client_id)
+
+    async def record_changes(self, conn: AsyncConnection, actor: Actor, entity: str,
+                             entity_id: int, client_id: int,
+                             changed: list[tuple[str, Any, Any]], now: datetime) -> None:
+        await repo.insert_changes(conn, [{
+            "entity": entity, "entity_id": entity_id, "client_id": client_id,
+            "user_id": actor.user_id, "at": now, "field": field,
+            "old": history_value(old), "new": history_value(new),
+        } for field, old, new in changed])
+        await audit.record(conn, at=now, action=f"{entity}.update", user_id=actor.user_id,
+                           login=actor.login, ip=actor.ip, entity=entity, entity_id=entity_id,
+                           details={f: {"old": history_value(o), "new": history_value(n)}
+                                    for f, o, n in changed})
+
+    async def add_note(self, actor: Actor, client_id: int, text: Any) -> dict[str, Any]:
+        if not isinstance(text, str) or not text.strip() or len(text) > 20_000:
+            raise ValidationFailed.fields({"text": "a note of 1 to 20000 characters"})
+        now = self.clock()
+        async with self.db.write() as conn:
+            client = await repo.get_client(conn, client_id)
+            if client is None:
+                raise NotFound.entity("client", client_id)
+            self._check_visible(actor, client)
+            note_id = await repo.insert_activity(conn, {
+                "client_id": client_id, "kind": "note", "text": text.strip(),
+                "author_id": actor.user_id, "created_at": now})
+            await audit.record(conn, at=now, action="note.create", user_id=actor.user_id,
+                               login=actor.login, ip=actor.ip, entity="client",
+                               entity_id=client_id)
+        return {"id": note_id, "kind": "note", "text": text.strip(),
+                "author": {"id": actor.user_id, "name": actor.name}, "created_at": now.isoformat()}
+
+    # reading
+
+    async def search(self, actor: Actor, q: str | None, limit: int,
+                     offset: int) -> dict[str, Any]:
+        q = (q or "").strip()
+        name = email = order_number = None
+        prefixes: list[str] = []
+        if q:
+            prefixes = search_keys(q, self.region)
+            if "@" in q:
+                email = q
+            elif not prefixes:
+                name = q
+                order_number = q
+            else:
+                order_number = q
+        async with self.db.read() as conn:
+            hits, total = await repo.search_clients(
+                conn, name=name, phone_prefixes=prefixes, email=email,
+                order_number=order_number, operator_id=self._operator_filter(actor),
+                limit=limit, offset=offset)
+            items = await self.summaries(conn, [cid for cid, _ in hits])
+        matched = dict(hits)
+        for item in items:
+            item["matched_on"] = matched.get(item["id"])
+        return {"items": items, "total": total}
+
+    async def summaries(self, conn: AsyncConnection, ids: list[int]) -> list[dict[str, Any]]:
+        rows = await repo.get_clients(conn, ids)
+        phones = await repo.phones_of(conn, ids)
+        emails = await repo.emails_of(conn, ids)
+        names = await repo.operator_names(conn, (r["assigned_operator_id"] for r in rows))
+        return [self._summary(r, phones, emails, names) for r in rows]
+
+    def _summary(self, row: dict[str, Any], phones: list[dict], emails: list[dict],
+                 names: dict[int, str]) -> dict[str, Any]:
+        op = row["assigned_operator_id"]
+        return {
+            "id": row["id"], "name": row["name"], "company": row["company"], "city": row["city"],
+            "timezone": row["timezone"] or self.shop_timezone, "tags": row["tags"] or [],
+            "do_not_call": row["do_not_call"],
+            "assigned_operator": {"id": op, "name": names.get(op)} if op else None,
+            "phones": [{"id": p["id"], "number": p["number"], "e164": p["e164"],
+                        "display": format_display(p["e164"]), "label": p["label"],
+                        "extension": p["extension"]}
+                       for p in phones if p["client_id"] == row["id"]],
+            "emails": [{"id": e["id"], "email": e["email"], "label": e["label"]}
+                       for e in emails if e["client_id"] == row["id"]],
+        }
+
+    async def card(self, actor: Actor, client_id: int) -> dict[str, Any]:
+        """Everything the operator sees about a client on one screen."""
+        async with self.db.read() as conn:
+            row = await repo.get_client(conn, client_id)
+            if row is None:
+                raise NotFound.entity("client", client_id)
+            self._check_visible(actor, row)
+            (summary,) = await self.summaries(conn, [client_id])
+            orders = await orders_repo.orders_of_clients(conn, [client_id])
+            notes = await repo.activities_of(conn, client_id)
+            history = await repo.history_of_client(conn, client_id)
+        local = self.clock().astimezone(ZoneInfo(summary["timezone"]))
+        offset = local.strftime("%z")
+        return {
+            **summary,
+            "notes": row["notes"], "region": row["region"],
+            "birthday": row["birthday"].isoformat() if row["birthday"] else None,
+            "created_at": row["created_at"].isoformat(),
+            "updated_at": row["updated_at"].isoformat(),
+            "local_time": local.isoformat(timespec="seconds"),
+            "utc_offset": f"{offset[:3]}:{offset[3:]}",
+            "orders": [order_json(o) for o in orders],
+            "activities": [{"id": a["id"], "kind": a["kind"], "text": a["text"],
+                            "author": {"id": a["author_id"], "name": a["author_name"]},
+                            "created_at": a["created_at"].isoformat()} for a in notes],
+            "history": [{"id": h["id"], "at": h["at"].isoformat(),
+                         "user": {"id": h["user_id"], "name": h["user_name"]}
+                         if h["user_id"] else None,
+                         "field": h["field"], "old": h["old"], "new": h["new"],
+                         "entity": h["entity"], "entity_id": h["entity_id"]} for h in history],
+        }
+
+
+def order_json(o: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": o["id"], "shop": {"id": o["shop_id"], "slug": o["shop_slug"], "name": o["shop_name"]},
+        "client_id": o["client_id"], "external_id": o["external_id"], "number": o["number"],
+        "status": o["status"], "total": f"{o['total']:.2f}", "currency": o["currency"],
+        "items": o["items"] or [], "created_at": o["created_at"].isoformat(),
+        "updated_at": o["updated_at"].isoformat(),
+    }

@@ -1,0 +1,221 @@
+"""Orders and shops: manual orders, and orders sent by the shops' sites (idempotent intake)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from typing import Any, Mapping
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from callcenter.domain.clients import FieldErrors, validate_client
+from callcenter.domain.orders import ORDER_FIELDS, validate_order
+from callcenter.errors import Conflict, NotAuthenticated, NotFound, ValidationFailed
+from callcenter.services.clients import ClientService, order_json
+from callcenter.services.context import Actor, Clock
+from callcenter.storage import audit
+from callcenter.storage import clients as clients_repo
+from callcenter.storage import orders as repo
+from callcenter.storage.database import Database
+
+SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+INTAKE_FIELDS = tuple(f for f in ORDER_FIELDS if f not in ("client_id", "shop_id"))
+
+
+def shop_token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _fields_error(exc: FieldErrors, prefix: str = "") -> ValidationFailed:
+    return ValidationFailed.fields({prefix + k: v for k, v in exc.fields.items()})
+
+
+class OrderService:
+    def __init__(self, db: Database, clock: Clock, clients: ClientService):
+        self.db = db
+        self.clock = clock
+        self.clients = clients
+
+    # shops
+
+    async def list_shops(self) -> list[dict[str, Any]]:
+        async with self.db.read() as conn:
+            return await repo.list_shops(conn)
+
+    async def create_shop(self, actor: Actor, data: Mapping[str, Any]) -> dict[str, Any]:
+        slug, name = data.get("slug"), data.get("name")
+        errors = {}
+        if not isinstance(slug, str) or not SLUG_RE.match(slug):
+            errors["slug"] = "lower-case letters, digits, - and _ (up to 64)"
+        if not isinstance(name, str) or not name.strip():
+            errors["name"] = "is required"
+        if errors:
+            raise ValidationFailed.fields(errors)
+        token = secrets.token_urlsafe(32)
+        now = self.clock()
+        try:
+            async with self.db.write() as conn:
+                shop_id = await repo.insert_shop(conn, {
+                    "slug": slug, "name": name.strip(), "token_hash": shop_token_hash(token),
+                    "created_at": now})
+                await audit.record(conn, at=now, action="shop.create", user_id=actor.user_id,
+                                   login=actor.login, ip=actor.ip, entity="shop",
+                                   entity_id=shop_id, details={"slug": slug})
+        except IntegrityError:
+            raise Conflict(f"A shop with slug {slug!r} already exists") from None
+        return {"id": shop_id, "slug": slug, "name": name.strip(), "token": token}
+
+    async def rotate_token(self, actor: Actor, shop_id: int) -> dict[str, Any]:
+        token = secrets.token_urlsafe(32)
+        now = self.clock()
+        async with self.db.write() as conn:
+            shop = await repo.get_shop(conn, shop_id=shop_id)
+            if shop is None:
+                raise NotFound.entity("shop", shop_id)
+            await repo.update_shop(conn, shop_id, {"token_hash": shop_token_hash(token)})
+            await audit.record(conn, at=now, action="shop.token", user_id=actor.user_id,
+                               login=actor.login, ip=actor.ip, entity="shop", entity_id=shop_id)
+        return {"id": shop_id, "slug": shop["slug"], "name": shop["name"], "token": token}
+
+    async def authenticate_shop(self, slug: str, token: str | None) -> dict[str, Any]:
+        async with self.db.read() as conn:
+            shop = await repo.get_shop(conn, slug=slug)
+        if shop is None:
+            raise NotFound.entity("shop", slug)
+        if not token or not shop["token_hash"] or not hmac.compare_digest(
+                shop["token_hash"], shop_token_hash(token)):
+            raise NotAuthenticated("A valid shop token is required (Authorization: Bearer …)")
+        return shop
+
+    # orders
+
+    async def list_orders(self, actor: Actor, *, client_id: int | None, q: str | None,
+                          status: str | None, limit: int, offset: int) -> dict[str, Any]:
+        if client_id is not None:
+            await self.clients.card(actor, client_id)  # visibility check
+        async with self.db.read() as conn:
+            rows, total = await repo.search_orders(conn, client_id=client_id, q=q, status=status,
+                                                   limit=limit, offset=offset)
+        return {"items": [order_json(r) for r in rows], "total": total}
+
+    async def get(self, actor: Actor, order_id: int) -> dict[str, Any]:
+        async with self.db.read() as conn:
+            order = await repo.get_order(conn, order_id)
+        if order is None:
+            raise NotFound.entity("order", order_id)
+        await self.clients.card(actor, order["client_id"])
+        return order_json(order)
+
+    async def create(self, actor: Actor, data: Mapping[str, Any]) -> dict[str, Any]:
+        try:
+            values = validate_order(data, partial=False)
+        except FieldErrors as exc:
+            raise _fields_error(exc) from None
+        await self.clients.card(actor, values["client_id"])
+        now = self.clock()
+        values.setdefault("created_at", now)
+        values["updated_at"] = now
+        try:
+            async with self.db.write() as conn:
+                if await repo.get_shop(conn, shop_id=values["shop_id"]) is None:
+                    raise ValidationFailed.fields({"shop_id": f"no shop {values['shop_id']}"})
+                order_id = await repo.insert_order(conn, values)
+                await self._history_created(conn, actor, order_id, values, now)
+        except IntegrityError:
+            raise Conflict("This shop already has an order with that external id") from None
+        return await self.get(actor, order_id)
+
+    async def _history_created(self, conn: AsyncConnection, actor: Actor, order_id: int,
+                               values: dict[str, Any], now) -> None:
+        await clients_repo.insert_changes(conn, [{
+            "entity": "order", "entity_id": order_id, "client_id": values["client_id"],
+            "user_id": actor.user_id, "at": now, "field": "created", "old": None,
+            "new": values["number"]}])
+        await audit.record(conn, at=now, action="order.create", user_id=actor.user_id,
+                           login=actor.login, ip=actor.ip, entity="order", entity_id=order_id,
+                           details={"number": values["number"]})
+
+    async def update(self, actor: Actor, order_id: int, data: Mapping[str, Any]) -> dict[str, Any]:
+        try:
+            values = validate_order(data, partial=True)
+        except FieldErrors as exc:
+            raise _fields_error(exc) from None
+        await self.get(actor, order_id)
+        now = self.clock()
+        async with self.db.write() as conn:
+            await self._apply_update(conn, actor, order_id, values, now)
+        return await self.get(actor, order_id)
+
+    async def _apply_update(self, conn: AsyncConnection, actor: Actor, order_id: int,
+                            values: dict[str, Any], now) -> None:
+        old = await repo.get_order(conn, order_id)
+        changed = [(f, old.get(f), v) for f, v in values.items() if old.get(f) != v]
+        if changed:
+            await repo.update_order(conn, order_id, dict(values, updated_at=now))
+            await self.clients.record_changes(conn, actor, "order", order_id, old["client_id"],
+                                              changed, now)
+
+    async def intake(self, shop: dict[str, Any], data: Mapping[str, Any],
+                     ip: str | None) -> tuple[dict[str, Any], bool]:
+        """Create or update an order sent by a shop's site; find or create its client.
+
+        Idempotent by the shop's ``external_id``. Everything happens in one transaction: a bad
+        payload changes nothing. Returns (order, created).
+        """
+        if not isinstance(data, Mapping):
+            raise ValidationFailed.fields({"body": "must be a JSON object"})
+        errors: dict[str, str] = {}
+        order_data = {k: v for k, v in data.items() if k != "customer"}
+        try:
+            values = validate_order(order_data, partial=False, allowed=INTAKE_FIELDS)
+        except FieldErrors as exc:
+            errors.update(exc.fields)
+            values = {}
+        if "external_id" not in data:
+            errors["external_id"] = "is required"
+        customer = data.get("customer")
+        client_input = None
+        if not isinstance(customer, Mapping):
+            errors["customer"] = "is required: {name, phone, email, city}"
+        else:
+            payload = {"name": customer.get("name"), "city": customer.get("city"),
+                       "phones": [customer["phone"]] if customer.get("phone") else [],
+                       "emails": [customer["email"]] if customer.get("email") else []}
+            try:
+                client_input = validate_client(payload, region=self.clients.region,
+                                               partial=False)
+            except FieldErrors as exc:
+                errors.update({"customer." + k.replace("phones.0", "phone")
+                               .replace("emails.0", "email"): v for k, v in exc.fields.items()})
+            if client_input and not client_input.phones and not client_input.emails:
+                errors["customer.phone"] = "a phone or an e-mail is required"
+        if errors:
+            raise ValidationFailed.fields(errors)
+        actor = Actor(user_id=None, login=f"shop:{shop['slug']}", role=None, ip=ip,
+                      name=shop["name"])
+        now = self.clock()
+        async with self.db.write() as conn:
+            matches = await self.clients.find_duplicates(conn, client_input)
+            if matches:
+                client_id = matches[0]["id"]
+                await clients_repo.add_phones(conn, client_id, client_input.phones or [])
+                await clients_repo.add_emails(conn, client_id, client_input.emails or [])
+            else:
+                client_id = await self.clients.insert(conn, actor, client_input, now)
+            existing = await repo.get_order_by_external(conn, shop["id"], values["external_id"])
+            values["client_id"] = existing["client_id"] if existing else client_id
+            if existing:
+                values.pop("created_at", None)
+                await self._apply_update(conn, actor, existing["id"], values, now)
+                order_id = existing["id"]
+            else:
+                values.update(shop_id=shop["id"], updated_at=now)
+                values.setdefault("created_at", now)
+                order_id = await repo.insert_order(conn, values)
+                await self._history_created(conn, actor, order_id, values, now)
+            order = await repo.get_order(conn, order_id)
+        return order_json(order), existing is None
+

@@ -1,0 +1,198 @@
+"""The database schema, as SQLAlchemy Core tables. Migrations in ``migrations/`` must match it."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+class UtcDateTime(TypeDecorator):
+    """Aware UTC datetimes on every backend (SQLite keeps no offset, so store naive UTC)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if isinstance(value, str):
+            value = datetime.fromisoformat(value)
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
+
+
+users = Table(
+    "users", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("login", String(64), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("extension", String(64), unique=True),
+    Column("password_hash", String(200), nullable=False),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("language", String(8), nullable=False, default="ru"),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+sessions = Table(
+    "sessions", metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False,
+           index=True),
+    Column("csrf_token", String(64), nullable=False),
+    Column("ip", String(64)),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+)
+
+login_attempts = Table(
+    "login_attempts", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("login", String(64), nullable=False),
+    Column("ip", String(64), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("success", Boolean, nullable=False),
+    Index("ix_login_attempts_login_ip_at", "login", "ip", "at"),
+)
+
+shops = Table(
+    "shops", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("slug", String(64), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("token_hash", String(64)),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+clients = Table(
+    "clients", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(300), nullable=False),
+    # casefolded name for search: SQLite's lower() leaves Cyrillic as it is
+    Column("search_name", String(300), nullable=False, index=True),
+    Column("company", String(300)),
+    Column("notes", Text),
+    Column("timezone", String(64)),
+    Column("city", String(200)),
+    Column("region", String(200)),
+    Column("tags", JSON, nullable=False, default=list),
+    Column("assigned_operator_id", Integer, ForeignKey("users.id", ondelete="SET NULL"),
+           index=True),
+    Column("birthday", Date),
+    Column("do_not_call", Boolean, nullable=False, default=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+client_phones = Table(
+    "client_phones", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("client_id", Integer, ForeignKey("clients.id", ondelete="CASCADE"), nullable=False,
+           index=True),
+    Column("number", String(64), nullable=False),
+    Column("e164", String(32), nullable=False, index=True),
+    Column("extension", String(16)),
+    Column("label", String(32)),
+    Column("position", Integer, nullable=False, default=0),
+)
+
+client_emails = Table(
+    "client_emails", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("client_id", Integer, ForeignKey("clients.id", ondelete="CASCADE"), nullable=False,
+           index=True),
+    Column("email", String(320), nullable=False, index=True),
+    Column("label", String(32)),
+    Column("position", Integer, nullable=False, default=0),
+)
+
+orders = Table(
+    "orders", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("shop_id", Integer, ForeignKey("shops.id"), nullable=False),
+    Column("client_id", Integer, ForeignKey("clients.id", ondelete="CASCADE"), nullable=False,
+           index=True),
+    Column("external_id", String(128)),
+    Column("number", String(64), nullable=False),
+    Column("number_key", String(64), nullable=False, index=True),
+    Column("status", String(32), nullable=False),
+    Column("total", Numeric(14, 2), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("items", JSON, nullable=False, default=list),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    UniqueConstraint("shop_id", "external_id", name="uq_orders_shop_external"),
+)
+
+activities = Table(
+    "activities", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("client_id", Integer, ForeignKey("clients.id", ondelete="CASCADE"), nullable=False,
+           index=True),
+    Column("kind", String(32), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("author_id", Integer, ForeignKey("users.id", ondelete="SET NULL")),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+# Field-level edit history of clients and orders, shown on the client card.
+changes = Table(
+    "changes", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("entity", String(16), nullable=False),
+    Column("entity_id", Integer, nullable=False),
+    Column("client_id", Integer, ForeignKey("clients.id", ondelete="CASCADE"), index=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="SET NULL")),
+    Column("at", UtcDateTime, nullable=False),
+    Column("field", String(64), nullable=False),
+    Column("old", Text),
+    Column("new", Text),
+    Index("ix_changes_entity", "entity", "entity_id"),
+)
+
+# Who did what, from where: logins, and every change, for supervisors and admins.
+audit_log = Table(
+    "audit_log", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("at", UtcDateTime, nullable=False, index=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="SET NULL")),
+    Column("login", String(64)),
+    Column("action", String(64), nullable=False),
+    Column("entity", String(32)),
+    Column("entity_id", String(64)),
+    Column("ip", String(64)),
+    Column("details", JSON, nullable=False, default=dict),
+)

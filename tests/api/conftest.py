@@ -1,0 +1,84 @@
+"""API fixtures: the real app on a real database, driven over HTTP by aiohttp's test client."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from callcenter.app import create_app
+from callcenter.http.keys import SERVICES
+from callcenter.services.context import Actor
+from tests.conftest import FrozenClock, make_settings
+
+
+@dataclass
+class Session:
+    """A logged-in browser: the cookie jar lives in ``client``, the CSRF token here."""
+
+    client: Any
+    user: dict[str, Any]
+    csrf: str
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def _h(self, extra):
+        return {"X-CSRF-Token": self.csrf, **(extra or {})}
+
+    async def get(self, path, **kw):
+        return await self.client.get(path, **kw)
+
+    async def post(self, path, json=None, headers=None, **kw):
+        return await self.client.post(path, json=json, headers=self._h(headers), **kw)
+
+    async def patch(self, path, json=None, headers=None, **kw):
+        return await self.client.patch(path, json=json, headers=self._h(headers), **kw)
+
+
+@dataclass
+class Api:
+    app: Any
+    clock: FrozenClock
+    make_client: Any
+    anon: Any
+
+    @property
+    def services(self):
+        return self.app[SERVICES]
+
+    async def user(self, login: str, role: str = "operator", password: str = "secret-pw",
+                   **extra) -> dict[str, Any]:
+        return await self.services.accounts.create_user(
+            Actor.system("test"), {"login": login, "role": role, "password": password,
+                                   "name": extra.pop("name", login.title()), **extra})
+
+    async def login(self, login: str, role: str = "operator", password: str = "secret-pw",
+                    create: bool = True, **extra) -> Session:
+        if create:
+            await self.user(login, role, password, **extra)
+        client = await self.make_client(self.app)
+        resp = await client.post("/api/login", json={"login": login, "password": password})
+        assert resp.status == 200, await resp.text()
+        body = await resp.json()
+        return Session(client, body["user"], body["csrf_token"])
+
+
+@pytest.fixture
+async def api(db_url, aiohttp_client) -> Api:
+    clock = FrozenClock()
+    app = create_app(make_settings(db_url), clock=clock)
+    anon = await aiohttp_client(app)
+    clients_made = []
+
+    async def make_client(app_):
+        from aiohttp.test_utils import TestClient, TestServer
+
+        # one server, several browsers: each client has its own cookie jar
+        client = TestClient(anon.server)
+        await client.start_server()
+        clients_made.append(client)
+        return client
+
+    yield Api(app, clock, make_client, anon)
+    for c in clients_made:
+        await c.session.close()

@@ -1,0 +1,189 @@
+"""Shared fixtures: real databases (a SQLite file, and a real PostgreSQL server), the real app.
+
+PostgreSQL: set CALLCENTER_TEST_PG_URL (e.g. postgresql+asyncpg://callcenter:callcenter@127.0.0.1:5432/postgres)
+to a role allowed to create databases; `make test` starts a local server and sets it. Without it
+the PostgreSQL variants are skipped, except under CI where that is an error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import socket
+import threading
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy.engine import make_url
+
+from callcenter.config import load_settings
+from callcenter.storage.database import Database
+from callcenter.storage.migrate import upgrade
+
+PG_URL = os.environ.get("CALLCENTER_TEST_PG_URL")
+IN_CI = os.environ.get("CI") == "true"
+
+
+def pytest_collection_modifyitems(config, items):
+    if PG_URL is None and IN_CI:
+        raise pytest.UsageError("CI=true but CALLCENTER_TEST_PG_URL is not set: the PostgreSQL "
+                                "tests must run in CI (use `make test`)")
+
+
+def _run(coro):
+    return asyncio.new_event_loop().run_until_complete(coro)
+
+
+async def _migrate(url: str) -> None:
+    db = Database(url)
+    try:
+        await upgrade(db)
+    finally:
+        await db.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "template.sqlite3"
+    _run(_migrate(f"sqlite+aiosqlite:///{path}"))
+    return path
+
+
+async def _pg_admin(sql: str) -> None:
+    import asyncpg
+
+    url = make_url(PG_URL)
+    conn = await asyncpg.connect(user=url.username, password=url.password, host=url.host,
+                                 port=url.port or 5432, database=url.database or "postgres")
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+def pg_template() -> str:
+    if PG_URL is None:
+        pytest.skip("no PostgreSQL server (set CALLCENTER_TEST_PG_URL or run `make test`)")
+    name = f"cc_template_{uuid.uuid4().hex[:8]}"
+    _run(_pg_admin(f'CREATE DATABASE "{name}"'))
+    _run(_migrate(make_url(PG_URL).set(database=name).render_as_string(hide_password=False)))
+    yield name
+    _run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request, tmp_path) -> str:
+    """A freshly migrated database of each kind: a SQLite file, and a PostgreSQL database."""
+    if request.param == "sqlite":
+        path = tmp_path / "callcenter.sqlite3"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        yield f"sqlite+aiosqlite:///{path}"
+        return
+    template = request.getfixturevalue("pg_template")
+    name = f"cc_test_{uuid.uuid4().hex[:10]}"
+    _run(_pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    _run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+def sqlite_url(tmp_path, sqlite_template) -> str:
+    path = tmp_path / "callcenter.sqlite3"
+    shutil.copy(sqlite_template, path)
+    return f"sqlite+aiosqlite:///{path}"
+
+
+def make_settings(db_url: str, **overrides: Any):
+    env = {"CALLCENTER_DB_URL": db_url, "CALLCENTER_SECRET_KEY": "test-secret-key",
+           "CALLCENTER_RECORDINGS_DIR": "/tmp/callcenter-test-recordings"}
+    settings = load_settings(environ=env)
+    return settings.replace(**overrides) if overrides else settings
+
+
+class FrozenClock:
+    """A clock the test moves by hand."""
+
+    def __init__(self, now: datetime | None = None):
+        self.now = now or datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta) -> None:
+        from datetime import timedelta
+
+        self.now += timedelta(**delta)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class LiveServer:
+    """The real app served on a real port from a background thread, for browser tests."""
+
+    url: str
+    loop: asyncio.AbstractEventLoop
+    services: Any
+
+    def call(self, coro):
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout=30)
+
+    def create_user(self, login: str, password: str, role: str, name: str | None = None,
+                    extension: str | None = None) -> dict:
+        from callcenter.services.context import Actor
+
+        return self.call(self.services.accounts.create_user(Actor.system("test"), {
+            "login": login, "password": password, "role": role, "name": name or login,
+            "extension": extension}))
+
+    def create_client(self, **fields) -> dict:
+        from callcenter.services.context import Actor
+
+        fields.setdefault("force", True)
+        return self.call(self.services.clients.create(Actor.system("test"), fields))
+
+
+@pytest.fixture
+def live_server(sqlite_url):
+    from aiohttp import web
+
+    from callcenter.app import create_app
+    from callcenter.http.keys import SERVICES
+
+    port = free_port()
+    settings = make_settings(sqlite_url, http_port=port)
+    loop = asyncio.new_event_loop()
+    started = threading.Event()
+    state: dict[str, Any] = {}
+
+    async def start():
+        app = create_app(settings)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+        state["runner"], state["services"] = runner, app[SERVICES]
+
+    def run():
+        asyncio.set_event_loop(loop)
+        loop.run_until_complete(start())
+        started.set()
+        loop.run_forever()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    assert started.wait(30), "the server did not start"
+    server = LiveServer(f"http://127.0.0.1:{port}", loop, state["services"])
+    yield server
+    asyncio.run_coroutine_threadsafe(state["runner"].cleanup(), loop).result(timeout=30)
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join(10)
