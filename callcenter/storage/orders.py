@@ -12,7 +12,7 @@ from callcenter.storage.tables import orders, shops
 
 ORDER_COLUMNS = (
     orders.c.id, orders.c.shop_id, orders.c.client_id, orders.c.external_id, orders.c.number,
-    orders.c.status, orders.c.total, orders.c.currency, orders.c.items, orders.c.created_at,
+    orders.c.status, orders.c.total, orders.c.currency, orders.c["items"], orders.c.created_at,
     orders.c.updated_at, shops.c.slug.label("shop_slug"), shops.c.name.label("shop_name"),
 )
 
