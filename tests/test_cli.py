@@ -43,3 +43,22 @@ def test_commands_refuse_an_unmigrated_database(tmp_path):
 def test_bad_setting_is_a_clear_error(db):
     r = run(db, "--http-port", "eighty", "user", "list")
     assert r.returncode == 2 and "http_port" in r.stderr
+
+
+def test_import_clients_dry_run_then_apply(db, tmp_path):
+    csv = tmp_path / "leads.csv"
+    csv.write_text("name,phone,email\nИван Петров,8 916 123-45-67,ivan@example.ru\n"
+                   "Плохой,abc,\n", encoding="utf-8")
+    r = run(db, "import", "clients", str(csv), "--dry-run")
+    assert r.returncode == 0, r.stderr
+    assert '"created": 1' in r.stdout and '"dry_run": true' in r.stdout and "bad_phone" in r.stdout
+    r = run(db, "import", "clients", str(csv))
+    assert '"created": 1' in r.stdout
+    r = run(db, "import", "clients", str(csv))
+    assert '"merged": 1' in r.stdout and '"created": 0' in r.stdout
+    broken = tmp_path / "broken.csv"
+    broken.write_bytes(b"\x00\xff" * 50)
+    r = run(db, "import", "clients", str(broken))
+    assert r.returncode == 1 and "error:" in r.stderr
+    r = run(db, "import", "clients", str(tmp_path / "missing.csv"))
+    assert r.returncode == 1 and "cannot read" in r.stderr
