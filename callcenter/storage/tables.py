@@ -20,6 +20,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 
 metadata = MetaData(
@@ -195,4 +196,69 @@ audit_log = Table(
     Column("entity_id", String(64)),
     Column("ip", String(64)),
     Column("details", JSON, nullable=False, default=dict),
+)
+
+# One row per call (a Linkedid in Asterisk), written once when the call ends; idempotent by key.
+calls = Table(
+    "calls", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("call_key", String(128), nullable=False, unique=True),
+    Column("linkedid", String(64)),
+    Column("direction", String(16), nullable=False),
+    Column("caller", String(64)),
+    Column("caller_e164", String(32)),
+    Column("caller_name", String(200)),
+    Column("callee", String(64)),
+    Column("callee_e164", String(32)),
+    Column("client_id", Integer, ForeignKey("clients.id", ondelete="SET NULL"), index=True),
+    Column("operators_rung", JSON, nullable=False, default=list),
+    Column("answered_by", String(64)),
+    Column("answered_by_user_id", Integer, ForeignKey("users.id", ondelete="SET NULL"),
+           index=True),
+    Column("handled_by", JSON, nullable=False, default=list),
+    Column("placed_by", String(64)),
+    Column("started_at", UtcDateTime, nullable=False, index=True),
+    Column("answered_at", UtcDateTime),
+    Column("ended_at", UtcDateTime),
+    Column("outcome", String(16), nullable=False),
+    Column("talk_seconds", Integer, nullable=False, default=0),
+    Column("wait_seconds", Integer),
+    Column("hangup_side", String(16)),
+    Column("hangup_cause", Integer),
+    Column("hangup_cause_text", String(100)),
+    Column("recording", String(300)),
+    Column("queue", String(64)),
+    Column("action_id", String(128)),
+    Column("task_id", Integer),
+    Column("variables", JSON, nullable=False, default=dict),
+    Column("disposition", String(32)),
+    Column("note", Text),
+    Index("ix_calls_caller_e164", "caller_e164"),
+    Index("ix_calls_callee_e164", "callee_e164"),
+)
+
+# Work for operators: callbacks owed after missed calls, redials, new orders to confirm.
+tasks = Table(
+    "tasks", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("kind", String(32), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("client_id", Integer, ForeignKey("clients.id", ondelete="CASCADE"), index=True),
+    Column("phone_e164", String(32)),
+    Column("title", String(300), nullable=False),
+    Column("due_at", UtcDateTime, nullable=False),
+    Column("call_id", Integer, ForeignKey("calls.id", ondelete="SET NULL")),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("assigned_to", Integer, ForeignKey("users.id", ondelete="SET NULL")),
+    Column("claimed_by", Integer, ForeignKey("users.id", ondelete="SET NULL")),
+    Column("claimed_at", UtcDateTime),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("closed_at", UtcDateTime),
+    Column("closed_reason", String(64)),
+    Index("ix_tasks_status_due", "status", "due_at"),
+    # at most one open callback per number: repeated missed calls do not pile up tasks
+    Index("uq_tasks_open_callback", "phone_e164", unique=True,
+          sqlite_where=text("status = 'open' AND kind = 'callback'"),
+          postgresql_where=text("status = 'open' AND kind = 'callback'")),
 )
