@@ -15,6 +15,7 @@ from callcenter.domain.phones import format_display, search_keys
 from callcenter.errors import DuplicateClient, Forbidden, NotFound, ValidationFailed
 from callcenter.services.context import Actor, Clock
 from callcenter.storage import audit
+from callcenter.storage import calls as calls_repo
 from callcenter.storage import clients as repo
 from callcenter.storage import orders as orders_repo
 from callcenter.storage import users as users_repo
@@ -104,6 +105,8 @@ class ClientService:
         client_id = await repo.insert_client(conn, parsed.values, now)
         await repo.replace_phones(conn, client_id, parsed.phones or [])
         await repo.replace_emails(conn, client_id, parsed.emails or [])
+        await calls_repo.link_client_by_phones(conn, client_id,
+                                               [p.e164 for p in parsed.phones or []])
         await repo.insert_changes(conn, [{
             "entity": "client", "entity_id": client_id, "client_id": client_id,
             "user_id": actor.user_id, "at": now, "field": "created", "old": None,
@@ -242,6 +245,8 @@ class ClientService:
             orders = await orders_repo.orders_of_clients(conn, [client_id])
             notes = await repo.activities_of(conn, client_id)
             history = await repo.history_of_client(conn, client_id)
+            calls = await calls_repo.calls_of_client(conn, client_id)
+            tasks = await calls_repo.open_tasks_of_client(conn, client_id)
         local = self.clock().astimezone(ZoneInfo(summary["timezone"]))
         offset = local.strftime("%z")
         return {
@@ -261,6 +266,8 @@ class ClientService:
                          if h["user_id"] else None,
                          "field": h["field"], "old": h["old"], "new": h["new"],
                          "entity": h["entity"], "entity_id": h["entity_id"]} for h in history],
+            "calls": [call_row_json(c) for c in calls],
+            "tasks": [task_json(t) for t in tasks],
         }
 
 
@@ -271,4 +278,35 @@ def order_json(o: dict[str, Any]) -> dict[str, Any]:
         "status": o["status"], "total": f"{o['total']:.2f}", "currency": o["currency"],
         "items": o["items"] or [], "created_at": o["created_at"].isoformat(),
         "updated_at": o["updated_at"].isoformat(),
+    }
+
+
+def _iso(value):
+    return value.isoformat() if value is not None else None
+
+
+def call_row_json(c: dict[str, Any]) -> dict[str, Any]:
+    """A stored call as the API shows it."""
+    return {
+        "id": c["id"], "linkedid": c["linkedid"], "direction": c["direction"],
+        "caller": c["caller_e164"] or c["caller"], "caller_name": c["caller_name"],
+        "callee": c["callee_e164"] or c["callee"], "client_id": c["client_id"],
+        "operators_rung": c["operators_rung"] or [], "answered_by": c["answered_by"],
+        "answered_by_user_id": c["answered_by_user_id"], "handled_by": c["handled_by"] or [],
+        "placed_by": c["placed_by"], "outcome": c["outcome"],
+        "started_at": _iso(c["started_at"]), "answered_at": _iso(c["answered_at"]),
+        "ended_at": _iso(c["ended_at"]), "talk_seconds": c["talk_seconds"],
+        "wait_seconds": c["wait_seconds"], "hangup_side": c["hangup_side"],
+        "hangup_cause": c["hangup_cause"], "hangup_cause_text": c["hangup_cause_text"],
+        "recording": c["recording"], "queue": c["queue"], "task_id": c["task_id"],
+        "disposition": c["disposition"], "note": c["note"],
+    }
+
+
+def task_json(t: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": t["id"], "kind": t["kind"], "status": t["status"], "client_id": t["client_id"],
+        "phone": t["phone_e164"], "title": t["title"], "due_at": _iso(t["due_at"]),
+        "attempts": t["attempts"], "call_id": t["call_id"], "created_at": _iso(t["created_at"]),
+        "closed_at": _iso(t["closed_at"]), "closed_reason": t["closed_reason"],
     }

@@ -1,0 +1,131 @@
+"""The websocket hub: who is connected, and pushing JSON to them without letting one slow browser
+hold up anyone else.
+
+Each connection has its own bounded queue drained by its own writer task. ``publish`` only
+enqueues (never awaits a socket), so a browser that stops reading fills its own queue and is then
+disconnected with 1013 (try again later); everyone else's pushes are untouched. A message is
+serialised once, whatever the number of recipients.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+from aiohttp import WSCloseCode, web
+
+log = logging.getLogger("callcenter.ws")
+
+TOO_SLOW = 1013  # "try again later": the browser reconnects and reloads its state
+
+
+@dataclass(eq=False)
+class Connection:
+    ws: web.WebSocketResponse
+    user_id: int
+    role: str
+    extension: str | None
+    queue: asyncio.Queue[str | None]
+    all_calls: bool = False  # a supervisor watching every call
+    dropped: bool = False
+    writer: asyncio.Task | None = field(default=None, repr=False)
+
+
+class WebSocketHub:
+    def __init__(self, queue_size: int = 256):
+        self.queue_size = queue_size
+        self._by_user: dict[int, set[Connection]] = {}
+        self._watchers: set[Connection] = set()
+
+    # connections
+
+    def register(self, ws: web.WebSocketResponse, *, user_id: int, role: str,
+                 extension: str | None) -> Connection:
+        conn = Connection(ws, user_id, role, extension, asyncio.Queue(self.queue_size))
+        conn.writer = asyncio.get_running_loop().create_task(self._write(conn))
+        self._by_user.setdefault(user_id, set()).add(conn)
+        return conn
+
+    async def unregister(self, conn: Connection) -> None:
+        users = self._by_user.get(conn.user_id)
+        if users is not None:
+            users.discard(conn)
+            if not users:
+                del self._by_user[conn.user_id]
+        self._watchers.discard(conn)
+        if conn.writer is not None and not conn.writer.done():
+            conn.writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await conn.writer
+
+    def watch_all_calls(self, conn: Connection, on: bool = True) -> None:
+        conn.all_calls = on
+        (self._watchers.add if on else self._watchers.discard)(conn)
+
+    def connected_users(self) -> set[int]:
+        return set(self._by_user)
+
+    def connection_count(self) -> int:
+        return sum(len(c) for c in self._by_user.values())
+
+    # pushing
+
+    @staticmethod
+    def encode(message: dict[str, Any]) -> str:
+        return json.dumps(message, ensure_ascii=False, default=str)
+
+    def publish(self, user_ids: Iterable[int], message: dict[str, Any], *,
+                watchers: bool = False) -> int:
+        """Queue ``message`` for every open page of these users (and of call watchers).
+
+        Returns how many connections it was queued for. Never blocks.
+        """
+        data = self.encode(message)
+        targets: set[Connection] = set()
+        for uid in user_ids:
+            targets.update(self._by_user.get(uid, ()))
+        if watchers:
+            targets.update(self._watchers)
+        for conn in targets:
+            self._offer(conn, data)
+        return len(targets)
+
+    def _offer(self, conn: Connection, data: str) -> None:
+        if conn.dropped:
+            return
+        try:
+            conn.queue.put_nowait(data)
+        except asyncio.QueueFull:
+            conn.dropped = True
+            log.warning("websocket of user %s is not reading: disconnecting it", conn.user_id)
+            asyncio.get_running_loop().create_task(self._drop(conn))
+
+    async def _drop(self, conn: Connection) -> None:
+        if conn.writer is not None:
+            conn.writer.cancel()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(conn.ws.close(code=TOO_SLOW, message=b"too slow"), 1.0)
+
+    async def _write(self, conn: Connection) -> None:
+        try:
+            while True:
+                data = await conn.queue.get()
+                if data is None:
+                    return
+                await conn.ws.send_str(data)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # a closed socket: the reader side unregisters it
+            log.debug("websocket write failed for user %s: %s", conn.user_id, exc)
+
+    async def close_all(self) -> None:
+        conns = [c for users in self._by_user.values() for c in users]
+        for conn in conns:
+            with contextlib.suppress(Exception):
+                await conn.ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown")
+        for conn in conns:
+            await self.unregister(conn)

@@ -1,0 +1,291 @@
+"""Carrying out what the call tracker concludes: screen pops, the call log, callback tasks.
+
+The AMI listener feeds events to the pure CallTracker synchronously (fast) and hands the
+effects here. Effects of one call run one after another, in order (a card must not pop after
+its call ended); effects of different calls run concurrently, so a slow lookup for one caller
+never delays another caller's pop. A call record that cannot be stored is retried until it is:
+a call is never dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime
+from typing import Any, Awaitable, Callable
+
+from callcenter.domain.call_records import (
+    CallAnswered,
+    CallEnded,
+    CallRecord,
+    CallStarted,
+    Effect,
+    OperatorRinging,
+    OperatorStoppedRinging,
+    OriginateFailed,
+)
+from callcenter.domain.phones import try_normalise
+from callcenter.services.context import Clock
+from callcenter.storage import calls as repo
+from callcenter.storage import clients as clients_repo
+from callcenter.storage import users as users_repo
+from callcenter.storage.database import Database
+
+log = logging.getLogger("callcenter.calls")
+
+
+class OperatorDirectory:
+    """Softphone endpoint -> user, kept in memory for the hot path (refreshed on user changes)."""
+
+    def __init__(self, db: Database):
+        self.db = db
+        self._by_endpoint: dict[str, dict[str, Any]] = {}
+
+    async def refresh(self) -> None:
+        async with self.db.read() as conn:
+            users = await users_repo.list_users(conn)
+        self._by_endpoint = {u["extension"]: u for u in users if u["extension"] and u["active"]}
+
+    def is_operator(self, endpoint: str) -> bool:
+        return endpoint in self._by_endpoint
+
+    def user(self, endpoint: str | None) -> dict[str, Any] | None:
+        return self._by_endpoint.get(endpoint) if endpoint else None
+
+    def user_ids(self, endpoints) -> list[int]:
+        return [u["id"] for u in (self._by_endpoint.get(e) for e in endpoints) if u]
+
+
+class PerCallSequencer:
+    """Runs coroutines in order per key, concurrently across keys."""
+
+    def __init__(self) -> None:
+        self._tails: dict[str, asyncio.Task] = {}
+
+    def submit(self, key: str, job: Callable[[], Awaitable[None]]) -> asyncio.Task:
+        previous = self._tails.get(key)
+
+        async def run() -> None:
+            if previous is not None:
+                await asyncio.gather(previous, return_exceptions=True)
+            try:
+                await job()
+            except Exception:
+                log.exception("call %s: handling an effect failed", key)
+            finally:
+                if self._tails.get(key) is task:
+                    del self._tails[key]
+
+        task = asyncio.get_running_loop().create_task(run())
+        self._tails[key] = task
+        return task
+
+    async def drain(self) -> None:
+        while self._tails:
+            await asyncio.gather(*list(self._tails.values()), return_exceptions=True)
+
+
+def call_json(call: CallRecord, directory: OperatorDirectory, region: str) -> dict[str, Any]:
+    """A live call as the browser sees it."""
+    def number(raw):
+        parsed = try_normalise(raw, region) if raw else None
+        return parsed.e164 or parsed.internal if parsed else raw
+
+    def who(endpoint):
+        user = directory.user(endpoint)
+        return {"endpoint": endpoint, "user_id": user["id"] if user else None,
+                "name": user["name"] if user else None}
+
+    return {
+        "key": call.key, "linkedid": call.linkedid, "direction": call.direction,
+        "caller": number(call.caller), "caller_name": call.caller_name,
+        "callee": number(call.callee), "customer_number": number(call.customer_number),
+        "operators_rung": [who(e) for e in call.operators_rung],
+        "answered_by": who(call.answered_by) if call.answered_by else None,
+        "started_at": call.started_at.isoformat(),
+        "answered_at": call.answered_at.isoformat() if call.answered_at else None,
+        "ended_at": call.ended_at.isoformat() if call.ended_at else None,
+        "outcome": call.outcome, "talk_seconds": round(call.talk_seconds or 0),
+        "task_id": call.task_id,
+    }
+
+
+class CallService:
+    """Turns tracker effects into pushes, stored calls and tasks."""
+
+    def __init__(self, db: Database, clock: Clock, directory: OperatorDirectory, publish,
+                 card: Callable[[int], Awaitable[dict[str, Any]]],
+                 summaries: Callable[[list[int]], Awaitable[list[dict[str, Any]]]],
+                 *, region: str, store_retry_seconds: float = 2.0):
+        self.db = db
+        self.clock = clock
+        self.directory = directory
+        self.publish = publish  # (user_ids, message, watchers=bool) -> int
+        self.card = card
+        self.summaries = summaries
+        self.region = region
+        self.store_retry_seconds = store_retry_seconds
+        self.sequencer = PerCallSequencer()
+        self._lookups: dict[str, dict[str, Any]] = {}
+        self.unsaved: dict[str, CallRecord] = {}
+        self.pops = 0
+
+    # entry point from the AMI listener: never blocks, never raises
+
+    def carry_out(self, effects: list[Effect]) -> None:
+        for effect in effects:
+            key = getattr(effect, "call_key", None) or effect.call.key
+            self.sequencer.submit(key, lambda e=effect: self._handle(e))
+
+    async def _handle(self, effect: Effect) -> None:
+        if isinstance(effect, OperatorRinging):
+            await self._ringing(effect)
+        elif isinstance(effect, OperatorStoppedRinging):
+            user = self.directory.user(effect.endpoint)
+            if user:
+                self.publish([user["id"]], {"type": "call.stopped", "call_key": effect.call_key,
+                                            "reason": effect.reason})
+        elif isinstance(effect, CallAnswered):
+            call = effect.call
+            self.publish(self._people(call), {
+                "type": "call.answered", "call_key": call.key,
+                "call": call_json(call, self.directory, self.region),
+                "answered_by": call_json(call, self.directory, self.region)["answered_by"]},
+                watchers=True)
+        elif isinstance(effect, CallEnded):
+            await self._ended(effect.call)
+        elif isinstance(effect, OriginateFailed):
+            user = self.directory.user(effect.endpoint)
+            self.publish([user["id"]] if user else [], {
+                "type": "call.originate_failed", "call_key": effect.call.key,
+                "action_id": effect.action_id, "reason": effect.reason,
+                "endpoint": effect.endpoint}, watchers=True)
+        elif isinstance(effect, CallStarted):
+            self.publish([], {"type": "call.started",
+                              "call": call_json(effect.call, self.directory, self.region)},
+                         watchers=True)
+
+    def _people(self, call: CallRecord) -> list[int]:
+        endpoints = {*call.operators_rung, *call.handled_by}
+        if call.answered_by:
+            endpoints.add(call.answered_by)
+        if call.placed_by:
+            endpoints.add(call.placed_by)
+        return self.directory.user_ids(endpoints)
+
+    async def lookup(self, number: str | None) -> dict[str, Any]:
+        """Who is calling: the client card, several candidates, or nobody (a new client)."""
+        parsed = try_normalise(number, self.region) if number else None
+        e164 = parsed.e164 if parsed else None
+        result: dict[str, Any] = {"number": number, "number_e164": e164, "client": None,
+                                  "candidates": []}
+        if not e164:
+            return result
+        async with self.db.read() as conn:
+            hits = await clients_repo.client_ids_by_phone(conn, [e164])
+        ids = list(dict.fromkeys(cid for cid, _ in hits))
+        if len(ids) == 1:
+            result["client"] = await self.card(ids[0])
+        elif ids:
+            result["candidates"] = await self.summaries(ids)
+        return result
+
+    async def _ringing(self, effect: OperatorRinging) -> None:
+        user = self.directory.user(effect.endpoint)
+        if user is None:
+            return
+        call = effect.call
+        found = self._lookups.get(call.key)
+        if found is None:
+            found = await self.lookup(call.customer_number)
+            self._lookups[call.key] = found
+        self.pops += 1
+        self.publish([user["id"]], {
+            "type": "call.ringing", "call_key": call.key,
+            "call": call_json(call, self.directory, self.region), **found}, watchers=True)
+
+    async def _ended(self, call: CallRecord) -> None:
+        self._lookups.pop(call.key, None)
+        stored = await self._store_until_done(call)
+        message = {"type": "call.ended", "call_key": call.key,
+                   "call": call_json(call, self.directory, self.region)}
+        if stored:
+            message["call"]["id"] = stored
+        self.publish(self._people(call), message, watchers=True)
+
+    async def _store_until_done(self, call: CallRecord) -> int | None:
+        delay = self.store_retry_seconds
+        while True:
+            try:
+                call_id = await self.store(call)
+                self.unsaved.pop(call.key, None)
+                return call_id
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                self.unsaved[call.key] = call
+                log.exception("could not store call %s; retrying in %.0f s", call.key, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 60.0)
+
+    async def store(self, call: CallRecord) -> int:
+        """Write the call once (idempotent by its key) with its client and tasks."""
+        customer = try_normalise(call.customer_number, self.region) \
+            if call.customer_number else None
+        e164 = customer.e164 if customer else None
+        now = self.clock()
+        async with self.db.write() as conn:
+            client_id = None
+            if e164:
+                ids = {cid for cid, _ in await clients_repo.client_ids_by_phone(conn, [e164])}
+                client_id = ids.pop() if len(ids) == 1 else None
+            answered_user = self.directory.user(call.answered_by)
+            values = record_values(call, self.region)
+            values.update(client_id=client_id,
+                          answered_by_user_id=answered_user["id"] if answered_user else None)
+            call_id, inserted = await repo.insert_call(conn, values)
+            if inserted and e164:
+                await self._tasks_after(conn, call, call_id, e164, client_id, now)
+        return call_id
+
+    async def _tasks_after(self, conn, call: CallRecord, call_id: int, e164: str,
+                           client_id: int | None, now: datetime) -> None:
+        if call.outcome == "answered":
+            await repo.close_callbacks(conn, e164, "reached" if call.direction == "outbound"
+                                       else "called_back", now)
+        elif call.direction == "inbound" and call.outcome == "missed":
+            task = await repo.open_callback_for(conn, e164)
+            if task is not None:
+                await repo.touch_callback(conn, task["id"], call_id, now)
+            else:
+                await repo.insert_task(conn, {
+                    "kind": "callback", "status": "open", "client_id": client_id,
+                    "phone_e164": e164, "title": f"Missed call from {e164}", "due_at": now,
+                    "call_id": call_id, "attempts": 1, "created_at": now, "updated_at": now})
+
+    async def drain(self) -> None:
+        await self.sequencer.drain()
+
+
+def record_values(call: CallRecord, region: str) -> dict[str, Any]:
+    def e164(raw):
+        parsed = try_normalise(raw, region) if raw else None
+        return parsed.e164 if parsed else None
+
+    task_id = call.task_id
+    return {
+        "call_key": call.key, "linkedid": call.linkedid, "direction": call.direction,
+        "caller": call.caller, "caller_e164": e164(call.caller), "caller_name": call.caller_name,
+        "callee": call.callee, "callee_e164": e164(call.callee),
+        "operators_rung": list(call.operators_rung), "answered_by": call.answered_by,
+        "handled_by": list(call.handled_by), "placed_by": call.placed_by,
+        "started_at": call.started_at, "answered_at": call.answered_at,
+        "ended_at": call.ended_at, "outcome": call.outcome or "failed",
+        "talk_seconds": round(call.talk_seconds or 0),
+        "wait_seconds": None if call.wait_seconds is None else round(call.wait_seconds),
+        "hangup_side": call.hangup_side, "hangup_cause": call.hangup_cause,
+        "hangup_cause_text": call.hangup_cause_text, "recording": call.recording,
+        "queue": call.queue, "action_id": call.action_id,
+        "task_id": int(task_id) if task_id and task_id.isdigit() else None,
+        "variables": dict(call.variables),
+    }
