@@ -9,22 +9,26 @@ from typing import AsyncIterator
 from aiohttp import web
 
 from callcenter.config import Settings
-from callcenter.http import api_auth, api_clients, api_import, api_orders, api_users, openapi
+from callcenter.http import (
+    api_auth, api_calls, api_clients, api_import, api_orders, api_users, openapi,
+)
 from callcenter.http import static
-from callcenter.http.keys import OPENAPI, SERVICES, Services
+from callcenter.http.keys import CALLS, OPENAPI, SERVICES, Services
 from callcenter.http.middleware import auth_middleware, error_middleware
 from callcenter.http.routing import RouteSpec
+from callcenter.http.ws_hub import WebSocketHub
 from callcenter.services.accounts import AccountService
 from callcenter.services.clients import ClientService
 from callcenter.services.context import Clock, utc_now
 from callcenter.services.importer import ImportService
 from callcenter.services.orders import OrderService
+from callcenter.services.telephony import Telephony
 from callcenter.storage.database import Database
 
 log = logging.getLogger("callcenter")
 
 ROUTE_TABLES = (api_auth.routes, api_clients.routes, api_orders.routes, api_users.routes,
-                api_import.routes, openapi.routes, static.routes)
+                api_import.routes, api_calls.routes, openapi.routes, static.routes)
 
 
 def all_route_specs() -> list[RouteSpec]:
@@ -56,7 +60,12 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> web.Application
         client_max_size=settings.max_upload_mb * 1024 * 1024 + 64 * 1024,
     )
     db = Database(settings.db_url)
-    app[SERVICES] = build_services(settings, db, clock)
+    services = build_services(settings, db, clock)
+    telephony = Telephony(settings, db, clock, services.clients, services.accounts,
+                          WebSocketHub())
+    services.ami_status = telephony.status
+    app[SERVICES] = services
+    app[CALLS] = telephony
     app[OPENAPI] = openapi.build_openapi(all_route_specs())
     for table in ROUTE_TABLES:
         table.add_to(app)
@@ -64,7 +73,9 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> web.Application
 
     async def database(app: web.Application) -> AsyncIterator[None]:
         await db.check_migrated()
+        await telephony.start()
         yield
+        await telephony.stop()
         await db.dispose()
 
     app.cleanup_ctx.append(database)

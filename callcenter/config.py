@@ -75,6 +75,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("ami_port", 5038, "Asterisk AMI port.", int),
     Setting("ami_username", "callcenter", "AMI user name (manager.conf)."),
     Setting("ami_secret", "", "AMI secret (manager.conf).", secret=True),
+    Setting("ami_context", "operators",
+            "Dialplan context click-to-call Originates into (Exten = the customer's number)."),
     Setting("ami_ping_interval", 10.0,
             "Seconds between AMI Ping actions; a link silent for two intervals is reconnected.",
             float),

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from callcenter.services.clients import ClientService
     from callcenter.services.importer import ImportService
     from callcenter.services.orders import OrderService
+    from callcenter.services.telephony import Telephony
     from callcenter.storage.database import Database
 
 
@@ -29,3 +30,4 @@ class Services:
 
 SERVICES: web.AppKey[Services] = web.AppKey("services", Services)
 OPENAPI: web.AppKey[dict] = web.AppKey("openapi", dict)
+CALLS: web.AppKey["Telephony"] = web.AppKey("telephony")

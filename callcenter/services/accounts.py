@@ -52,6 +52,12 @@ class AccountService:
         self.session_lifetime = timedelta(days=session_days)
         self.lockout = lockout
         self.hasher = PasswordHasher()
+        # coroutines to run after users change (the softphone directory refreshes itself)
+        self.on_change: list = []
+
+    async def _changed(self) -> None:
+        for hook in self.on_change:
+            await hook()
 
     def token_hash(self, token: str) -> str:
         return hmac.new(self._key, token.encode(), hashlib.sha256).hexdigest()
@@ -135,6 +141,7 @@ class AccountService:
         except IntegrityError:
             raise Conflict("A user with this login or extension already exists",
                            {"login": values["login"], "extension": values.get("extension")})
+        await self._changed()
         async with self.db.read() as conn:
             return await repo.get_user(conn, user_id)
 
@@ -157,6 +164,7 @@ class AccountService:
                                             for k, v in values.items()})
         except IntegrityError:
             raise Conflict("A user with this login or extension already exists")
+        await self._changed()
         async with self.db.read() as conn:
             return await repo.get_user(conn, user_id)
 

@@ -1,0 +1,216 @@
+"""Calls: the live websocket, the call log, after-call notes, click-to-call, callback tasks."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import datetime, timezone
+
+from aiohttp import WSMsgType, web
+
+from callcenter.domain.access import ALL_ROLES, STAFF, Role
+from callcenter.domain.phones import try_normalise
+from callcenter.errors import BadRequest, Forbidden, NotFound, ServiceUnavailable, ValidationFailed
+from callcenter.http.keys import CALLS, SERVICES
+from callcenter.http.middleware import ctx_of, int_arg, path_id, read_json
+from callcenter.http.routing import RouteTable
+from callcenter.services.clients import call_row_json, task_json
+from callcenter.storage import calls as repo
+
+routes = RouteTable()
+
+DIRECTIONS = ("inbound", "outbound", "internal")
+OUTCOMES = ("answered", "missed", "no_answer", "busy", "unavailable", "failed")
+DISPOSITIONS = ("resolved", "callback", "order_placed", "order_confirmed", "complaint",
+                "wrong_number", "other")
+HEARTBEAT_SECONDS = 20.0
+
+
+def _time_arg(request: web.Request, name: str) -> datetime | None:
+    raw = request.query.get(name)
+    if not raw:
+        return None
+    try:
+        value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise BadRequest(f"{name} must be an ISO 8601 date or date-time", {"param": name}) from None
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def _choice(request: web.Request, name: str, allowed: tuple[str, ...]) -> str | None:
+    value = request.query.get(name) or None
+    if value is not None and value not in allowed:
+        raise BadRequest(f"{name} must be one of {', '.join(allowed)}", {"param": name})
+    return value
+
+
+@routes.get("/ws", roles=ALL_ROLES, tag="calls",
+            summary="Websocket of live call events: call.ringing, call.answered, call.ended …")
+async def websocket(request: web.Request) -> web.StreamResponse:
+    origin = request.headers.get("Origin")
+    if origin and origin.split("://", 1)[-1] != request.host:
+        raise Forbidden("Cross-site websocket refused", {"origin": origin})
+    ctx = ctx_of(request)
+    hub = request.app[CALLS].hub
+    ws = web.WebSocketResponse(heartbeat=HEARTBEAT_SECONDS, max_msg_size=64 * 1024)
+    await ws.prepare(request)
+    conn = hub.register(ws, user_id=ctx.actor.user_id, role=ctx.actor.role.value,
+                        extension=ctx.user["extension"])
+    conn.queue.put_nowait(hub.encode({
+        "type": "hello", "user": {"id": ctx.actor.user_id, "name": ctx.actor.name,
+                                  "role": ctx.actor.role.value,
+                                  "extension": ctx.user["extension"]},
+        "ami": request.app[SERVICES].ami_status() if request.app[SERVICES].ami_status
+        else {"status": "disabled"}}))
+    try:
+        async for msg in ws:
+            if msg.type != WSMsgType.TEXT:
+                continue
+            try:
+                data = json.loads(msg.data)
+            except json.JSONDecodeError:
+                continue
+            if data.get("type") == "subscribe" and data.get("topic") == "calls":
+                if ctx.actor.role in (Role.SUPERVISOR, Role.ADMIN):
+                    hub.watch_all_calls(conn)
+                    conn.queue.put_nowait(hub.encode({"type": "subscribed", "topic": "calls"}))
+                else:
+                    conn.queue.put_nowait(hub.encode({
+                        "type": "error", "code": "forbidden",
+                        "message": "Only supervisors and admins watch all calls"}))
+    except asyncio.CancelledError:
+        raise
+    finally:
+        await hub.unregister(conn)
+    return ws
+
+
+@routes.get("/api/calls", roles=ALL_ROLES, tag="calls",
+            query=("since", "until", "operator_id", "client_id", "direction", "outcome",
+                   "limit", "offset"),
+            summary="The call log, newest first, with filters and paging")
+async def list_calls(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    ctx = ctx_of(request)
+    client_id = int_arg(request, "client_id", low=1)
+    if client_id is not None:
+        await services.clients.card(ctx.actor, client_id)  # visibility check
+    operator_id = int_arg(request, "operator_id", low=1)
+    endpoint = None
+    if operator_id is not None:
+        from callcenter.storage.users import get_user
+
+        async with services.db.read() as conn:
+            operator = await get_user(conn, operator_id)
+        endpoint = operator["extension"] if operator else None
+    async with services.db.read() as conn:
+        rows, total = await repo.list_calls(
+            conn, since=_time_arg(request, "since"), until=_time_arg(request, "until"),
+            operator_id=operator_id, operator_endpoint=endpoint, client_id=client_id,
+            direction=_choice(request, "direction", DIRECTIONS),
+            outcome=_choice(request, "outcome", OUTCOMES),
+            limit=int_arg(request, "limit", 50, low=1, high=500),
+            offset=int_arg(request, "offset", 0))
+    return web.json_response({"items": [call_row_json(r) for r in rows], "total": total})
+
+
+@routes.patch("/api/calls/{id}", roles=ALL_ROLES, tag="calls",
+              body={"type": "object", "properties": {
+                  "disposition": {"type": "string", "enum": list(DISPOSITIONS)},
+                  "note": {"type": "string"}, "client_id": {"type": "integer"}}},
+              summary="After the call: its outcome for the shop, a note, the client it was")
+async def patch_call(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    ctx = ctx_of(request)
+    call_id = path_id(request)
+    data = await read_json(request)
+    if not isinstance(data, dict):
+        raise ValidationFailed.fields({"body": "must be a JSON object"})
+    values, errors = {}, {}
+    if "disposition" in data:
+        if data["disposition"] not in DISPOSITIONS:
+            errors["disposition"] = f"one of {', '.join(DISPOSITIONS)}"
+        values["disposition"] = data["disposition"]
+    if "note" in data:
+        if not isinstance(data["note"], str) or len(data["note"]) > 20_000:
+            errors["note"] = "text of up to 20000 characters"
+        values["note"] = data["note"]
+    if "client_id" in data:
+        if not isinstance(data["client_id"], int) or isinstance(data["client_id"], bool):
+            errors["client_id"] = "a client id"
+        else:
+            await services.clients.card(ctx.actor, data["client_id"])
+            values["client_id"] = data["client_id"]
+    for name in set(data) - {"disposition", "note", "client_id"}:
+        errors[name] = "unknown field"
+    if errors:
+        raise ValidationFailed.fields(errors)
+    from callcenter.storage import audit
+
+    async with services.db.write() as conn:
+        call = await repo.get_call(conn, call_id)
+        if call is None:
+            raise NotFound.entity("call", call_id)
+        await repo.update_call(conn, call_id, values)
+        if values.get("note") and (values.get("client_id") or call["client_id"]):
+            from callcenter.storage.clients import insert_activity
+
+            await insert_activity(conn, {
+                "client_id": values.get("client_id") or call["client_id"], "kind": "call",
+                "text": values["note"], "author_id": ctx.actor.user_id,
+                "created_at": services.clients.clock()})
+        await audit.record(conn, at=services.clients.clock(), action="call.update",
+                           user_id=ctx.actor.user_id, login=ctx.actor.login, ip=ctx.actor.ip,
+                           entity="call", entity_id=call_id, details=values)
+        call = await repo.get_call(conn, call_id)
+    return web.json_response(call_row_json(call))
+
+
+@routes.post("/api/calls/originate", roles=ALL_ROLES, tag="calls",
+             body={"type": "object", "required": ["number"], "properties": {
+                 "number": {"type": "string"}, "task_id": {"type": "integer"},
+                 "client_id": {"type": "integer"}}},
+             summary="Click to call: ring my softphone, then dial the number (AMI Originate)")
+async def originate(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    calls = request.app[CALLS]
+    ctx = ctx_of(request)
+    data = await read_json(request)
+    number = data.get("number") if isinstance(data, dict) else None
+    parsed = try_normalise(number, services.settings.default_region) \
+        if isinstance(number, str) else None
+    if parsed is None:
+        raise ValidationFailed.fields({"number": f"{number!r} is not a phone number"})
+    if not ctx.user["extension"]:
+        raise ValidationFailed.fields({"extension": "you have no softphone endpoint set"})
+    if calls.ami is None:
+        raise ServiceUnavailable("No Asterisk is connected (CALLCENTER_AMI_HOST is not set)")
+    dial = parsed.e164.lstrip("+") if parsed.e164 else parsed.internal
+    variables = {"CRM_USER_ID": str(ctx.actor.user_id)}
+    if isinstance(data.get("task_id"), int):
+        variables["CRM_TASK_ID"] = str(data["task_id"])
+    if isinstance(data.get("client_id"), int):
+        variables["CRM_CLIENT_ID"] = str(data["client_id"])
+    action_id = await calls.originate(channel=ctx.user["extension"], exten=dial,
+                                      variables=variables)
+    return web.json_response({"action_id": action_id, "number": parsed.e164 or dial},
+                             status=202)
+
+
+@routes.get("/api/tasks", roles=ALL_ROLES, tag="tasks", query=("status", "kind", "limit", "offset"),
+            summary="Tasks: callbacks owed after missed calls and others")
+async def list_tasks(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    async with services.db.read() as conn:
+        rows, total = await repo.list_tasks(
+            conn, status=request.query.get("status") or None,
+            kind=request.query.get("kind") or None,
+            limit=int_arg(request, "limit", 50, low=1, high=500),
+            offset=int_arg(request, "offset", 0))
+    return web.json_response({"items": [task_json(t) for t in rows], "total": total})
+
+
+@routes.get("/api/calls/live", roles=STAFF, tag="calls",
+            summary="Calls in progress right now (supervisors)")
+async def live_calls(request: web.Request) -> web.Response:
+    return web.json_response({"items": request.app[CALLS].live()})

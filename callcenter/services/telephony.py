@@ -1,0 +1,117 @@
+"""The telephony runtime: AMI link -> call tracker -> call service -> operators' browsers.
+
+It is the AMI client's listener. Events are fed to the pure tracker synchronously (cheap), and
+the effects handed to the CallService, which does the I/O in the background; so the AMI
+listener never waits for the database or a browser.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from callcenter.ami.client import AmiClient
+from callcenter.ami.status import AmiStatus
+from callcenter.config import Settings
+from callcenter.domain.call_records import TrackerConfig
+from callcenter.domain.call_tracker import CallTracker
+from callcenter.services.accounts import AccountService
+from callcenter.services.calls import CallService, OperatorDirectory, call_json
+from callcenter.services.clients import ClientService
+from callcenter.services.context import Actor, Clock
+from callcenter.storage.database import Database
+
+if TYPE_CHECKING:
+    from callcenter.http.ws_hub import WebSocketHub
+
+log = logging.getLogger("callcenter.telephony")
+CARD_READER = Actor(user_id=None, login="screen-pop", role=None, name="screen-pop")
+
+
+class Telephony:
+    def __init__(self, settings: Settings, db: Database, clock: Clock, clients: ClientService,
+                 accounts: AccountService, hub: "WebSocketHub"):
+        self.settings = settings
+        self.hub = hub
+        self.directory = OperatorDirectory(db)
+        self.tracker = CallTracker(TrackerConfig(operator_endpoints=self.directory.is_operator))
+        self.calls = CallService(
+            db, clock, self.directory, self.hub.publish,
+            card=lambda client_id: clients.card(CARD_READER, client_id),
+            summaries=self._summaries(db, clients), region=settings.default_region)
+        self.ami: AmiClient | None = None
+        if settings.ami_host:
+            self.ami = AmiClient(
+                settings.ami_host, settings.ami_port, settings.ami_username,
+                settings.ami_secret, listener=self, ping_interval=settings.ami_ping_interval,
+                clock=clock, logger=logging.getLogger("callcenter.ami"))
+        accounts.on_change.append(self.directory.refresh)
+
+    @staticmethod
+    def _summaries(db: Database, clients: ClientService):
+        async def read(ids: list[int]) -> list[dict[str, Any]]:
+            async with db.read() as conn:
+                return await clients.summaries(conn, ids)
+        return read
+
+    # lifecycle
+
+    async def start(self) -> None:
+        await self.directory.refresh()
+        if self.ami is not None:
+            self.ami.start()
+            log.info("AMI: connecting to %s:%s as %s", self.settings.ami_host,
+                     self.settings.ami_port, self.settings.ami_username)
+        else:
+            log.info("AMI disabled (CALLCENTER_AMI_HOST is empty): no calls will be tracked")
+
+    async def stop(self) -> None:
+        if self.ami is not None:
+            await self.ami.stop()
+        await self.calls.drain()
+        await self.hub.close_all()
+
+    def status(self) -> dict[str, Any]:
+        if self.ami is None:
+            return {"status": "disabled", "last_error": None}
+        data = self.ami.status.as_dict()
+        data["status"] = data["state"]
+        return data
+
+    def live(self) -> list[dict[str, Any]]:
+        return [call_json(c, self.directory, self.settings.default_region)
+                for c in self.tracker.live_calls()]
+
+    async def originate(self, *, channel: str, exten: str, variables: dict[str, str]) -> str:
+        from callcenter.ami.errors import ActionFailed, ActionLost, AmiNotConnected
+        from callcenter.errors import ServiceUnavailable
+
+        try:
+            return await self.ami.originate(channel=channel, context=self.settings.ami_context,
+                                            exten=exten, variables=variables)
+        except AmiNotConnected as exc:
+            raise ServiceUnavailable(f"Asterisk is not connected: {exc}") from None
+        except ActionLost as exc:
+            raise ServiceUnavailable(
+                f"The link to Asterisk dropped before it answered; the call may or may not "
+                f"have been placed and was not retried: {exc}") from None
+        except ActionFailed as exc:
+            raise ServiceUnavailable(f"Asterisk refused the call: {exc}") from None
+
+    # the AMI listener
+
+    def on_event(self, event: dict[str, str], at: datetime) -> None:
+        effects = self.tracker.feed(event, at)
+        if effects:
+            self.calls.carry_out(effects)
+
+    def on_resync_begin(self) -> None:
+        self.tracker.begin_resync()
+
+    def on_resync_end(self, at: datetime) -> None:
+        self.calls.carry_out(self.tracker.end_resync(at))
+
+    def on_status(self, status: AmiStatus) -> None:
+        users = self.hub.connected_users()
+        self.hub.publish(users, {"type": "ami.status", "ami": self.status()})
