@@ -1,0 +1,88 @@
+"""What the simulated PBX believes is up, learnt from the events it sends. Pure, no I/O.
+
+Used by the simulator to answer ``CoreShowChannels`` and ``QueueStatus`` like Asterisk would
+after a reconnect: one ``CoreShowChannel`` per channel created (``Newchannel``) and not yet hung
+up (``Hangup``), with its latest snapshot.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+CHANNEL_KEYS = (
+    "Channel", "ChannelState", "ChannelStateDesc", "CallerIDNum", "CallerIDName",
+    "ConnectedLineNum", "ConnectedLineName", "Language", "AccountCode", "Context", "Exten",
+    "Priority", "Uniqueid", "Linkedid",
+)
+
+
+class PbxState:
+    """Channels that are up, plus the queue and its members (for ``QueueStatus``)."""
+
+    def __init__(self, queue: str = "shop", members: Iterable[str] = ("PJSIP/101", "PJSIP/102")):
+        self.queue = queue
+        self.members = list(members)
+        self.channels: dict[str, dict[str, str]] = {}
+        self._created: dict[str, float] = {}
+
+    def observe(self, fields: dict[str, str], now: float) -> None:
+        """Update from one event the PBX sends."""
+        event = fields.get("Event")
+        uniqueid = fields.get("Uniqueid")
+        if not event or not uniqueid:
+            return
+        if event == "Newchannel":
+            self.channels[uniqueid] = {k: fields.get(k, "") for k in CHANNEL_KEYS}
+            self.channels[uniqueid].update(Application="", ApplicationData="", BridgeId="")
+            self._created[uniqueid] = now
+            return
+        channel = self.channels.get(uniqueid)
+        if channel is None:
+            return
+        if event == "Hangup":
+            del self.channels[uniqueid]
+            self._created.pop(uniqueid, None)
+            return
+        for key in CHANNEL_KEYS:
+            if key in fields:
+                channel[key] = fields[key]
+        if event == "Newexten":
+            channel["Application"] = fields.get("Application", "")
+            channel["ApplicationData"] = fields.get("AppData", "")
+        elif event == "BridgeEnter":
+            channel["BridgeId"] = fields.get("BridgeUniqueid", "")
+        elif event == "BridgeLeave":
+            channel["BridgeId"] = ""
+
+    def core_show_channels(self, action_id: str, now: float) -> list[dict[str, str]]:
+        """The events answering ``CoreShowChannels`` (the ``Response`` itself excluded)."""
+        events = []
+        for uniqueid, channel in self.channels.items():
+            seconds = max(0, int(now - self._created.get(uniqueid, now)))
+            duration = f"{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+            events.append({"Event": "CoreShowChannel", "ActionID": action_id, **channel,
+                           "Duration": duration})
+        events.append({"Event": "CoreShowChannelsComplete", "ActionID": action_id,
+                       "EventList": "Complete", "ListItems": str(len(events))})
+        return events
+
+    def queue_status(self, action_id: str) -> list[dict[str, str]]:
+        """The events answering ``QueueStatus``: params, members, complete."""
+        waiting = sum(1 for c in self.channels.values() if c.get("Application") == "Queue")
+        events = [{"Event": "QueueParams", "Queue": self.queue, "Max": "0",
+                   "Strategy": "ringall", "Calls": str(waiting), "Holdtime": "0",
+                   "TalkTime": "0", "Completed": "0", "Abandoned": "0", "ServiceLevel": "0",
+                   "ServicelevelPerf": "0.0", "ServicelevelPerf2": "0.0", "Weight": "0",
+                   "ActionID": action_id}]
+        busy = {c["Channel"].rsplit("-", 1)[0] for c in self.channels.values()}
+        for member in self.members:
+            events.append({"Event": "QueueMember", "Queue": self.queue, "Name": member,
+                           "Location": member, "StateInterface": member,
+                           "Membership": "static", "Penalty": "0", "CallsTaken": "0",
+                           "LastCall": "0", "LastPause": "0", "LoginTime": "0",
+                           "InCall": "1" if member in busy else "0",
+                           "Status": "2" if member in busy else "1", "Paused": "0",
+                           "PausedReason": "", "Wrapuptime": "0", "ActionID": action_id})
+        events.append({"Event": "QueueStatusComplete", "ActionID": action_id,
+                       "EventList": "Complete", "ListItems": str(len(events))})
+        return events
