@@ -36,7 +36,12 @@ def pytest_collection_modifyitems(config, items):
 
 
 def _run(coro):
-    return asyncio.new_event_loop().run_until_complete(coro)
+    """Run a coroutine to completion from sync code, even where another loop is running
+    (Playwright's sync API keeps one in the main thread)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
 
 
 async def _migrate(url: str) -> None:

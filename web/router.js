@@ -1,0 +1,29 @@
+// Hash routes: #/, #/clients/new, #/clients/12, #/clients/12/edit, #/import, #/users.
+
+const ROUTES = [
+  { name: "home", pattern: /^\/?$/ },
+  { name: "client-new", pattern: /^\/clients\/new$/ },
+  { name: "client-edit", pattern: /^\/clients\/(\d+)\/edit$/, keys: ["id"] },
+  { name: "client", pattern: /^\/clients\/(\d+)$/, keys: ["id"] },
+  { name: "import", pattern: /^\/import$/ },
+  { name: "users", pattern: /^\/users$/ },
+];
+
+/** {name, params} for the current location.hash; unknown paths → {name: "not-found"}. */
+export function currentRoute() {
+  const path = decodeURIComponent(location.hash.replace(/^#/, "")).split("?")[0];
+  for (const route of ROUTES) {
+    const match = route.pattern.exec(path);
+    if (match) {
+      const params = {};
+      (route.keys || []).forEach((key, i) => { params[key] = match[i + 1]; });
+      return { name: route.name, params, path };
+    }
+  }
+  return { name: "not-found", params: {}, path };
+}
+
+export function navigate(hash) {
+  if (location.hash === hash) window.dispatchEvent(new HashChangeEvent("hashchange"));
+  else location.hash = hash;
+}

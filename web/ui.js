@@ -1,0 +1,157 @@
+// Shared widgets: toasts, modal dialogs, labelled form fields with
+// server-side field errors, status chips, empty and error states.
+
+import { h, isSubmitChord } from "./dom.js";
+import { t } from "./i18n.js";
+
+let toastRegion = null;
+
+/** A short message in the corner; kind: "info" | "success" | "error". */
+export function toast(message, kind = "info") {
+  if (!toastRegion || !toastRegion.isConnected) {
+    toastRegion = h("div", { class: "toasts", role: "status", "aria-live": "polite" });
+    document.body.appendChild(toastRegion);
+  }
+  const item = h("div", { class: ["toast", "toast-" + kind], testid: "toast" }, message);
+  toastRegion.appendChild(item);
+  setTimeout(() => item.classList.add("toast-leaving"), kind === "error" ? 6000 : 3000);
+  setTimeout(() => item.remove(), kind === "error" ? 6400 : 3400);
+}
+
+/**
+ * A native modal <dialog>; Esc and the × button close it. Returns {dialog, close}.
+ * `body` is a Node (usually a <form>).
+ */
+export function openDialog({ title, body, testid, wide = false, onClose }) {
+  const dialog = h("dialog", { class: ["dialog", wide && "dialog-wide"], testid },
+    h("header", { class: "dialog-head" },
+      h("h2", null, title),
+      h("button", { type: "button", class: "icon-btn", "aria-label": t("action.close"), title: t("action.close") + " (Esc)", onclick: () => close() }, "×"),
+    ),
+    h("div", { class: "dialog-body" }, body),
+  );
+  function close() {
+    if (dialog.open) dialog.close();
+  }
+  dialog.addEventListener("close", () => {
+    dialog.remove();
+    if (onClose) onClose();
+  });
+  document.body.appendChild(dialog);
+  dialog.showModal();
+  const first = dialog.querySelector("input:not([type=hidden]), select, textarea");
+  if (first) first.focus();
+  return { dialog, close };
+}
+
+/** Submit `form` on Ctrl+Enter from any of its controls. */
+export function submitOnCtrlEnter(form) {
+  form.addEventListener("keydown", (event) => {
+    if (isSubmitChord(event)) {
+      event.preventDefault();
+      form.requestSubmit();
+    }
+  });
+  return form;
+}
+
+let fieldCounter = 0;
+
+/**
+ * A labelled control. `name` is the server's field name ("city", "phones.0");
+ * the control gets data-testid="field-<name>" and the wrapper receives that
+ * field's error message.
+ */
+export function field({ label, name, control, hint, required = false, className, testid }) {
+  const id = "f" + ++fieldCounter;
+  control.id = control.id || id;
+  if (!control.dataset.testid) control.dataset.testid = testid || "field-" + name;
+  if (required) control.required = true;
+  return h("div", { class: ["field", className], dataset: { field: name } },
+    h("label", { htmlFor: control.id }, label, required && h("span", { class: "req", "aria-hidden": "true" }, " *")),
+    control,
+    hint && h("div", { class: "hint" }, hint),
+  );
+}
+
+// The server's generic field messages, in the UI language; specific ones
+// (quoting the value) are shown as the server wrote them.
+const GENERIC_FIELD_MESSAGES = { "is required": "form.required", "unknown field": "form.unknown_field" };
+
+function localFieldMessage(message) {
+  const text = String(message);
+  return GENERIC_FIELD_MESSAGES[text] ? t(GENERIC_FIELD_MESSAGES[text]) : text;
+}
+
+export function clearFieldErrors(scope) {
+  scope.querySelectorAll(".field-error").forEach((el) => el.remove());
+  scope.querySelectorAll(".has-error").forEach((el) => el.classList.remove("has-error"));
+  scope.querySelectorAll("[aria-invalid]").forEach((el) => el.removeAttribute("aria-invalid"));
+}
+
+/**
+ * Put each {"name": "message"} under the element with data-field="name",
+ * trying "phones.0.number" → "phones.0" → "phones". Returns messages that
+ * found no home, for a summary at the top of the form.
+ */
+export function showFieldErrors(scope, fields) {
+  clearFieldErrors(scope);
+  const orphans = [];
+  let firstControl = null;
+  for (const [name, message] of Object.entries(fields || {})) {
+    let target = null;
+    const parts = name.split(".");
+    while (parts.length && !target) {
+      target = scope.querySelector(`[data-field="${CSS.escape(parts.join("."))}"]`);
+      parts.pop();
+    }
+    if (!target) {
+      orphans.push(`${name}: ${message}`);
+      continue;
+    }
+    target.classList.add("has-error");
+    target.appendChild(h("div", { class: "field-error", testid: "error-" + name, role: "alert" }, localFieldMessage(message)));
+    const control = target.querySelector("input, select, textarea");
+    if (control) {
+      control.setAttribute("aria-invalid", "true");
+      firstControl = firstControl || control;
+    }
+  }
+  if (firstControl) firstControl.focus();
+  return orphans;
+}
+
+/** A red banner for a form-level or page-level error. */
+export function errorBanner(message, testid = "form-error") {
+  return h("div", { class: "banner banner-error", role: "alert", testid }, message);
+}
+
+export const ORDER_STATUSES = ["new", "confirmed", "paid", "shipped", "delivered", "cancelled", "returned"];
+
+export function statusChip(status) {
+  const known = ORDER_STATUSES.includes(status);
+  return h("span", { class: ["chip", "status-" + (known ? status : "other")], dataset: { status } },
+    known ? t("status." + status) : status);
+}
+
+export function emptyState(text, testid) {
+  return h("div", { class: "empty", testid }, text);
+}
+
+export function loading() {
+  return h("div", { class: "loading", "aria-busy": "true" }, h("span", { class: "spinner" }), t("common.loading"));
+}
+
+/** A panel with a title bar, optional toolbar on the right and a body. */
+export function panel({ title, tools, testid, className, flush = false }, ...children) {
+  return h("section", { class: ["panel", className], testid },
+    h("header", { class: "panel-head" }, h("h2", null, title), tools && h("div", { class: "panel-tools" }, tools)),
+    h("div", { class: ["panel-body", flush && "flush"] }, children),
+  );
+}
+
+/** Translate `key` if the catalogue has it, else show the raw value. */
+export function translatedOr(key, raw) {
+  const text = t(key);
+  return text === key ? raw : text;
+}

@@ -1,0 +1,165 @@
+// The client card: who the client is, their local time right now, how to
+// reach them, notes, orders from every shop and the edit history.
+
+import { api } from "../api.js";
+import { h, mount } from "../dom.js";
+import { t } from "../i18n.js";
+import { formatCalendarDate, formatDateTime, formatPhone, isValidTimeZone, localTimeIn } from "../format.js";
+import { errorBanner, loading, panel, translatedOr } from "../ui.js";
+import { renderNotes } from "./card_notes.js";
+import { renderOrders } from "./card_orders.js";
+import { renderHistory } from "./card_history.js";
+
+const CLOCK_TICK_MS = 30000;
+// Hours of the client's day when a call is polite; outside them the clock is flagged.
+const POLITE_HOURS = { from: 9, to: 21 };
+
+export function renderClientCard(id, ctx) {
+  const el = h("div", { class: "page page-card" }, loading());
+  let destroyed = false;
+  let clockTimer = null;
+
+  async function load() {
+    try {
+      const client = await api("GET", `/clients/${id}`);
+      if (!destroyed) draw(client);
+    } catch (err) {
+      if (destroyed || err.status === 401) return;
+      mount(el, errorBanner(err.status === 404 ? t("client.not_found") : err.message, "page-error"));
+    }
+  }
+
+  function draw(client) {
+    clearInterval(clockTimer);
+    document.title = `${client.name} — ${t("app.title")}`;
+    const clock = localClock(client);
+    clockTimer = setInterval(clock.tick, CLOCK_TICK_MS);
+    mount(el,
+      h("article", { class: "card", testid: "client-card", dataset: { id: client.id } },
+        header(client, clock.el),
+        h("div", { class: "card-grid" },
+          h("div", { class: "card-side" },
+            contactsPanel(client),
+            renderNotes(client),
+          ),
+          h("div", { class: "card-main" },
+            renderOrders(client, { reload: load }),
+            renderHistory(client),
+          ),
+        ),
+      ),
+    );
+  }
+
+  load();
+  return {
+    el,
+    destroy() {
+      destroyed = true;
+      clearInterval(clockTimer);
+    },
+  };
+}
+
+function header(client, clockEl) {
+  const sub = [client.company, [client.city, client.region].filter(Boolean).join(", ")].filter(Boolean);
+  return h("header", { class: "card-head" },
+    h("div", { class: "card-title" },
+      h("h1", { testid: "client-name" }, client.name || t("client.unnamed")),
+      sub.length > 0 && h("div", { class: "card-sub" }, sub.join(" · ")),
+      h("div", { class: "card-badges" },
+        client.do_not_call && h("span", { class: "chip chip-danger", testid: "dnc-badge", title: t("client.dnc_hint") }, "⛔ ", t("client.dnc")),
+        (client.tags || []).map((tag) => h("span", { class: "chip chip-tag", testid: "client-tag" }, tag)),
+      ),
+    ),
+    clockEl,
+    h("div", { class: "card-actions" },
+      h("a", { class: "btn", href: `#/clients/${client.id}/edit`, testid: "edit-client" }, "✎ ", t("action.edit")),
+    ),
+  );
+}
+
+/** The client's wall clock, computed here from the IANA zone; ticks every 30 s. */
+function localClock(client) {
+  const time = h("div", { class: "clock-time" });
+  const meta = h("div", { class: "clock-meta" });
+  const flag = h("div", { class: "clock-flag" });
+  const el = h("div", { class: "clock", testid: "client-local-time", title: t("client.local_time") },
+    h("div", { class: "clock-label" }, t("client.local_time")), time, meta, flag);
+
+  const zone = client.timezone;
+  const offsetMinutes = parseOffset(client.utc_offset);
+
+  function tick() {
+    const now = new Date();
+    let parts;
+    if (isValidTimeZone(zone)) {
+      parts = localTimeIn(zone, now);
+      meta.textContent = `${parts.weekday} · ${zone} · ${parts.offset}`;
+    } else if (offsetMinutes !== null) {
+      // No usable zone name: fall back to the fixed offset the server computed.
+      parts = localTimeIn("UTC", new Date(now.getTime() + offsetMinutes * 60000));
+      meta.textContent = `${parts.weekday} · UTC${client.utc_offset}`;
+    } else {
+      time.textContent = "—";
+      meta.textContent = t("client.no_timezone");
+      el.classList.add("clock-unknown");
+      return;
+    }
+    time.textContent = parts.time;
+    const polite = parts.hour >= POLITE_HOURS.from && parts.hour < POLITE_HOURS.to;
+    el.classList.toggle("clock-off", !polite);
+    el.dataset.polite = polite ? "yes" : "no";
+    flag.textContent = polite ? "" : t("client.off_hours");
+  }
+
+  tick();
+  return { el, tick };
+}
+
+function parseOffset(text) {
+  const match = /^([+-])(\d{2}):?(\d{2})$/.exec(text || "");
+  if (!match) return null;
+  const minutes = Number(match[2]) * 60 + Number(match[3]);
+  return match[1] === "-" ? -minutes : minutes;
+}
+
+function contactsPanel(client) {
+  const phones = client.phones || [];
+  const emails = client.emails || [];
+  return panel({ title: t("client.contacts"), testid: "client-contacts" },
+    h("ul", { class: "contact-list", testid: "client-phones" },
+      phones.length === 0 && h("li", { class: "muted" }, t("client.no_phones")),
+      phones.map((phone) => h("li", { class: "contact", testid: "client-phone" },
+        h("a", { class: "contact-value phone", href: "tel:" + (phone.e164 || phone.number) }, formatPhone(phone)),
+        phone.extension && h("span", { class: "contact-ext" }, t("client.phone_ext", { ext: phone.extension })),
+        phone.label && h("span", { class: "contact-label" }, translatedOr("phone_label." + phone.label, phone.label)),
+        h("button", {
+          type: "button", class: ["btn", "btn-sm", "btn-call", client.do_not_call && "btn-warn"],
+          dataset: { action: "call", phone: phone.e164 || phone.number },
+          title: client.do_not_call ? t("client.dnc_hint") : t("action.call"),
+        }, "☎ ", t("action.call")),
+      )),
+    ),
+    h("ul", { class: "contact-list", testid: "client-emails" },
+      emails.map((email) => h("li", { class: "contact" },
+        h("a", { class: "contact-value", href: "mailto:" + email.email }, email.email),
+        email.label && h("span", { class: "contact-label" }, translatedOr("email_label." + email.label, email.label)),
+      )),
+    ),
+    h("dl", { class: "props" },
+      prop(t("field.city"), client.city),
+      prop(t("field.region"), client.region),
+      prop(t("field.timezone"), client.timezone),
+      prop(t("field.birthday"), formatCalendarDate(client.birthday)),
+      prop(t("field.assigned_operator"), client.assigned_operator && client.assigned_operator.name, "client-operator"),
+      prop(t("client.created"), formatDateTime(client.created_at)),
+      prop(t("client.updated"), formatDateTime(client.updated_at)),
+    ),
+  );
+}
+
+function prop(label, value, testid) {
+  if (!value) return null;
+  return [h("dt", null, label), h("dd", { testid }, value)];
+}

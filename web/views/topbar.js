@@ -1,0 +1,91 @@
+// Top bar: brand, navigation, PBX (AMI) link status, user, language, logout.
+
+import { h } from "../dom.js";
+import { t, getLang, setLang, LANGUAGES } from "../i18n.js";
+import { translatedOr } from "../ui.js";
+
+const HEALTH_EVERY_MS = 15000;
+
+/** <select data-testid="lang-switch"> bound to the UI language. */
+export function languageSwitch() {
+  return h("select", {
+    class: "lang-switch", testid: "lang-switch", "aria-label": t("lang.label"), title: t("lang.label"),
+    onchange: (event) => setLang(event.target.value),
+  }, LANGUAGES.map((code) => h("option", { value: code, selected: code === getLang() }, t("lang." + code))));
+}
+
+/** The AMI dot; polls GET /api/health (no auth needed). */
+function amiIndicator() {
+  const dot = h("span", { class: "dot" });
+  const label = h("span", { class: "ami-label" });
+  const el = h("div", { class: "ami", testid: "ami-status", role: "status", dataset: { status: "unknown" } }, dot, label);
+  let timer = null;
+  let stopped = false;
+
+  function show(status, detail) {
+    el.dataset.status = status;
+    const text = translatedOr("ami.status." + status, status);
+    label.textContent = t("ami.short");
+    el.title = detail ? `${t("ami.title")}: ${text} — ${detail}` : `${t("ami.title")}: ${text}`;
+    el.setAttribute("aria-label", el.title);
+  }
+
+  async function poll() {
+    try {
+      const response = await fetch("/api/health", { credentials: "same-origin", headers: { Accept: "application/json" } });
+      const data = await response.json();
+      const ami = (data && data.ami) || {};
+      show(ami.status || "unknown", ami.last_error);
+    } catch {
+      show("unreachable", t("ami.unreachable"));
+    }
+    if (!stopped) timer = setTimeout(poll, HEALTH_EVERY_MS);
+  }
+
+  show("unknown");
+  poll();
+  return { el, destroy: () => { stopped = true; clearTimeout(timer); } };
+}
+
+export function createTopbar({ user, hasRole, onLogout }) {
+  const links = [
+    { route: ["home", "client", "client-new", "client-edit"], hash: "#/", label: t("nav.clients"), show: true },
+    { route: ["import"], hash: "#/import", label: t("nav.import"), show: hasRole("supervisor"), testid: "nav-import" },
+    { route: ["users"], hash: "#/users", label: t("nav.users"), show: hasRole("admin"), testid: "nav-users" },
+  ].filter((link) => link.show);
+
+  const anchors = links.map((link) => ({
+    link,
+    el: h("a", { href: link.hash, class: "nav-link", testid: link.testid || "nav-clients" }, link.label),
+  }));
+  const ami = amiIndicator();
+
+  const el = h("header", { class: "topbar" },
+    h("a", { class: "brand", href: "#/", title: t("app.name") },
+      h("span", { class: "brand-mark", "aria-hidden": "true" }, "☎"),
+      h("span", { class: "brand-name" }, t("app.name")),
+    ),
+    h("nav", { class: "nav", "aria-label": t("nav.label") }, anchors.map((a) => a.el)),
+    h("div", { class: "topbar-spacer" }),
+    ami.el,
+    h("div", { class: "user", testid: "current-user" },
+      h("span", { class: "user-name" }, user.name || user.login),
+      h("span", { class: "user-role" }, translatedOr("role." + user.role, user.role) + (user.extension ? ` · ${user.extension}` : "")),
+    ),
+    languageSwitch(),
+    h("button", { type: "button", class: "btn btn-ghost", testid: "logout", onclick: onLogout }, t("action.logout")),
+  );
+
+  return {
+    el,
+    setRoute(name) {
+      for (const { link, el: a } of anchors) {
+        const active = link.route.includes(name);
+        a.classList.toggle("active", active);
+        if (active) a.setAttribute("aria-current", "page");
+        else a.removeAttribute("aria-current");
+      }
+    },
+    destroy: () => ami.destroy(),
+  };
+}
