@@ -139,6 +139,8 @@ class LiveServer:
     url: str
     loop: asyncio.AbstractEventLoop
     services: Any
+    app: Any = None
+    sim: Any = None
 
     def call(self, coro):
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout=30)
@@ -157,38 +159,88 @@ class LiveServer:
         fields.setdefault("force", True)
         return self.call(self.services.clients.create(Actor.system("test"), fields))
 
+    def create_shop(self, slug: str, name: str) -> dict:
+        from callcenter.services.context import Actor
 
-@pytest.fixture
-def live_server(sqlite_url):
+        return self.call(self.services.orders.create_shop(Actor.system("test"),
+                                                          {"slug": slug, "name": name}))
+
+    def replay(self, trace: str, speed: float = 1.0, fresh_ids: bool = True) -> None:
+        """Replay a real AMI trace (tests/traces/NAME.jsonl) through the AMI simulator."""
+        path = Path(__file__).resolve().parent / "traces" / f"{trace}.jsonl"
+        self.call(self.sim.replay(path, speed=speed, fresh_ids=fresh_ids))
+
+    def wait_ami_connected(self, timeout: float = 10) -> None:
+        from callcenter.http.keys import CALLS
+
+        self.call(self.app[CALLS].ami.wait_connected(timeout))
+
+
+def _serve_in_thread(settings, before=None):
     from aiohttp import web
 
     from callcenter.app import create_app
     from callcenter.http.keys import SERVICES
 
-    port = free_port()
-    settings = make_settings(sqlite_url, http_port=port)
     loop = asyncio.new_event_loop()
     started = threading.Event()
     state: dict[str, Any] = {}
 
     async def start():
-        app = create_app(settings)
+        if before is not None:
+            state.update(await before())
+        app = create_app(state.pop("settings", settings))
         runner = web.AppRunner(app)
         await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", port).start()
-        state["runner"], state["services"] = runner, app[SERVICES]
+        await web.TCPSite(runner, "127.0.0.1", app[SERVICES].settings.http_port).start()
+        state["runner"], state["app"] = runner, app
 
     def run():
         asyncio.set_event_loop(loop)
-        loop.run_until_complete(start())
-        started.set()
+        try:
+            loop.run_until_complete(start())
+        finally:
+            started.set()
         loop.run_forever()
 
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
-    assert started.wait(30), "the server did not start"
-    server = LiveServer(f"http://127.0.0.1:{port}", loop, state["services"])
+    assert started.wait(30) and "app" in state, "the server did not start"
+    app = state["app"]
+    server = LiveServer(f"http://127.0.0.1:{app[SERVICES].settings.http_port}", loop,
+                        app[SERVICES], app=app, sim=state.get("sim"))
+
+    def stop():
+        async def cleanup():
+            await state["runner"].cleanup()
+            if state.get("sim") is not None:
+                await state["sim"].stop()
+        asyncio.run_coroutine_threadsafe(cleanup(), loop).result(timeout=30)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+
+    return server, stop
+
+
+@pytest.fixture
+def live_server(sqlite_url):
+    server, stop = _serve_in_thread(make_settings(sqlite_url, http_port=free_port()))
     yield server
-    asyncio.run_coroutine_threadsafe(state["runner"].cleanup(), loop).result(timeout=30)
-    loop.call_soon_threadsafe(loop.stop)
-    thread.join(10)
+    stop()
+
+
+@pytest.fixture
+def live_pbx(sqlite_url):
+    """The real app on a real port, listening to an AMI simulator on another real port."""
+    from callcenter.ami.sim import AmiSimulator
+
+    async def before():
+        sim = AmiSimulator("callcenter", "test-ami-secret", seed=3)
+        port = await sim.start()
+        return {"sim": sim, "settings": make_settings(
+            sqlite_url, http_port=free_port(), ami_host="127.0.0.1", ami_port=port,
+            ami_username="callcenter", ami_secret="test-ami-secret")}
+
+    server, stop = _serve_in_thread(None, before)
+    yield server
+    stop()
