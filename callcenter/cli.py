@@ -82,6 +82,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     logging.basicConfig(level=settings.log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
         return asyncio.run(_run(args, settings))
     except AppError as exc:
@@ -119,7 +120,7 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
         finally:
             await db.dispose()
         _print_demo(settings, credentials)
-        await serve(settings, demo=True)
+        await serve(settings, demo_callers=credentials.get("callers", []))
         return 0
     return await _admin_command(args, settings)
 

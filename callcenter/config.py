@@ -87,7 +87,6 @@ SETTINGS: tuple[Setting, ...] = (
             "Mark the session cookie Secure (set true behind HTTPS).", _bool),
     Setting("max_upload_mb", 20, "Largest accepted upload (CSV import), in megabytes.", int),
     Setting("log_level", "INFO", "Logging level: DEBUG, INFO, WARNING, ERROR."),
-    Setting("demo", False, "Seed demo data into an empty database at start.", _bool),
 )
 
 SETTINGS_BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}

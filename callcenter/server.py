@@ -14,7 +14,16 @@ from callcenter.config import Settings
 log = logging.getLogger("callcenter")
 
 
-async def serve(settings: Settings, *, demo: bool = False) -> None:
+async def serve(settings: Settings, *, demo_callers: list[str] | None = None) -> None:
+    """Serve until SIGINT/SIGTERM. With ``demo_callers`` and no Asterisk configured, a pretend
+    PBX sends calls from those numbers."""
+    demo_pbx = None
+    if demo_callers is not None and not settings.ami_host:
+        from callcenter.ami.demo_pbx import start_demo_pbx
+
+        demo_pbx = await start_demo_pbx(demo_callers)
+        settings = settings.replace(**demo_pbx.settings())
+        log.info("demo: no Asterisk configured, using the built-in AMI simulator")
     app = create_app(settings)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
@@ -33,3 +42,5 @@ async def serve(settings: Settings, *, demo: bool = False) -> None:
     finally:
         log.info("shutting down")
         await runner.cleanup()
+        if demo_pbx is not None:
+            await demo_pbx.stop()

@@ -35,6 +35,7 @@ async def seed_demo(db: Database, *, clients: int, now: datetime, seed: int = 7)
     credentials = {"users": {login: {"password": pw, "role": role, "extension": ext}
                              for login, _, role, ext, pw in DEMO_USERS}}
     async with db.read() as conn:
+        credentials["callers"] = await clients_repo.some_phones(conn, 40)
         if await users_repo.count_users(conn) > 0:
             credentials["already_seeded"] = True
             return credentials
@@ -89,6 +90,8 @@ async def seed_demo(db: Database, *, clients: int, now: datetime, seed: int = 7)
         await audit.record(conn, at=now, action="demo.seed", user_id=None, login="demo", ip=None,
                            details={"clients": len(client_ids), "orders": len(order_rows)})
     credentials["shop_tokens"] = tokens
+    async with db.read() as conn:
+        credentials["callers"] = await clients_repo.some_phones(conn, 40)
     return credentials
 
 

@@ -232,3 +232,10 @@ async def activities_of(conn: AsyncConnection, client_id: int,
 async def count_clients(conn: AsyncConnection) -> int:
     return (await conn.execute(select(func.count()).select_from(clients))).scalar_one()
 
+
+
+async def some_phones(conn: AsyncConnection, limit: int) -> list[str]:
+    """The first clients' numbers (E.164), e.g. for the demo PBX to call from."""
+    rows = await conn.execute(select(client_phones.c.e164).order_by(client_phones.c.id)
+                              .limit(limit))
+    return [r.e164 for r in rows]
