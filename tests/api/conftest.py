@@ -64,21 +64,31 @@ class Api:
 
 
 @pytest.fixture
-async def api(db_url, aiohttp_client) -> Api:
-    clock = FrozenClock()
-    app = create_app(make_settings(db_url), clock=clock)
-    anon = await aiohttp_client(app)
+async def api_with(db_url, aiohttp_client):
+    """A factory: the app with some settings changed (``await api_with(max_upload_mb=1)``)."""
     clients_made = []
 
-    async def make_client(app_):
-        from aiohttp.test_utils import TestClient, TestServer
+    async def build(**overrides) -> Api:
+        clock = FrozenClock()
+        app = create_app(make_settings(db_url, **overrides), clock=clock)
+        anon = await aiohttp_client(app)
 
-        # one server, several browsers: each client has its own cookie jar
-        client = TestClient(anon.server)
-        await client.start_server()
-        clients_made.append(client)
-        return client
+        async def make_client(app_):
+            from aiohttp.test_utils import TestClient
 
-    yield Api(app, clock, make_client, anon)
+            # one server, several browsers: each client has its own cookie jar
+            client = TestClient(anon.server)
+            await client.start_server()
+            clients_made.append(client)
+            return client
+
+        return Api(app, clock, make_client, anon)
+
+    yield build
     for c in clients_made:
         await c.session.close()
+
+
+@pytest.fixture
+async def api(api_with) -> Api:
+    return await api_with()

@@ -62,28 +62,13 @@ async def test_broken_file_changes_nothing(api):
     assert (await (await sup.get("/api/clients")).json())["total"] == 0
 
 
-async def test_oversized_upload_is_refused(db_url, aiohttp_client):
-    from callcenter.app import create_app
-    from tests.api.conftest import Api
-    from tests.conftest import FrozenClock, make_settings
-
-    app = create_app(make_settings(db_url, max_upload_mb=1))
-    anon = await aiohttp_client(app)
-
-    async def make_client(_):
-        from aiohttp.test_utils import TestClient
-
-        c = TestClient(anon.server)
-        await c.start_server()
-        return c
-
-    api = Api(app, FrozenClock(), make_client, anon)
+async def test_oversized_upload_is_refused(api_with):
+    api = await api_with(max_upload_mb=1)
     sup = await api.login("sup", "supervisor")
     big = b"name,phone\n" + b"x" * (3 * 1024 * 1024)
     resp = await sup.post("/api/import/clients?dry_run=0", data=upload(big))
     assert resp.status == 413
     assert (await resp.json())["error"]["code"] == "payload_too_large"
-    await sup.client.close()
 
 
 async def test_operators_may_not_import(api):

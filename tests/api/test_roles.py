@@ -58,22 +58,8 @@ async def test_writes_need_the_csrf_token(api):
 
 
 @pytest.mark.parametrize("setting", [True, False])
-async def test_operators_limited_to_their_clients_when_configured(db_url, aiohttp_client, setting):
-    from callcenter.app import create_app
-    from tests.api.conftest import Api
-    from tests.conftest import FrozenClock, make_settings
-
-    app = create_app(make_settings(db_url, operators_see_own_clients_only=setting))
-    anon = await aiohttp_client(app)
-
-    async def make_client(_):
-        from aiohttp.test_utils import TestClient
-
-        c = TestClient(anon.server)
-        await c.start_server()
-        return c
-
-    api = Api(app, FrozenClock(), make_client, anon)
+async def test_operators_limited_to_their_clients_when_configured(api_with, setting):
+    api = await api_with(operators_see_own_clients_only=setting)
     anna = await api.login("anna")
     boris = await api.login("boris")
     resp = await anna.post("/api/clients", json={"name": "Клиент Анны",
@@ -85,5 +71,3 @@ async def test_operators_limited_to_their_clients_when_configured(db_url, aiohtt
     assert (listing["total"] == 0) is setting
     sup = await api.login("sup", "supervisor")
     assert (await sup.get(f"/api/clients/{client_id}")).status == 200
-    for s in (anna, boris, sup):
-        await s.client.close()
