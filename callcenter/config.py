@@ -71,6 +71,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("timezone", "Europe/Moscow",
             "The shop's IANA time zone; clients without one are assumed to live in it.", _timezone),
     Setting("recordings_dir", "recordings", "Folder where call recordings are stored."),
+    Setting("spool_dir", "var/spool",
+            "Folder for call records that could not be stored at shutdown; they are stored "
+            "at the next start."),
     Setting("ami_host", "", "Asterisk AMI host; empty disables the AMI listener."),
     Setting("ami_port", 5038, "Asterisk AMI port.", int),
     Setting("ami_username", "callcenter", "AMI user name (manager.conf)."),

@@ -10,8 +10,11 @@ a call is never dropped.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+from dataclasses import fields
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Awaitable, Callable
 
 from callcenter.domain.call_records import (
@@ -265,6 +268,58 @@ class CallService:
 
     async def drain(self) -> None:
         await self.sequencer.drain()
+
+    # the spool: call records that could not be stored before shutdown
+
+    def spool(self, path: Path) -> int:
+        """Write the records still unsaved to ``path`` (JSON lines); returns how many."""
+        if not self.unsaved:
+            return 0
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a", encoding="utf-8") as fh:
+            for call in self.unsaved.values():
+                fh.write(json.dumps(record_to_json(call), ensure_ascii=False) + "\n")
+        count = len(self.unsaved)
+        log.error("%d call record(s) could not be stored; kept in %s for the next start",
+                  count, path)
+        return count
+
+    async def store_spooled(self, path: Path) -> int:
+        """Store the records a previous run spooled, then remove the file."""
+        if not path.exists():
+            return 0
+        stored = 0
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                await self.store(record_from_json(json.loads(line)))
+                stored += 1
+        path.unlink()
+        log.info("stored %d spooled call record(s) from %s", stored, path)
+        return stored
+
+
+_TIMES = ("started_at", "ring_started_at", "answered_at", "ended_at")
+
+
+def record_to_json(call: CallRecord) -> dict[str, Any]:
+    data = {f.name: getattr(call, f.name) for f in fields(call)}
+    for name in _TIMES:
+        data[name] = data[name].isoformat() if data[name] else None
+    data["variables"] = dict(call.variables)
+    for name in ("operators_rung", "handled_by"):
+        data[name] = list(data[name])
+    return data
+
+
+def record_from_json(data: dict[str, Any]) -> CallRecord:
+    known = {f.name for f in fields(CallRecord)}
+    values = {k: v for k, v in data.items() if k in known}
+    for name in _TIMES:
+        if values.get(name):
+            values[name] = datetime.fromisoformat(values[name])
+    for name in ("operators_rung", "handled_by"):
+        values[name] = tuple(values.get(name) or ())
+    return CallRecord(**values)
 
 
 def record_values(call: CallRecord, region: str) -> dict[str, Any]:

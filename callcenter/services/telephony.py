@@ -7,8 +7,10 @@ listener never waits for the database or a browser.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from callcenter.ami.client import AmiClient
@@ -30,6 +32,8 @@ CARD_READER = Actor(user_id=None, login="screen-pop", role=None, name="screen-po
 
 
 class Telephony:
+    drain_seconds = 10.0
+
     def __init__(self, settings: Settings, db: Database, clock: Clock, clients: ClientService,
                  accounts: AccountService, hub: "WebSocketHub"):
         self.settings = settings
@@ -57,8 +61,13 @@ class Telephony:
 
     # lifecycle
 
+    @property
+    def spool_path(self) -> Path:
+        return Path(self.settings.spool_dir) / "unsaved-calls.jsonl"
+
     async def start(self) -> None:
         await self.directory.refresh()
+        await self.calls.store_spooled(self.spool_path)
         if self.ami is not None:
             self.ami.start()
             log.info("AMI: connecting to %s:%s as %s", self.settings.ami_host,
@@ -69,7 +78,11 @@ class Telephony:
     async def stop(self) -> None:
         if self.ami is not None:
             await self.ami.stop()
-        await self.calls.drain()
+        try:
+            await asyncio.wait_for(self.calls.drain(), self.drain_seconds)
+        except asyncio.TimeoutError:
+            # the database is not taking writes: keep the calls on disk, never drop them
+            self.calls.spool(self.spool_path)
         await self.hub.close_all()
 
     def status(self) -> dict[str, Any]:
