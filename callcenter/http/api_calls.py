@@ -15,7 +15,10 @@ from callcenter.http.keys import CALLS, SERVICES
 from callcenter.http.middleware import ctx_of, int_arg, path_id, read_json
 from callcenter.http.routing import RouteTable
 from callcenter.services.clients import call_row_json, task_json
+from callcenter.storage import audit
 from callcenter.storage import calls as repo
+from callcenter.storage.clients import insert_activity
+from callcenter.storage.users import get_user
 
 routes = RouteTable()
 
@@ -98,8 +101,6 @@ async def list_calls(request: web.Request) -> web.Response:
     operator_id = int_arg(request, "operator_id", low=1)
     endpoint = None
     if operator_id is not None:
-        from callcenter.storage.users import get_user
-
         async with services.db.read() as conn:
             operator = await get_user(conn, operator_id)
         endpoint = operator["extension"] if operator else None
@@ -145,16 +146,12 @@ async def patch_call(request: web.Request) -> web.Response:
         errors[name] = "unknown field"
     if errors:
         raise ValidationFailed.fields(errors)
-    from callcenter.storage import audit
-
     async with services.db.write() as conn:
         call = await repo.get_call(conn, call_id)
         if call is None:
             raise NotFound.entity("call", call_id)
         await repo.update_call(conn, call_id, values)
         if values.get("note") and (values.get("client_id") or call["client_id"]):
-            from callcenter.storage.clients import insert_activity
-
             await insert_activity(conn, {
                 "client_id": values.get("client_id") or call["client_id"], "kind": "call",
                 "text": values["note"], "author_id": ctx.actor.user_id,

@@ -16,7 +16,7 @@ from callcenter.storage import audit
 from callcenter.storage import clients as clients_repo
 from callcenter.storage import users as users_repo
 from callcenter.storage.database import Database
-from callcenter.storage.tables import client_emails, client_phones, clients, orders, shops
+from callcenter.storage.tables import client_emails, client_phones, orders, shops
 
 DEMO_USERS = (
     # login, name, role, extension, password
