@@ -78,5 +78,10 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> web.Application
         await telephony.stop()
         await db.dispose()
 
+    async def close_websockets(app: web.Application) -> None:
+        # before aiohttp waits for running handlers, or every open page delays the shutdown
+        await telephony.hub.close_all()
+
     app.cleanup_ctx.append(database)
+    app.on_shutdown.append(close_websockets)
     return app

@@ -11,7 +11,8 @@
     ├── Conflict              409 conflict
     │   └── DuplicateClient   409 duplicate_client
     ├── ValidationFailed      422 validation_failed
-    │   └── BadCsv            422 bad_csv
+    │   ├── BadCsv            422 bad_csv
+    │   └── NoExtension       422 no_extension
     ├── PayloadTooLarge       413 payload_too_large
     ├── ServiceUnavailable    503 service_unavailable
     └── DatabaseNotMigrated   (raised at start, not over HTTP)
@@ -90,6 +91,10 @@ class ValidationFailed(AppError):
 
 class BadCsv(ValidationFailed):
     code = "bad_csv"
+
+
+class NoExtension(ValidationFailed):
+    code = "no_extension"
 
 
 class PayloadTooLarge(AppError):

@@ -10,7 +10,9 @@ from aiohttp import WSMsgType, web
 
 from callcenter.domain.access import ALL_ROLES, STAFF, Role
 from callcenter.domain.phones import try_normalise
-from callcenter.errors import BadRequest, Forbidden, NotFound, ServiceUnavailable, ValidationFailed
+from callcenter.errors import (
+    BadRequest, Forbidden, NoExtension, NotFound, ServiceUnavailable, ValidationFailed,
+)
 from callcenter.http.keys import CALLS, SERVICES
 from callcenter.http.middleware import ctx_of, int_arg, path_id, read_json
 from callcenter.http.routing import RouteTable
@@ -179,11 +181,14 @@ async def originate(request: web.Request) -> web.Response:
     if parsed is None:
         raise ValidationFailed.fields({"number": f"{number!r} is not a phone number"})
     if not ctx.user["extension"]:
-        raise ValidationFailed.fields({"extension": "you have no softphone endpoint set"})
+        raise NoExtension("You have no softphone set: an admin must give you an extension "
+                          "such as PJSIP/101", {"fields": {"extension": "not set"}})
     if calls.ami is None:
         raise ServiceUnavailable("No Asterisk is connected (CALLCENTER_AMI_HOST is not set)")
     dial = parsed.e164.lstrip("+") if parsed.e164 else parsed.internal
-    variables = {"CRM_USER_ID": str(ctx.actor.user_id)}
+    # the pop of an outbound call shows whom the operator is calling before the customer's
+    # leg exists: the number and the client travel with the call as channel variables
+    variables = {"CRM_USER_ID": str(ctx.actor.user_id), "CRM_NUMBER": parsed.e164 or dial}
     if isinstance(data.get("task_id"), int):
         variables["CRM_TASK_ID"] = str(data["task_id"])
     if isinstance(data.get("client_id"), int):

@@ -109,8 +109,12 @@ def call_json(call: CallRecord, directory: OperatorDirectory, region: str) -> di
         "answered_at": call.answered_at.isoformat() if call.answered_at else None,
         "ended_at": call.ended_at.isoformat() if call.ended_at else None,
         "outcome": call.outcome, "talk_seconds": round(call.talk_seconds or 0),
-        "task_id": call.task_id,
+        "task_id": _int_or_none(call.task_id),
     }
+
+
+def _int_or_none(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() else None
 
 
 class CallService:
@@ -176,12 +180,21 @@ class CallService:
             endpoints.add(call.placed_by)
         return self.directory.user_ids(endpoints)
 
-    async def lookup(self, number: str | None) -> dict[str, Any]:
-        """Who is calling: the client card, several candidates, or nobody (a new client)."""
+    async def lookup(self, number: str | None, client_id: int | None = None) -> dict[str, Any]:
+        """Who is calling (or called): the client card, several candidates, or nobody.
+
+        ``client_id`` is the client a click-to-call was made for, when known.
+        """
         parsed = try_normalise(number, self.region) if number else None
         e164 = parsed.e164 if parsed else None
         result: dict[str, Any] = {"number": number, "number_e164": e164, "client": None,
                                   "candidates": []}
+        if client_id is not None:
+            try:
+                result["client"] = await self.card(client_id)
+                return result
+            except Exception:  # gone or not visible: fall back to the number
+                log.info("client %s of a click-to-call is not available", client_id)
         if not e164:
             return result
         async with self.db.read() as conn:
@@ -200,7 +213,8 @@ class CallService:
         call = effect.call
         found = self._lookups.get(call.key)
         if found is None:
-            found = await self.lookup(call.customer_number)
+            found = await self.lookup(call.customer_number or call.variables.get("CRM_NUMBER"),
+                                      _int_or_none(call.variables.get("CRM_CLIENT_ID")))
             self._lookups[call.key] = found
         self.pops += 1
         self.publish([user["id"]], {
