@@ -1,5 +1,6 @@
 // Entry point: session bootstrap, the main layout (top bar, search sidebar,
-// content area) and hash routing between views.
+// content area), hash routing between views, and — for the whole session —
+// the live link, the screen pop and click-to-call.
 
 import { api, setCsrfToken, onUnauthenticated } from "./api.js";
 import { h, mount } from "./dom.js";
@@ -13,6 +14,11 @@ import { renderClientCard } from "./views/client_card.js";
 import { renderClientForm } from "./views/client_form.js";
 import { renderImport } from "./views/import.js";
 import { renderUsers } from "./views/users.js";
+import { renderCalls } from "./views/calls.js";
+import { renderLiveCalls } from "./views/live_calls.js";
+import { createScreenPop } from "./views/screen_pop.js";
+import { connectLive, disconnectLive } from "./live.js";
+import { installClickToCall } from "./click_to_call.js";
 
 const root = document.getElementById("app");
 
@@ -20,6 +26,15 @@ const session = { user: null };
 let shell = null; // {content, topbar, search}
 let currentView = null; // {destroy?}
 let searchQuery = "";
+let screenPop = null; // lives across page changes and language switches, until logout
+
+// What views embedded outside the page (the screen pop) may use; always the current shell.
+const sessionCtx = {
+  get user() { return session.user; },
+  hasRole: (role) => hasRole(role),
+  navigate: (hash) => navigate(hash),
+  refreshSearch: () => shell && shell.search.refresh(),
+};
 
 const ROLE_RANK = { operator: 1, supervisor: 2, admin: 3 };
 
@@ -48,7 +63,19 @@ function destroyShell() {
   shell = null;
 }
 
+function startLive() {
+  connectLive(session.user);
+  if (!screenPop) screenPop = createScreenPop({ me: session.user, ctx: sessionCtx });
+}
+
+function stopLive() {
+  disconnectLive();
+  if (screenPop) screenPop.destroy();
+  screenPop = null;
+}
+
 function showLogin(message) {
+  stopLive();
   destroyShell();
   session.user = null;
   setCsrfToken(null);
@@ -83,6 +110,7 @@ function showApp() {
     ),
   );
   renderRoute();
+  startLive();
 }
 
 const VIEWS = {
@@ -90,6 +118,8 @@ const VIEWS = {
   "client": (params, ctx) => renderClientCard(params.id, ctx),
   "client-new": (params, ctx) => renderClientForm(null, ctx),
   "client-edit": (params, ctx) => renderClientForm(params.id, ctx),
+  "calls": (params, ctx) => renderCalls(ctx),
+  "live": (params, ctx) => renderLiveCalls(ctx),
   "import": (params, ctx) => renderImport(ctx),
   "users": (params, ctx) => renderUsers(ctx),
 };
@@ -133,6 +163,7 @@ document.addEventListener("keydown", (event) => {
 });
 
 window.addEventListener("hashchange", renderRoute);
+installClickToCall();
 
 onUnauthenticated(() => {
   if (session.user) showLogin(t("login.expired"));

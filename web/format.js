@@ -86,3 +86,34 @@ export function utcOffset(zone, now = new Date()) {
   const offset = name.replace("GMT", "");
   return "UTC" + (offset || "+00:00");
 }
+
+/** Seconds as a call timer: 75 → "1:15", 3725 → "1:02:05". */
+export function formatDuration(seconds) {
+  const total = Math.max(0, Math.floor(Number(seconds) || 0));
+  const h = Math.floor(total / 3600);
+  const m = Math.floor((total % 3600) / 60);
+  const s = String(total % 60).padStart(2, "0");
+  return h ? `${h}:${String(m).padStart(2, "0")}:${s}` : `${m}:${s}`;
+}
+
+/**
+ * A number from the PBX for reading aloud: "+79161234567" → "+7 916 123-45-67"
+ * (the +7 zone, where the shops are); anything else is shown as it came.
+ */
+export function formatNumber(number) {
+  if (!number) return "";
+  const text = String(number);
+  const match = /^\+7(\d{3})(\d{3})(\d{2})(\d{2})$/.exec(text);
+  return match ? `+7 ${match[1]} ${match[2]}-${match[3]}-${match[4]}` : text;
+}
+
+/** "14:05" (today) or "12.03, 14:05" (another day), in the operator's own timezone. */
+export function formatShortDateTime(value, now = new Date()) {
+  const date = parseDate(value);
+  if (!date) return "";
+  const sameDay = date.toDateString() === now.toDateString();
+  const options = sameDay
+    ? { hour: "2-digit", minute: "2-digit" }
+    : { day: "2-digit", month: "2-digit", hour: "2-digit", minute: "2-digit" };
+  return new Intl.DateTimeFormat(locale(), options).format(date);
+}

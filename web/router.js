@@ -1,10 +1,12 @@
-// Hash routes: #/, #/clients/new, #/clients/12, #/clients/12/edit, #/import, #/users.
+// Hash routes: #/, #/clients/new, #/clients/12, #/clients/12/edit, #/calls, #/live, #/import, #/users.
 
 const ROUTES = [
   { name: "home", pattern: /^\/?$/ },
   { name: "client-new", pattern: /^\/clients\/new$/ },
   { name: "client-edit", pattern: /^\/clients\/(\d+)\/edit$/, keys: ["id"] },
   { name: "client", pattern: /^\/clients\/(\d+)$/, keys: ["id"] },
+  { name: "calls", pattern: /^\/calls$/ },
+  { name: "live", pattern: /^\/live$/ },
   { name: "import", pattern: /^\/import$/ },
   { name: "users", pattern: /^\/users$/ },
 ];

@@ -1,5 +1,6 @@
 // The client card: who the client is, their local time right now, how to
-// reach them, notes, orders from every shop and the edit history.
+// reach them, open callbacks, notes, orders from every shop, calls and the
+// edit history.
 
 import { api } from "../api.js";
 import { h, mount } from "../dom.js";
@@ -9,8 +10,10 @@ import { errorBanner, loading, panel, translatedOr } from "../ui.js";
 import { renderNotes } from "./card_notes.js";
 import { renderOrders } from "./card_orders.js";
 import { renderHistory } from "./card_history.js";
+import { renderCalls, renderTasks } from "./card_calls.js";
+import { callButton } from "./call_parts.js";
 
-const CLOCK_TICK_MS = 30000;
+export const CLOCK_TICK_MS = 30000;
 // Hours of the client's day when a call is polite; outside them the clock is flagged.
 const POLITE_HOURS = { from: 9, to: 21 };
 
@@ -40,10 +43,12 @@ export function renderClientCard(id, ctx) {
         h("div", { class: "card-grid" },
           h("div", { class: "card-side" },
             contactsPanel(client),
+            renderTasks(client),
             renderNotes(client),
           ),
           h("div", { class: "card-main" },
             renderOrders(client, { reload: load }),
+            renderCalls(client),
             renderHistory(client),
           ),
         ),
@@ -79,12 +84,15 @@ function header(client, clockEl) {
   );
 }
 
-/** The client's wall clock, computed here from the IANA zone; ticks every 30 s. */
-function localClock(client) {
+/**
+ * The client's wall clock, computed here from the IANA zone; the caller
+ * calls tick() every CLOCK_TICK_MS (and stops when the clock goes away).
+ */
+export function localClock(client, { testid = "client-local-time" } = {}) {
   const time = h("div", { class: "clock-time" });
   const meta = h("div", { class: "clock-meta" });
   const flag = h("div", { class: "clock-flag" });
-  const el = h("div", { class: "clock", testid: "client-local-time", title: t("client.local_time") },
+  const el = h("div", { class: "clock", testid, title: t("client.local_time") },
     h("div", { class: "clock-label" }, t("client.local_time")), time, meta, flag);
 
   const zone = client.timezone;
@@ -134,11 +142,7 @@ function contactsPanel(client) {
         h("a", { class: "contact-value phone", href: "tel:" + (phone.e164 || phone.number) }, formatPhone(phone)),
         phone.extension && h("span", { class: "contact-ext" }, t("client.phone_ext", { ext: phone.extension })),
         phone.label && h("span", { class: "contact-label" }, translatedOr("phone_label." + phone.label, phone.label)),
-        h("button", {
-          type: "button", class: ["btn", "btn-sm", "btn-call", client.do_not_call && "btn-warn"],
-          dataset: { action: "call", phone: phone.e164 || phone.number },
-          title: client.do_not_call ? t("client.dnc_hint") : t("action.call"),
-        }, "☎ ", t("action.call")),
+        callButton({ phone: phone.e164 || phone.number, clientId: client.id, dnc: client.do_not_call }),
       )),
     ),
     h("ul", { class: "contact-list", testid: "client-emails" },

@@ -1,6 +1,7 @@
 // Create / edit a client. Sends only changed fields on edit; shows the
 // server's field errors in place, and on 409 duplicate_client lists the
 // existing card(s) with "Open existing card" and "Create anyway" (force).
+// The same form, compact and prefilled, is the screen pop's new-client form.
 
 import { api } from "../api.js";
 import { h, mount } from "../dom.js";
@@ -39,12 +40,21 @@ export function renderClientForm(id, ctx) {
   return { el, title: id ? t("client.edit_title") : t("client.new"), destroy() { destroyed = true; } };
 }
 
-function buildForm(client, operators, ctx) {
+/**
+ * A new-client form to embed elsewhere (the screen pop): `initial` prefills
+ * fields ({phones: [{number, label}], name}), `onSaved(card)` replaces the
+ * navigation to the new card, and it does not take the focus by itself.
+ */
+export function newClientForm({ ctx, initial, onSaved, testid }) {
+  return buildForm(null, null, ctx, { initial, onSaved, testid, compact: true, autofocus: false });
+}
+
+function buildForm(client, operators, ctx, options = {}) {
   const original = client ? snapshot(client) : null;
   const v = original || {
     name: "", company: "", city: "", region: "", timezone: "", tags: [], birthday: null,
     do_not_call: false, notes: "", assigned_operator_id: null, phones: [{ number: "", label: "mobile" }],
-    emails: [],
+    emails: [], ...(options.initial || {}),
   };
 
   const input = (name, attrs = {}) => h("input", { type: "text", name, value: v[name] || "", autocomplete: "off", ...attrs });
@@ -76,8 +86,11 @@ function buildForm(client, operators, ctx) {
   const saveButton = h("button", { type: "submit", class: "btn btn-primary", testid: "save-client", title: "Ctrl+Enter" }, t("action.save"));
   const cancelHref = client ? `#/clients/${client.id}` : "#/";
 
-  const form = submitOnCtrlEnter(h("form", { class: "form form-client", testid: "client-form", novalidate: true, onsubmit: (e) => { e.preventDefault(); save(false); } },
-    h("header", { class: "form-head" },
+  const form = submitOnCtrlEnter(h("form", {
+    class: ["form", "form-client", options.compact && "form-compact"], testid: options.testid || "client-form", novalidate: true,
+    onsubmit: (e) => { e.preventDefault(); save(false); },
+  },
+    !options.compact && h("header", { class: "form-head" },
       h("h1", null, client ? t("client.edit_title") : t("client.new")),
       client && h("div", { class: "muted" }, client.name),
     ),
@@ -111,11 +124,11 @@ function buildForm(client, operators, ctx) {
     ),
     h("footer", { class: "form-foot" },
       saveButton,
-      h("a", { class: "btn btn-ghost", href: cancelHref, testid: "cancel" }, t("action.cancel")),
+      !options.compact && h("a", { class: "btn btn-ghost", href: cancelHref, testid: "cancel" }, t("action.cancel")),
       h("span", { class: "hint" }, t("form.shortcut_hint")),
     ),
   ));
-  queueMicrotask(() => nameInput.focus());
+  if (options.autofocus !== false) queueMicrotask(() => nameInput.focus());
 
   function values() {
     const tags = [...new Set(tagsInput.value.split(",").map((s) => s.trim()).filter(Boolean))];
@@ -170,7 +183,8 @@ function buildForm(client, operators, ctx) {
         : await api("POST", "/clients", { body: payload });
       toast(client ? t("client.saved") : t("client.created_toast"), "success");
       ctx.refreshSearch();
-      location.hash = `#/clients/${saved.id}`;
+      if (options.onSaved) options.onSaved(saved);
+      else location.hash = `#/clients/${saved.id}`;
     } catch (err) {
       if (err.status === 401) return;
       if (err.status === 409 && err.code === "duplicate_client") {

@@ -1,7 +1,9 @@
-// Top bar: brand, navigation, PBX (AMI) link status, user, language, logout.
+// Top bar: brand, navigation, PBX (AMI) link status, the live link's
+// status, user, language, logout.
 
 import { h } from "../dom.js";
 import { t, getLang, setLang, LANGUAGES } from "../i18n.js";
+import { lastAmiStatus, liveState, onLive, onLiveState } from "../live.js";
 import { translatedOr } from "../ui.js";
 
 const HEALTH_EVERY_MS = 15000;
@@ -14,7 +16,7 @@ export function languageSwitch() {
   }, LANGUAGES.map((code) => h("option", { value: code, selected: code === getLang() }, t("lang." + code))));
 }
 
-/** The AMI dot; polls GET /api/health (no auth needed). */
+/** The AMI dot; polls GET /api/health (no auth needed) and follows ami.status pushes. */
 function amiIndicator() {
   const dot = h("span", { class: "dot" });
   const label = h("span", { class: "ami-label" });
@@ -42,14 +44,37 @@ function amiIndicator() {
     if (!stopped) timer = setTimeout(poll, HEALTH_EVERY_MS);
   }
 
-  show("unknown");
+  function pushed(message) {
+    const ami = message.ami || {};
+    show(ami.status || ami.state || "unknown", ami.last_error);
+  }
+
+  const known = lastAmiStatus();
+  if (known) show(known.status || known.state || "unknown", known.last_error);
+  else show("unknown");
   poll();
-  return { el, destroy: () => { stopped = true; clearTimeout(timer); } };
+  const offs = [onLive("hello", pushed), onLive("ami.status", pushed)];
+  return { el, destroy: () => { stopped = true; clearTimeout(timer); offs.forEach((off) => off()); } };
+}
+
+/** Shown only while the live link is down: calls will not pop up until it is back. */
+function liveIndicator() {
+  const el = h("div", { class: "live-link", testid: "live-link", role: "status", hidden: true },
+    h("span", { class: "live-link-icon", "aria-hidden": "true" }, "⟳"), t("live.link_down"));
+  function show(state) {
+    el.dataset.state = state;
+    el.hidden = state !== "retrying";
+    el.title = t("live.link_down_hint");
+  }
+  show(liveState());
+  return { el, destroy: onLiveState(show) };
 }
 
 export function createTopbar({ user, hasRole, onLogout }) {
   const links = [
     { route: ["home", "client", "client-new", "client-edit"], hash: "#/", label: t("nav.clients"), show: true },
+    { route: ["calls"], hash: "#/calls", label: t("nav.calls"), show: true, testid: "nav-calls" },
+    { route: ["live"], hash: "#/live", label: t("nav.live"), show: hasRole("supervisor"), testid: "nav-live" },
     { route: ["import"], hash: "#/import", label: t("nav.import"), show: hasRole("supervisor"), testid: "nav-import" },
     { route: ["users"], hash: "#/users", label: t("nav.users"), show: hasRole("admin"), testid: "nav-users" },
   ].filter((link) => link.show);
@@ -59,6 +84,7 @@ export function createTopbar({ user, hasRole, onLogout }) {
     el: h("a", { href: link.hash, class: "nav-link", testid: link.testid || "nav-clients" }, link.label),
   }));
   const ami = amiIndicator();
+  const liveLink = liveIndicator();
 
   const el = h("header", { class: "topbar" },
     h("a", { class: "brand", href: "#/", title: t("app.name") },
@@ -67,6 +93,7 @@ export function createTopbar({ user, hasRole, onLogout }) {
     ),
     h("nav", { class: "nav", "aria-label": t("nav.label") }, anchors.map((a) => a.el)),
     h("div", { class: "topbar-spacer" }),
+    liveLink.el,
     ami.el,
     h("div", { class: "user", testid: "current-user" },
       h("span", { class: "user-name" }, user.name || user.login),
@@ -86,6 +113,6 @@ export function createTopbar({ user, hasRole, onLogout }) {
         else a.removeAttribute("aria-current");
       }
     },
-    destroy: () => ami.destroy(),
+    destroy: () => { ami.destroy(); liveLink.destroy(); },
   };
 }

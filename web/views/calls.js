@@ -1,0 +1,190 @@
+// The call log (#/calls): every stored call, newest first, filtered by
+// period, direction, outcome, "mine only" and (from a client card) client;
+// 50 a page. Each row links to the client and can call the number back.
+
+import { api } from "../api.js";
+import { h, mount } from "../dom.js";
+import { t } from "../i18n.js";
+import { formatDateTime, formatDuration, formatNumber } from "../format.js";
+import { emptyState, errorBanner, loading, panel, translatedOr } from "../ui.js";
+import {
+  DIRECTIONS, OUTCOMES, callButton, customerNumber, directionMark, dispositionText, outcomeChip,
+} from "./call_parts.js";
+import { onLive } from "../live.js";
+
+const PAGE_SIZE = 50;
+const PERIODS = ["today", "yesterday", "week", "month", "all"];
+const DAY_MS = 86400000;
+
+// Filters survive leaving the page and coming back within the session.
+const remembered = { period: "week", direction: "", outcome: "", mine: false };
+
+function startOfDay(date) {
+  return new Date(date.getFullYear(), date.getMonth(), date.getDate());
+}
+
+/** {since, until} as ISO instants for a period of the operator's own calendar. */
+function periodRange(period, now = new Date()) {
+  const today = startOfDay(now);
+  switch (period) {
+    case "today": return { since: today };
+    case "yesterday": return { since: new Date(today.getTime() - DAY_MS), until: today };
+    case "week": return { since: new Date(today.getTime() - 6 * DAY_MS) };
+    case "month": return { since: new Date(today.getTime() - 29 * DAY_MS) };
+    default: return {};
+  }
+}
+
+function clientFilterFromHash() {
+  const query = location.hash.split("?")[1] || "";
+  const id = Number(new URLSearchParams(query).get("client_id"));
+  return Number.isInteger(id) && id > 0 ? id : null;
+}
+
+export function renderCalls(ctx) {
+  const filters = { ...remembered, clientId: clientFilterFromHash() };
+  let offset = 0;
+  let destroyed = false;
+  let controller = null;
+  let names = {}; // endpoint -> name, for the operator column
+  if (ctx.user.extension) names[ctx.user.extension] = t("calls.you");
+
+  const select = (name, values, prefix, allLabel) => h("select", {
+    testid: "calls-filter-" + name, "aria-label": t("calls.filter." + name),
+    onchange: (event) => { filters[name] = event.target.value; remembered[name] = event.target.value; offset = 0; load(); },
+  },
+    allLabel && h("option", { value: "" }, allLabel),
+    values.map((value) => h("option", { value, selected: filters[name] === value }, translatedOr(prefix + value, value))),
+  );
+  const mine = h("input", {
+    type: "checkbox", id: "calls-mine", testid: "calls-filter-mine", checked: filters.mine,
+    onchange: (event) => { filters.mine = event.target.checked; remembered.mine = filters.mine; offset = 0; load(); },
+  });
+  const clientChip = h("span", { class: "filter-chip-slot" });
+  const range = h("span", { class: "muted", testid: "calls-range" });
+  const prev = h("button", { type: "button", class: "btn btn-sm", testid: "calls-prev", onclick: () => { offset = Math.max(0, offset - PAGE_SIZE); load(); } }, "← ", t("calls.prev"));
+  const next = h("button", { type: "button", class: "btn btn-sm", testid: "calls-next", onclick: () => { offset += PAGE_SIZE; load(); } }, t("calls.next"), " →");
+  const body = h("div", null, loading());
+
+  const el = h("div", { class: "page page-calls", testid: "calls-page" },
+    h("div", { class: "page-head" },
+      h("h1", { class: "page-title" }, t("calls.title")),
+      h("button", { type: "button", class: "btn btn-sm", testid: "calls-refresh", onclick: () => load() }, "⟳ ", t("calls.refresh")),
+    ),
+    h("div", { class: "filters", role: "group", "aria-label": t("calls.filters") },
+      h("label", { class: "filter" }, h("span", null, t("calls.filter.period")), select("period", PERIODS, "calls.period.", null)),
+      h("label", { class: "filter" }, h("span", null, t("calls.filter.direction")), select("direction", DIRECTIONS, "call.direction.", t("calls.any"))),
+      h("label", { class: "filter" }, h("span", null, t("calls.filter.outcome")), select("outcome", OUTCOMES, "call.outcome.", t("calls.any"))),
+      h("div", { class: "filter filter-check" }, mine, h("label", { htmlFor: "calls-mine" }, t("calls.filter.mine"))),
+      clientChip,
+    ),
+    panel({ title: t("calls.log"), tools: h("div", { class: "pager" }, range, prev, next), flush: true }, body),
+  );
+
+  function paintClientChip() {
+    mount(clientChip, filters.clientId && h("span", { class: "chip chip-tag filter-chip", testid: "calls-filter-client" },
+      t("calls.filter.client", { id: filters.clientId }),
+      h("button", {
+        type: "button", class: "chip-x", "aria-label": t("action.remove"), title: t("action.remove"),
+        onclick: () => { filters.clientId = null; offset = 0; history.replaceState(null, "", "#/calls"); paintClientChip(); load(); },
+      }, "×"),
+    ));
+  }
+
+  async function load() {
+    if (controller) controller.abort();
+    controller = new AbortController();
+    const mineRequest = controller;
+    const period = periodRange(filters.period);
+    const query = {
+      since: period.since && period.since.toISOString(), until: period.until && period.until.toISOString(),
+      direction: filters.direction, outcome: filters.outcome, client_id: filters.clientId,
+      operator_id: filters.mine ? ctx.user.id : null, limit: PAGE_SIZE, offset,
+    };
+    try {
+      const data = await api("GET", "/calls", { query, signal: mineRequest.signal });
+      if (destroyed || mineRequest !== controller) return;
+      paint(data.items || [], data.total || 0);
+    } catch (err) {
+      if (destroyed || err.name === "AbortError" || err.status === 401) return;
+      mount(body, errorBanner(err.message, "page-error"));
+    }
+  }
+
+  function paint(items, total) {
+    range.textContent = total ? t("calls.range", { from: offset + 1, to: offset + items.length, total }) : "";
+    prev.disabled = offset === 0;
+    next.disabled = offset + items.length >= total;
+    if (!items.length) {
+      mount(body, emptyState(t("calls.none_found"), "calls-empty"));
+      return;
+    }
+    mount(body, h("table", { class: "table table-calls", testid: "calls-table" },
+      h("thead", null, h("tr", null,
+        h("th", { class: "col-dir" }, h("span", { class: "sr-only" }, t("calls.direction"))),
+        h("th", null, t("calls.when")),
+        h("th", null, t("calls.number")),
+        h("th", null, t("calls.client")),
+        h("th", null, t("calls.operator")),
+        h("th", null, t("calls.outcome")),
+        h("th", { class: "num" }, t("calls.wait")),
+        h("th", { class: "num" }, t("calls.talk")),
+        h("th", null, t("calls.disposition")),
+        h("th", { class: "col-actions" }, h("span", { class: "sr-only" }, t("common.actions"))),
+      )),
+      h("tbody", null, items.map(row)),
+    ));
+  }
+
+  function row(call) {
+    const number = customerNumber(call);
+    const operator = call.answered_by || call.placed_by;
+    return h("tr", { testid: "call-row", dataset: { id: call.id, outcome: call.outcome, direction: call.direction } },
+      h("td", { class: "col-dir" }, directionMark(call.direction)),
+      h("td", { class: "nowrap" }, h("time", { datetime: call.started_at }, formatDateTime(call.started_at))),
+      h("td", { class: "nowrap" },
+        h("div", { class: "phone call-number-cell" }, formatNumber(number) || "—"),
+        call.caller_name && call.direction !== "outbound" && h("div", { class: "muted small" }, call.caller_name),
+      ),
+      h("td", null, call.client_id
+        ? h("a", { href: `#/clients/${call.client_id}`, testid: "call-client-link" }, t("calls.open_client"), " →")
+        : h("span", { class: "muted" }, t("calls.no_client"))),
+      h("td", { class: "nowrap" }, operator ? (names[operator] || h("span", { class: "mono" }, operator)) : "—"),
+      h("td", null, outcomeChip(call.outcome)),
+      h("td", { class: "num nowrap" }, call.wait_seconds != null ? formatDuration(call.wait_seconds) : "—"),
+      h("td", { class: "num nowrap" }, call.talk_seconds ? formatDuration(call.talk_seconds) : "—"),
+      h("td", { class: "call-outcome-cell" },
+        call.disposition && h("div", { class: "call-disp" }, dispositionText(call.disposition)),
+        call.note && h("div", { class: "call-note-text muted", title: call.note }, call.note),
+      ),
+      h("td", { class: "col-actions" }, number && number.startsWith("+") && callButton({ phone: number, clientId: call.client_id, label: false, testid: "call-back" })),
+    );
+  }
+
+  async function loadNames() {
+    if (!ctx.hasRole("admin")) return;
+    try {
+      const data = await api("GET", "/users");
+      for (const user of data.items || []) {
+        if (user.extension && !names[user.extension]) names[user.extension] = user.name;
+      }
+    } catch {
+      // Endpoints stay as they are.
+    }
+  }
+
+  // A call that ends while the log is open shows up without a manual refresh.
+  const offEnded = onLive("call.ended", () => { if (offset === 0) setTimeout(load, 300); });
+
+  paintClientChip();
+  loadNames().then(() => { if (!destroyed) load(); });
+  return {
+    el,
+    title: t("calls.title"),
+    destroy() {
+      destroyed = true;
+      offEnded();
+      if (controller) controller.abort();
+    },
+  };
+}
