@@ -7,5 +7,9 @@ demo:
 test:
 	bash scripts/test.sh
 
+bench:
+	bash scripts/setup.sh
+	for b in bench/bench_*.py; do .venv/bin/python $$b --quick || exit 1; done
+
 migrate:
 	bash scripts/setup.sh && .venv/bin/callcenter migrate

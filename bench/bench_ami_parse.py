@@ -134,7 +134,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=100)
     parser.add_argument("--no-e2e", action="store_true")
+    parser.add_argument("--quick", action="store_true", help="a short run (20 copies)")
     args = parser.parse_args(argv)
+    if args.quick:
+        args.repeat = 20
     logging.basicConfig(level=logging.ERROR)
     stream, per_copy, events = trace_stream()
     print(f"{per_copy} messages ({events} events), {len(stream):,} bytes per copy of all traces; "

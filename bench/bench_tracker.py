@@ -63,7 +63,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=300, help="times the trace set is replayed")
     parser.add_argument("--repeat", type=int, default=5, help="timed runs; the best is reported")
+    parser.add_argument("--quick", action="store_true", help="a short run (50 rounds, 2 runs)")
     args = parser.parse_args()
+    if args.quick:
+        args.rounds, args.repeat = 50, 2
 
     traces = [parse_trace(path) for path in sorted(TRACES.glob("*.jsonl"))]
     one_round = [(t, event) for trace in traces for t, event in trace]

@@ -3,7 +3,8 @@ hold up anyone else.
 
 Each connection has its own bounded queue drained by its own writer task. ``publish`` only
 enqueues (never awaits a socket), so a browser that stops reading fills its own queue and is then
-disconnected with 1013 (try again later); everyone else's pushes are untouched. A message is
+let go: a close frame 1013 (try again later) if it can still be sent within a second, else the
+TCP connection is cut; everyone else's pushes are untouched. A message is
 serialised once, whatever the number of recipients.
 """
 
@@ -13,6 +14,8 @@ import asyncio
 import contextlib
 import json
 import logging
+import socket
+import struct
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
@@ -26,6 +29,7 @@ TOO_SLOW = 1013  # "try again later": the browser reconnects and reloads its sta
 @dataclass(eq=False)
 class Connection:
     ws: web.WebSocketResponse
+    transport: asyncio.BaseTransport | None
     user_id: int
     role: str
     extension: str | None
@@ -44,8 +48,9 @@ class WebSocketHub:
     # connections
 
     def register(self, ws: web.WebSocketResponse, *, user_id: int, role: str,
-                 extension: str | None) -> Connection:
-        conn = Connection(ws, user_id, role, extension, asyncio.Queue(self.queue_size))
+                 extension: str | None,
+                 transport: asyncio.BaseTransport | None = None) -> Connection:
+        conn = Connection(ws, transport, user_id, role, extension, asyncio.Queue(self.queue_size))
         conn.writer = asyncio.get_running_loop().create_task(self._write(conn))
         self._by_user.setdefault(user_id, set()).add(conn)
         return conn
@@ -107,8 +112,28 @@ class WebSocketHub:
     async def _drop(self, conn: Connection) -> None:
         if conn.writer is not None:
             conn.writer.cancel()
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(conn.ws.close(code=TOO_SLOW, message=b"too slow"), 1.0)
+        while not conn.queue.empty():  # free the backlog now, not when the socket goes
+            conn.queue.get_nowait()
+        await self._close(conn, TOO_SLOW, b"too slow")
+
+    @staticmethod
+    async def _close(conn: Connection, code: int, message: bytes, grace: float = 1.0) -> None:
+        """Send a close frame, but cut the connection if it cannot go out within ``grace``
+        seconds (it queues behind everything a non-reading browser left unread, and aiohttp's
+        close then waits for that buffer, i.e. forever)."""
+        closing = asyncio.get_running_loop().create_task(conn.ws.close(code=code,
+                                                                       message=message))
+        closing.add_done_callback(lambda t: t.cancelled() or t.exception())
+        await asyncio.wait({closing}, timeout=grace)
+        transport = conn.transport
+        if transport is not None and (not closing.done() or transport.get_write_buffer_size()):
+            sock = transport.get_extra_info("socket")
+            if sock is not None:
+                # reset, not a graceful close: the kernel would otherwise keep the unread
+                # megabytes and retry sending them for minutes
+                with contextlib.suppress(OSError):
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            transport.abort()
 
     async def _write(self, conn: Connection) -> None:
         try:
@@ -124,8 +149,7 @@ class WebSocketHub:
 
     async def close_all(self) -> None:
         conns = [c for users in self._by_user.values() for c in users]
-        for conn in conns:
-            with contextlib.suppress(Exception):
-                await conn.ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown")
+        await asyncio.gather(*(self._close(c, WSCloseCode.GOING_AWAY, b"server shutdown")
+                               for c in conns), return_exceptions=True)
         for conn in conns:
             await self.unregister(conn)
