@@ -60,7 +60,7 @@ async def websocket(request: web.Request) -> web.StreamResponse:
     ws = web.WebSocketResponse(heartbeat=HEARTBEAT_SECONDS, max_msg_size=64 * 1024)
     await ws.prepare(request)
     conn = hub.register(ws, user_id=ctx.actor.user_id, role=ctx.actor.role.value,
-                        extension=ctx.user["extension"])
+                        extension=ctx.user["extension"], transport=request.transport)
     conn.queue.put_nowait(hub.encode({
         "type": "hello", "user": {"id": ctx.actor.user_id, "name": ctx.actor.name,
                                   "role": ctx.actor.role.value,

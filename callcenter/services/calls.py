@@ -154,11 +154,10 @@ class CallService:
                                             "reason": effect.reason})
         elif isinstance(effect, CallAnswered):
             call = effect.call
+            live = call_json(call, self.directory, self.region)
             self.publish(self._people(call), {
-                "type": "call.answered", "call_key": call.key,
-                "call": call_json(call, self.directory, self.region),
-                "answered_by": call_json(call, self.directory, self.region)["answered_by"]},
-                watchers=True)
+                "type": "call.answered", "call_key": call.key, "call": live,
+                "answered_by": live["answered_by"]}, watchers=True)
         elif isinstance(effect, CallEnded):
             await self._ended(effect.call)
         elif isinstance(effect, OriginateFailed):
@@ -168,9 +167,14 @@ class CallService:
                 "action_id": effect.action_id, "reason": effect.reason,
                 "endpoint": effect.endpoint}, watchers=True)
         elif isinstance(effect, CallStarted):
+            call = effect.call
             self.publish([], {"type": "call.started",
-                              "call": call_json(effect.call, self.directory, self.region)},
+                              "call": call_json(call, self.directory, self.region)},
                          watchers=True)
+            if call.direction == "inbound" and call.caller and call.key not in self._lookups:
+                # look the caller up while the dialplan answers and queues the call, so the
+                # card is ready when the operators' phones start ringing
+                self._lookups[call.key] = await self.lookup(call.caller)
 
     def _people(self, call: CallRecord) -> list[int]:
         endpoints = {*call.operators_rung, *call.handled_by}
@@ -223,7 +227,9 @@ class CallService:
 
     async def _ended(self, call: CallRecord) -> None:
         self._lookups.pop(call.key, None)
-        stored = await self._store_until_done(call)
+        # the operators' consultation leg of an attended transfer lives on in the customer's
+        # call (its handled_by): the log keeps one record per customer call
+        stored = None if call.merged_into else await self._store_until_done(call)
         message = {"type": "call.ended", "call_key": call.key,
                    "call": call_json(call, self.directory, self.region)}
         if stored:

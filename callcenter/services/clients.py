@@ -241,7 +241,10 @@ class ClientService:
             if row is None:
                 raise NotFound.entity("client", client_id)
             self._check_visible(actor, row)
-            (summary,) = await self.summaries(conn, [client_id])
+            phones = await repo.phones_of(conn, [client_id])
+            emails = await repo.emails_of(conn, [client_id])
+            names = await repo.operator_names(conn, [row["assigned_operator_id"]])
+            summary = self._summary(row, phones, emails, names)
             orders = await orders_repo.orders_of_clients(conn, [client_id])
             notes = await repo.activities_of(conn, client_id)
             history = await repo.history_of_client(conn, client_id)
