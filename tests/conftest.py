@@ -33,6 +33,9 @@ def pytest_collection_modifyitems(config, items):
     if PG_URL is None and IN_CI:
         raise pytest.UsageError("CI=true but CALLCENTER_TEST_PG_URL is not set: the PostgreSQL "
                                 "tests must run in CI (use `make test`)")
+    # Playwright's sync API keeps an event loop marked as running in the main thread for as long
+    # as the browser lives: the async tests go first, the browser tests last
+    items.sort(key=lambda item: "/tests/browser/" in str(item.path).replace("\\", "/"))
 
 
 def _run(coro):
