@@ -43,7 +43,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from fixtures import NOW, PASSWORD, ROOT, WORK, CpuShare, LoopLag, create_operators  # noqa: E402
-from fixtures import free_port  # noqa: E402
+from fixtures import free_port, wait_http  # noqa: E402
 from fixtures import insert_clients, insert_orders, latency_line, migrated_sqlite  # noqa: E402
 from fixtures import percentiles, russian_number, settings_for, verdict  # noqa: E402
 
@@ -161,23 +161,6 @@ def python_pid(pid: int) -> int:
     return int(children[0]) if children else pid
 
 
-async def wait_http(base: str, server: subprocess.Popen, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    async with aiohttp.ClientSession() as session:
-        while True:
-            if server.poll() is not None:
-                raise SystemExit(f"the server exited ({server.returncode}); see {LOG}")
-            try:
-                async with session.get(f"{base}/api/openapi.json") as resp:
-                    if resp.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            if time.monotonic() > deadline:
-                raise SystemExit(f"the server did not answer in {timeout:.0f} s; see {LOG}")
-            await asyncio.sleep(0.1)
-
-
 async def drive_calls(sim: TimedSimulator, rate: float, seconds: float, endpoints: list[str],
                       known: list[str], rng: random.Random
                       ) -> tuple[dict[tuple[str, str], float], dict[tuple[str, str], bool], int]:
@@ -240,7 +223,7 @@ async def run(args: argparse.Namespace) -> int:
     browsers: list[Browser] = []
     arrivals: dict[tuple[str, str], float] = {}
     try:
-        await wait_http(base, server)
+        await wait_http(f"{base}/api/openapi.json", server, LOG)
         await sim.wait_for_clients(1, timeout=30)
         limit = asyncio.Semaphore(8)
 

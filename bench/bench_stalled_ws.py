@@ -48,7 +48,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from fixtures import NOW, PASSWORD, ROOT, WORK, CpuShare, LoopLag, create_operators  # noqa: E402
-from fixtures import free_port  # noqa: E402
+from fixtures import free_port, wait_http  # noqa: E402
 from fixtures import latency_line, migrated_sqlite, percentiles, settings_for, verdict  # noqa: E402
 
 import aiohttp  # noqa: E402
@@ -304,23 +304,6 @@ async def prepare(path: Path, clients: int) -> str:
     return url
 
 
-async def wait_http(base: str, server: subprocess.Popen, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    async with aiohttp.ClientSession() as session:
-        while True:
-            if server.poll() is not None:
-                raise SystemExit(f"the server exited ({server.returncode}); see {LOG}")
-            try:
-                async with session.get(f"{base}/bench/state") as resp:
-                    if resp.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            if time.monotonic() > deadline:
-                raise SystemExit(f"the server did not answer in {timeout:.0f} s; see {LOG}")
-            await asyncio.sleep(0.1)
-
-
 async def server_state(session: aiohttp.ClientSession, base: str) -> list[dict]:
     async with session.get(f"{base}/bench/state") as resp:
         return (await resp.json())["connections"]
@@ -416,7 +399,7 @@ async def run(args: argparse.Namespace) -> int:
     windows: dict[str, list[range]] = {"stalled": [], "nobody": []}
     heartbeat = None
     try:
-        await wait_http(base, server)
+        await wait_http(f"{base}/bench/state", server, LOG)
         readers = [Reader(base, f"op{2000 + i}") for i in range(args.clients)]
         for reader in readers:
             await reader.open()

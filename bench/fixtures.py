@@ -314,3 +314,23 @@ class CpuShare:
         parts = [f"{name} {share:.0%}" for name, share in used.items()]
         return ", ".join(parts + [f"other processes {others:.0%}"]) + \
             f" of one core ({os.cpu_count()} cores)"
+
+
+async def wait_http(url: str, server, log: Path, timeout: float = 30) -> None:
+    """Wait until ``url`` answers 200 from the server process ``server`` (a Popen)."""
+    import aiohttp
+
+    deadline = time.monotonic() + timeout
+    async with aiohttp.ClientSession() as session:
+        while True:
+            if server.poll() is not None:
+                raise SystemExit(f"the server exited ({server.returncode}); see {log}")
+            try:
+                async with session.get(url) as resp:
+                    if resp.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            if time.monotonic() > deadline:
+                raise SystemExit(f"the server did not answer in {timeout:.0f} s; see {log}")
+            await asyncio.sleep(0.1)

@@ -5,6 +5,7 @@ We never run `playwright install`: the browser is the distribution's
 where a missing browser means a broken image rather than a developer laptop.
 """
 
+import contextlib
 import itertools
 import os
 import shutil
@@ -64,9 +65,9 @@ def browser(request):
             chromium.close()
 
 
-@pytest.fixture
-def page(browser):
-    """A fresh browser context per test; uncaught JS errors fail the test."""
+@contextlib.contextmanager
+def _person(browser, who: str = ""):
+    """A fresh browser context (its own cookies); uncaught JS errors fail the test."""
     context = browser.new_context(viewport=VIEWPORT, locale="ru-RU", timezone_id="Europe/Moscow")
     context.set_default_timeout(TIMEOUT_MS)
     page = context.new_page()
@@ -74,7 +75,13 @@ def page(browser):
     page.on("pageerror", lambda error: js_errors.append(str(error)))
     yield page
     context.close()
-    assert not js_errors, f"uncaught JavaScript errors: {js_errors}"
+    assert not js_errors, f"uncaught JavaScript errors{who}: {js_errors}"
+
+
+@pytest.fixture
+def page(browser):
+    with _person(browser) as page:
+        yield page
 
 
 _logins = itertools.count(1)
@@ -163,15 +170,9 @@ def pbx_sign_in(live_pbx):
 
 @pytest.fixture
 def other_page(browser):
-    """A second person's browser (its own cookies); uncaught JS errors fail the test."""
-    context = browser.new_context(viewport=VIEWPORT, locale="ru-RU", timezone_id="Europe/Moscow")
-    context.set_default_timeout(TIMEOUT_MS)
-    page = context.new_page()
-    js_errors = []
-    page.on("pageerror", lambda error: js_errors.append(str(error)))
-    yield page
-    context.close()
-    assert not js_errors, f"uncaught JavaScript errors on the second page: {js_errors}"
+    """A second person's browser."""
+    with _person(browser, " on the second page") as page:
+        yield page
 
 
 @pytest.fixture

@@ -24,22 +24,6 @@ def wall_clock_candidates(zone):
     return {(now + timedelta(minutes=delta)).strftime("%H:%M") for delta in (-1, 0, 1)}
 
 
-def call_api(page, method, path, body=None):
-    """Call the JSON API from inside the signed-in page, with its session and CSRF token."""
-    return page.evaluate(
-        """async ([method, path, body]) => {
-            const me = await (await fetch('/api/me', {credentials: 'same-origin'})).json();
-            const response = await fetch('/api' + path, {
-                method, credentials: 'same-origin',
-                headers: {'Content-Type': 'application/json', 'X-CSRF-Token': me.csrf_token},
-                body: body === null ? undefined : JSON.stringify(body),
-            });
-            return {status: response.status, body: await response.json()};
-        }""",
-        [method, path, body],
-    )
-
-
 def open_card_by_search(page, query, name):
     page.keyboard.press("/")
     expect(page.get_by_test_id("search-input")).to_be_focused()
@@ -264,10 +248,10 @@ def test_expired_session_returns_to_login(page, live_server, sign_in):
     expect(page.get_by_test_id("login-form")).to_be_visible()
 
 
-def test_order_is_created_from_the_card_and_items_expand(page, live_server, sign_in):
+def test_order_is_created_from_the_card_and_items_expand(page, live_server, sign_in, page_api):
     client = live_server.create_client(name="Дмитрий Орлов", timezone="Europe/Moscow", phones=[{"number": "+79031234500", "label": "mobile"}])
     sign_in("admin")
-    shop = call_api(page, "POST", "/shops", {"slug": "kettles", "name": "Чайники.ру"})
+    shop = page_api(page, "POST", "/shops", {"slug": "kettles", "name": "Чайники.ру"})
     assert shop["status"] == 201, shop
     page.goto(f"{live_server.url}/#/clients/{client_id(client)}")
     expect(page.get_by_test_id("orders-empty")).to_be_visible()
