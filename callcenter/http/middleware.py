@@ -80,6 +80,10 @@ async def error_middleware(request: web.Request, handler):
 async def auth_middleware(request: web.Request, handler):
     """Builds the RequestContext and refuses what the route's declared roles do not allow."""
     spec = spec_of(request)
+    if spec is None:  # static files, unknown paths: nothing private behind them
+        request[CTX] = RequestContext(Actor(None, None, None, client_ip(request)), None, None,
+                                      None)
+        return await handler(request)
     services = request.app[SERVICES]
     token = request.cookies.get(SESSION_COOKIE)
     session = await services.accounts.session(token) if token else None
@@ -90,8 +94,6 @@ async def auth_middleware(request: web.Request, handler):
     else:
         ctx = RequestContext(Actor(None, None, None, client_ip(request)), None, None, None)
     request[CTX] = ctx
-    if spec is None:  # static files, unknown paths: nothing private behind them
-        return await handler(request)
     if not spec.public:
         if session is None:
             raise NotAuthenticated("Log in first")

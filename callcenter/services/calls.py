@@ -10,6 +10,7 @@ a call is never dropped.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 from dataclasses import fields
@@ -88,11 +89,17 @@ class PerCallSequencer:
             await asyncio.gather(*list(self._tails.values()), return_exceptions=True)
 
 
+@functools.lru_cache(maxsize=4096)
+def _shown_number(raw: str | None, region: str) -> str | None:
+    # the same few numbers are shown in every message about a call: read each once
+    parsed = try_normalise(raw, region) if raw else None
+    return parsed.e164 or parsed.internal if parsed else raw
+
+
 def call_json(call: CallRecord, directory: OperatorDirectory, region: str) -> dict[str, Any]:
     """A live call as the browser sees it."""
     def number(raw):
-        parsed = try_normalise(raw, region) if raw else None
-        return parsed.e164 or parsed.internal if parsed else raw
+        return _shown_number(raw, region)
 
     def who(endpoint):
         user = directory.user(endpoint)
