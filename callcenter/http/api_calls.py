@@ -61,12 +61,12 @@ async def websocket(request: web.Request) -> web.StreamResponse:
     await ws.prepare(request)
     conn = hub.register(ws, user_id=ctx.actor.user_id, role=ctx.actor.role.value,
                         extension=ctx.user["extension"], transport=request.transport)
-    conn.queue.put_nowait(hub.encode({
+    hub.send_to(conn, {
         "type": "hello", "user": {"id": ctx.actor.user_id, "name": ctx.actor.name,
                                   "role": ctx.actor.role.value,
                                   "extension": ctx.user["extension"]},
         "ami": request.app[SERVICES].ami_status() if request.app[SERVICES].ami_status
-        else {"status": "disabled"}}))
+        else {"status": "disabled"}})
     try:
         async for msg in ws:
             if msg.type != WSMsgType.TEXT:
@@ -78,11 +78,11 @@ async def websocket(request: web.Request) -> web.StreamResponse:
             if data.get("type") == "subscribe" and data.get("topic") == "calls":
                 if ctx.actor.role in (Role.SUPERVISOR, Role.ADMIN):
                     hub.watch_all_calls(conn)
-                    conn.queue.put_nowait(hub.encode({"type": "subscribed", "topic": "calls"}))
+                    hub.send_to(conn, {"type": "subscribed", "topic": "calls"})
                 else:
-                    conn.queue.put_nowait(hub.encode({
+                    hub.send_to(conn, {
                         "type": "error", "code": "forbidden",
-                        "message": "Only supervisors and admins watch all calls"}))
+                        "message": "Only supervisors and admins watch all calls"})
     except asyncio.CancelledError:
         raise
     finally:
@@ -99,7 +99,7 @@ async def list_calls(request: web.Request) -> web.Response:
     ctx = ctx_of(request)
     client_id = int_arg(request, "client_id", low=1)
     if client_id is not None:
-        await services.clients.card(ctx.actor, client_id)  # visibility check
+        await services.clients.check_access(ctx.actor, client_id)
     operator_id = int_arg(request, "operator_id", low=1)
     endpoint = None
     if operator_id is not None:
@@ -142,7 +142,7 @@ async def patch_call(request: web.Request) -> web.Response:
         if not isinstance(data["client_id"], int) or isinstance(data["client_id"], bool):
             errors["client_id"] = "a client id"
         else:
-            await services.clients.card(ctx.actor, data["client_id"])
+            await services.clients.check_access(ctx.actor, data["client_id"])
             values["client_id"] = data["client_id"]
     for name in set(data) - {"disposition", "note", "client_id"}:
         errors[name] = "unknown field"

@@ -61,6 +61,14 @@ class ClientService:
             raise Forbidden("This client is assigned to another operator",
                             {"client_id": client["id"]})
 
+    async def check_access(self, actor: Actor, client_id: int) -> None:
+        """NotFound or Forbidden unless ``actor`` may see this client (one query)."""
+        async with self.db.read() as conn:
+            row = await repo.get_client(conn, client_id)
+        if row is None:
+            raise NotFound.entity("client", client_id)
+        self._check_visible(actor, row)
+
     async def _check_operator(self, conn: AsyncConnection, values: dict[str, Any]) -> None:
         op_id = values.get("assigned_operator_id")
         if op_id is not None and await users_repo.get_user(conn, op_id) is None:

@@ -95,7 +95,7 @@ class OrderService:
     async def list_orders(self, actor: Actor, *, client_id: int | None, q: str | None,
                           status: str | None, limit: int, offset: int) -> dict[str, Any]:
         if client_id is not None:
-            await self.clients.card(actor, client_id)  # visibility check
+            await self.clients.check_access(actor, client_id)
         async with self.db.read() as conn:
             rows, total = await repo.search_orders(conn, client_id=client_id, q=q, status=status,
                                                    limit=limit, offset=offset)
@@ -106,7 +106,7 @@ class OrderService:
             order = await repo.get_order(conn, order_id)
         if order is None:
             raise NotFound.entity("order", order_id)
-        await self.clients.card(actor, order["client_id"])
+        await self.clients.check_access(actor, order["client_id"])
         return order_json(order)
 
     async def create(self, actor: Actor, data: Mapping[str, Any]) -> dict[str, Any]:
@@ -114,7 +114,7 @@ class OrderService:
             values = validate_order(data, partial=False)
         except FieldErrors as exc:
             raise _fields_error(exc) from None
-        await self.clients.card(actor, values["client_id"])
+        await self.clients.check_access(actor, values["client_id"])
         now = self.clock()
         values.setdefault("created_at", now)
         values["updated_at"] = now
