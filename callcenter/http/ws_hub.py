@@ -99,6 +99,10 @@ class WebSocketHub:
             self._offer(conn, data)
         return len(targets)
 
+    def send_to(self, conn: Connection, message: dict[str, Any]) -> None:
+        """Queue ``message`` for one connection (a reply to what that page sent)."""
+        self._offer(conn, self.encode(message))
+
     def _offer(self, conn: Connection, data: str) -> None:
         if conn.dropped:
             return
