@@ -87,20 +87,26 @@ def page(browser):
 _logins = itertools.count(1)
 
 
+def _sign_in(server, page, role, name, extension):
+    """A new user with a fresh login signs in through the login form; (login, password)."""
+    login = f"{role}{next(_logins)}_{os.getpid()}"
+    password = f"pw-{login}-secret"
+    server.create_user(login, password, role, name, extension=extension)
+    page.goto(server.url + "/")
+    page.get_by_test_id("login-input").fill(login)
+    page.get_by_test_id("password-input").fill(password)
+    page.get_by_test_id("login-submit").click()
+    page.get_by_test_id("search-input").wait_for()
+    return login, password
+
+
 @pytest.fixture
 def sign_in(page, live_server):
     """sign_in(role="operator", name=...) creates a user with a fresh login,
     logs in through the login form and waits for the main layout."""
 
     def sign_in_as(role="operator", name="Ольга Смирнова", extension=None):
-        login = f"{role}{next(_logins)}_{os.getpid()}"
-        password = f"pw-{login}-secret"
-        live_server.create_user(login, password, role, name, extension=extension)
-        page.goto(live_server.url + "/")
-        page.get_by_test_id("login-input").fill(login)
-        page.get_by_test_id("password-input").fill(password)
-        page.get_by_test_id("login-submit").click()
-        page.get_by_test_id("search-input").wait_for()
+        login, password = _sign_in(live_server, page, role, name, extension)
         return {"login": login, "password": password, "role": role, "name": name}
 
     return sign_in_as
@@ -152,14 +158,7 @@ def pbx_sign_in(live_pbx):
     `page`; returns once the live link is open, so calls pop up from then on."""
 
     def sign_in_on(page, role="operator", name="Анна Смирнова", extension=None):
-        login = f"{role}{next(_logins)}_{os.getpid()}"
-        password = f"pw-{login}-secret"
-        live_pbx.create_user(login, password, role, name, extension=extension)
-        page.goto(live_pbx.url + "/")
-        page.get_by_test_id("login-input").fill(login)
-        page.get_by_test_id("password-input").fill(password)
-        page.get_by_test_id("login-submit").click()
-        page.get_by_test_id("search-input").wait_for()
+        login, _ = _sign_in(live_pbx, page, role, name, extension)
         from playwright.sync_api import expect
 
         expect(page.locator("html")).to_have_attribute("data-live", "open")
