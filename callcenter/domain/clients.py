@@ -15,6 +15,8 @@ MAX_NAME = 300
 MAX_TEXT = 20_000
 MAX_PHONES = 20
 MAX_TAGS = 50
+#: Largest id of any stored row: ids are 32-bit integers in PostgreSQL.
+MAX_ID = 2**31 - 1
 
 CLIENT_FIELDS = (
     "name", "company", "notes", "timezone", "city", "region", "tags",
@@ -150,7 +152,7 @@ def _check_tags(value: Any) -> list[str]:
 def _check_optional_id(value: Any) -> int | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_ID:
         raise ValueError("must be a user id or null")
     return value
 

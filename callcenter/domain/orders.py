@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any, Mapping
 
-from callcenter.domain.clients import FieldErrors
+from callcenter.domain.clients import MAX_ID, FieldErrors
 
 STATUSES = ("new", "confirmed", "paid", "shipped", "delivered", "cancelled", "returned")
 ORDER_FIELDS = ("client_id", "shop_id", "external_id", "number", "status", "total", "currency",
                 "items", "created_at")
 MAX_ITEMS = 500
+MAX_QTY = 1_000_000
 
 
 def validate_order(data: Mapping[str, Any], *, partial: bool,
@@ -43,7 +45,7 @@ def validate_order(data: Mapping[str, Any], *, partial: bool,
 
 
 def _id(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_ID:
         raise ValueError("must be a positive integer id")
     return value
 
@@ -92,8 +94,10 @@ def _items(value: Any) -> list[dict[str, Any]]:
         if not isinstance(item, Mapping) or not isinstance(item.get("name"), str):
             raise ValueError(f"item {i} needs at least a name")
         qty = item.get("qty", 1)
-        if isinstance(qty, bool) or not isinstance(qty, (int, float)) or qty <= 0:
-            raise ValueError(f"item {i}: qty must be a positive number")
+        # NaN passes `qty <= 0`; non-finite numbers must never reach the stored JSON
+        if isinstance(qty, bool) or not isinstance(qty, (int, float)) \
+                or not math.isfinite(qty) or not 0 < qty <= MAX_QTY:
+            raise ValueError(f"item {i}: qty must be a positive number up to {MAX_QTY}")
         price = _money(item.get("price", 0))
         items.append({"sku": str(item.get("sku") or "") or None, "name": item["name"][:300],
                       "qty": qty, "price": f"{price:.2f}"})

@@ -12,6 +12,7 @@ from callcenter.http.middleware import (
     SESSION_COOKIE,
     client_ip,
     ctx_of,
+    json_response,
     read_json,
 )
 from callcenter.http.routing import RouteTable
@@ -31,7 +32,7 @@ async def login(request: web.Request) -> web.Response:
         raise ValidationFailed.fields({"login": "login and password are required"})
     services = request.app[SERVICES]
     result = await services.accounts.login(data["login"], data["password"], client_ip(request))
-    response = web.json_response({"user": user_json(result.user),
+    response = json_response({"user": user_json(result.user),
                                   "csrf_token": result.csrf_token})
     response.set_cookie(
         SESSION_COOKIE, result.token, httponly=True, samesite="Lax", path="/",
@@ -44,7 +45,7 @@ async def login(request: web.Request) -> web.Response:
 async def logout(request: web.Request) -> web.Response:
     ctx = ctx_of(request)
     await request.app[SERVICES].accounts.logout(ctx.actor, ctx.session_token)
-    response = web.json_response({"ok": True})
+    response = json_response({"ok": True})
     response.del_cookie(SESSION_COOKIE, path="/")
     return response
 
@@ -53,7 +54,7 @@ async def logout(request: web.Request) -> web.Response:
             summary="The logged-in user and the CSRF token for writes")
 async def me(request: web.Request) -> web.Response:
     ctx = ctx_of(request)
-    return web.json_response({"user": user_json(ctx.user), "csrf_token": ctx.csrf_token})
+    return json_response({"user": user_json(ctx.user), "csrf_token": ctx.csrf_token})
 
 
 @routes.get("/api/health", roles=PUBLIC, tag="system",
@@ -67,5 +68,5 @@ async def health(request: web.Request) -> web.Response:
         db = f"error: {type(exc).__name__}"
     ami = services.ami_status() if services.ami_status else {"status": "disabled",
                                                             "last_error": None}
-    return web.json_response({"status": "ok" if db == "ok" else "degraded", "database": db,
+    return json_response({"status": "ok" if db == "ok" else "degraded", "database": db,
                               "ami": ami})

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from datetime import datetime, timezone
 
 from aiohttp import WSMsgType, web
 
 from callcenter.domain.access import ALL_ROLES, STAFF, Role
+from callcenter.domain.json_text import JsonRejected, parse_json
 from callcenter.domain.phones import try_normalise
 from callcenter.errors import (
     BadRequest, Forbidden, NoExtension, NotFound, ServiceUnavailable, ValidationFailed,
 )
 from callcenter.http.keys import CALLS, SERVICES
-from callcenter.http.middleware import ctx_of, int_arg, path_id, read_json
+from callcenter.http.middleware import ctx_of, int_arg, json_response, path_id, read_json
 from callcenter.http.routing import RouteTable
 from callcenter.services.clients import call_row_json, task_json
 from callcenter.storage import audit
@@ -72,8 +72,14 @@ async def websocket(request: web.Request) -> web.StreamResponse:
             if msg.type != WSMsgType.TEXT:
                 continue
             try:
-                data = json.loads(msg.data)
-            except json.JSONDecodeError:
+                data = parse_json(msg.data)
+            except JsonRejected as exc:
+                hub.send_to(conn, {"type": "error", "code": "bad_request",
+                                   "message": f"The message is not acceptable JSON: {exc}"})
+                continue
+            if not isinstance(data, dict):
+                hub.send_to(conn, {"type": "error", "code": "bad_request",
+                                   "message": "A message must be a JSON object"})
                 continue
             if data.get("type") == "subscribe" and data.get("topic") == "calls":
                 if ctx.actor.role in (Role.SUPERVISOR, Role.ADMIN):
@@ -114,7 +120,7 @@ async def list_calls(request: web.Request) -> web.Response:
             outcome=_choice(request, "outcome", OUTCOMES),
             limit=int_arg(request, "limit", 50, low=1, high=500),
             offset=int_arg(request, "offset", 0))
-    return web.json_response({"items": [call_row_json(r) for r in rows], "total": total})
+    return json_response({"items": [call_row_json(r) for r in rows], "total": total})
 
 
 @routes.patch("/api/calls/{id}", roles=ALL_ROLES, tag="calls",
@@ -162,7 +168,7 @@ async def patch_call(request: web.Request) -> web.Response:
                            user_id=ctx.actor.user_id, login=ctx.actor.login, ip=ctx.actor.ip,
                            entity="call", entity_id=call_id, details=values)
         call = await repo.get_call(conn, call_id)
-    return web.json_response(call_row_json(call))
+    return json_response(call_row_json(call))
 
 
 @routes.post("/api/calls/originate", roles=ALL_ROLES, tag="calls",
@@ -195,7 +201,7 @@ async def originate(request: web.Request) -> web.Response:
         variables["CRM_CLIENT_ID"] = str(data["client_id"])
     action_id = await calls.originate(channel=ctx.user["extension"], exten=dial,
                                       variables=variables)
-    return web.json_response({"action_id": action_id, "number": parsed.e164 or dial},
+    return json_response({"action_id": action_id, "number": parsed.e164 or dial},
                              status=202)
 
 
@@ -209,10 +215,10 @@ async def list_tasks(request: web.Request) -> web.Response:
             kind=request.query.get("kind") or None,
             limit=int_arg(request, "limit", 50, low=1, high=500),
             offset=int_arg(request, "offset", 0))
-    return web.json_response({"items": [task_json(t) for t in rows], "total": total})
+    return json_response({"items": [task_json(t) for t in rows], "total": total})
 
 
 @routes.get("/api/calls/live", roles=STAFF, tag="calls",
             summary="Calls in progress right now (supervisors)")
 async def live_calls(request: web.Request) -> web.Response:
-    return web.json_response({"items": request.app[CALLS].live()})
+    return json_response({"items": request.app[CALLS].live()})

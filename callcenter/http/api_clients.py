@@ -6,7 +6,7 @@ from aiohttp import web
 
 from callcenter.domain.access import ALL_ROLES
 from callcenter.http.keys import SERVICES
-from callcenter.http.middleware import ctx_of, int_arg, path_id, read_json
+from callcenter.http.middleware import ctx_of, int_arg, json_response, path_id, read_json_object
 from callcenter.http.routing import RouteTable
 
 routes = RouteTable()
@@ -34,21 +34,21 @@ async def list_clients(request: web.Request) -> web.Response:
         ctx_of(request).actor, request.query.get("q"),
         limit=int_arg(request, "limit", 20, low=1, high=200),
         offset=int_arg(request, "offset", 0))
-    return web.json_response(result)
+    return json_response(result)
 
 
 @routes.post("/api/clients", roles=ALL_ROLES, body=CLIENT_BODY, tag="clients",
              summary="Create a client (409 duplicate_client if a phone/e-mail is taken)")
 async def create_client(request: web.Request) -> web.Response:
     card = await request.app[SERVICES].clients.create(ctx_of(request).actor,
-                                                      await read_json(request))
-    return web.json_response(card, status=201)
+                                                      await read_json_object(request))
+    return json_response(card, status=201)
 
 
 @routes.get("/api/clients/{id}", roles=ALL_ROLES, tag="clients",
             summary="The client card: contacts, local time, orders, notes, edit history")
 async def get_client(request: web.Request) -> web.Response:
-    return web.json_response(
+    return json_response(
         await request.app[SERVICES].clients.card(ctx_of(request).actor, path_id(request)))
 
 
@@ -56,16 +56,16 @@ async def get_client(request: web.Request) -> web.Response:
               summary="Edit a client; phones/emails replace the lists when given")
 async def patch_client(request: web.Request) -> web.Response:
     card = await request.app[SERVICES].clients.update(
-        ctx_of(request).actor, path_id(request), await read_json(request))
-    return web.json_response(card)
+        ctx_of(request).actor, path_id(request), await read_json_object(request))
+    return json_response(card)
 
 
 @routes.post("/api/clients/{id}/notes", roles=ALL_ROLES, tag="clients",
              body={"type": "object", "properties": {"text": {"type": "string"}}},
              summary="Add a note to the client")
 async def add_note(request: web.Request) -> web.Response:
-    data = await read_json(request)
+    data = await read_json_object(request)
     note = await request.app[SERVICES].clients.add_note(
         ctx_of(request).actor, path_id(request), data.get("text") if isinstance(data, dict)
         else None)
-    return web.json_response(note, status=201)
+    return json_response(note, status=201)

@@ -7,7 +7,7 @@ from aiohttp import web
 from callcenter.domain.access import STAFF
 from callcenter.errors import BadRequest, PayloadTooLarge
 from callcenter.http.keys import SERVICES
-from callcenter.http.middleware import ctx_of
+from callcenter.http.middleware import ctx_of, json_response
 from callcenter.http.routing import RouteTable
 
 routes = RouteTable()
@@ -38,4 +38,4 @@ async def import_clients(request: web.Request) -> web.Response:
     if data is None:
         raise BadRequest("No `file` field in the upload")
     report = await services.importer.import_clients(ctx_of(request).actor, data, dry_run=dry_run)
-    return web.json_response(report)
+    return json_response(report)

@@ -8,7 +8,9 @@ from callcenter.domain.access import ADMINS, ALL_ROLES, PUBLIC
 from callcenter.domain.orders import STATUSES
 from callcenter.errors import BadRequest
 from callcenter.http.keys import SERVICES
-from callcenter.http.middleware import client_ip, ctx_of, int_arg, path_id, read_json
+from callcenter.http.middleware import (
+    client_ip, ctx_of, int_arg, json_response, path_id, read_json_object,
+)
 from callcenter.http.routing import RouteTable
 
 routes = RouteTable()
@@ -42,20 +44,20 @@ async def list_orders(request: web.Request) -> web.Response:
         q=request.query.get("q"), status=status,
         limit=int_arg(request, "limit", 50, low=1, high=500),
         offset=int_arg(request, "offset", 0))
-    return web.json_response(result)
+    return json_response(result)
 
 
 @routes.post("/api/orders", roles=ALL_ROLES, body=ORDER_BODY, tag="orders",
              summary="Create an order for a client")
 async def create_order(request: web.Request) -> web.Response:
     order = await request.app[SERVICES].orders.create(ctx_of(request).actor,
-                                                      await read_json(request))
-    return web.json_response(order, status=201)
+                                                      await read_json_object(request))
+    return json_response(order, status=201)
 
 
 @routes.get("/api/orders/{id}", roles=ALL_ROLES, tag="orders", summary="One order")
 async def get_order(request: web.Request) -> web.Response:
-    return web.json_response(
+    return json_response(
         await request.app[SERVICES].orders.get(ctx_of(request).actor, path_id(request)))
 
 
@@ -63,13 +65,13 @@ async def get_order(request: web.Request) -> web.Response:
               summary="Edit an order (recorded in the client's history)")
 async def patch_order(request: web.Request) -> web.Response:
     order = await request.app[SERVICES].orders.update(
-        ctx_of(request).actor, path_id(request), await read_json(request))
-    return web.json_response(order)
+        ctx_of(request).actor, path_id(request), await read_json_object(request))
+    return json_response(order)
 
 
 @routes.get("/api/shops", roles=ALL_ROLES, tag="orders", summary="The shops")
 async def list_shops(request: web.Request) -> web.Response:
-    return web.json_response({"items": await request.app[SERVICES].orders.list_shops()})
+    return json_response({"items": await request.app[SERVICES].orders.list_shops()})
 
 
 @routes.post("/api/shops", roles=ADMINS, tag="orders",
@@ -78,14 +80,14 @@ async def list_shops(request: web.Request) -> web.Response:
              summary="Add a shop; the answer holds its intake token, shown only once")
 async def create_shop(request: web.Request) -> web.Response:
     shop = await request.app[SERVICES].orders.create_shop(ctx_of(request).actor,
-                                                          await read_json(request))
-    return web.json_response(shop, status=201)
+                                                          await read_json_object(request))
+    return json_response(shop, status=201)
 
 
 @routes.post("/api/shops/{id}/token", roles=ADMINS, tag="orders",
              summary="Issue a new intake token for a shop (the old one stops working)")
 async def rotate_token(request: web.Request) -> web.Response:
-    return web.json_response(await request.app[SERVICES].orders.rotate_token(
+    return json_response(await request.app[SERVICES].orders.rotate_token(
         ctx_of(request).actor, path_id(request)))
 
 
@@ -99,6 +101,6 @@ async def intake_order(request: web.Request) -> web.Response:
     token = header[7:].strip() if header.lower().startswith("bearer ") else \
         request.headers.get("X-Shop-Token")
     shop = await services.orders.authenticate_shop(request.match_info["shop"], token)
-    order, created = await services.orders.intake(shop, await read_json(request),
+    order, created = await services.orders.intake(shop, await read_json_object(request),
                                                   client_ip(request))
-    return web.json_response(order, status=201 if created else 200)
+    return json_response(order, status=201 if created else 200)

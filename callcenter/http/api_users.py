@@ -6,7 +6,7 @@ from aiohttp import web
 
 from callcenter.domain.access import ADMINS, STAFF
 from callcenter.http.keys import SERVICES
-from callcenter.http.middleware import ctx_of, int_arg, path_id, read_json
+from callcenter.http.middleware import ctx_of, int_arg, json_response, path_id, read_json_object
 from callcenter.http.routing import RouteTable
 from callcenter.http.views import user_json
 from callcenter.storage import audit
@@ -24,22 +24,22 @@ USER_BODY = {"type": "object", "properties": {
 @routes.get("/api/users", roles=ADMINS, tag="users", summary="All users")
 async def list_users(request: web.Request) -> web.Response:
     users = await request.app[SERVICES].accounts.list_users()
-    return web.json_response({"items": [user_json(u) for u in users]})
+    return json_response({"items": [user_json(u) for u in users]})
 
 
 @routes.post("/api/users", roles=ADMINS, body=USER_BODY, tag="users", summary="Add a user")
 async def create_user(request: web.Request) -> web.Response:
     user = await request.app[SERVICES].accounts.create_user(ctx_of(request).actor,
-                                                            await read_json(request))
-    return web.json_response(user_json(user), status=201)
+                                                            await read_json_object(request))
+    return json_response(user_json(user), status=201)
 
 
 @routes.patch("/api/users/{id}", roles=ADMINS, body=USER_BODY, tag="users",
               summary="Edit a user: name, role, extension, password, active")
 async def patch_user(request: web.Request) -> web.Response:
     user = await request.app[SERVICES].accounts.update_user(
-        ctx_of(request).actor, path_id(request), await read_json(request))
-    return web.json_response(user_json(user))
+        ctx_of(request).actor, path_id(request), await read_json_object(request))
+    return json_response(user_json(user))
 
 
 @routes.get("/api/audit", roles=STAFF, tag="users", query=("action", "user_id", "limit", "offset"),
@@ -50,5 +50,5 @@ async def list_audit(request: web.Request) -> web.Response:
             conn, limit=int_arg(request, "limit", 100, low=1, high=1000),
             offset=int_arg(request, "offset", 0), action=request.query.get("action") or None,
             user_id=int_arg(request, "user_id", low=1))
-    return web.json_response({"items": [dict(r, at=r["at"].isoformat()) for r in rows],
+    return json_response({"items": [dict(r, at=r["at"].isoformat()) for r in rows],
                               "total": total})

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hmac
-import json
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -11,6 +10,8 @@ from typing import Any
 from aiohttp import web
 
 from callcenter.domain.access import Role
+from callcenter.domain.clients import MAX_ID
+from callcenter.domain.json_text import JsonRejected, bad_text, dumps, parse_json
 from callcenter.errors import (
     AppError,
     BadRequest,
@@ -19,6 +20,7 @@ from callcenter.errors import (
     NotAuthenticated,
     NotFound,
     PayloadTooLarge,
+    ValidationFailed,
 )
 from callcenter.http.keys import SERVICES
 from callcenter.http.routing import spec_of
@@ -29,6 +31,10 @@ log = logging.getLogger("callcenter.http")
 SESSION_COOKIE = "cc_session"
 CSRF_HEADER = "X-CSRF-Token"
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+#: Largest JSON body accepted: the biggest real payload, an order of 500 items, is ~100 KB.
+MAX_JSON_BYTES = 1024 * 1024
+_HTTP_CODES = {400: "bad_request", 411: "length_required", 413: "payload_too_large",
+               414: "uri_too_long", 415: "unsupported_media_type", 431: "headers_too_large"}
 
 
 @dataclass(frozen=True)
@@ -46,31 +52,67 @@ def client_ip(request: web.Request) -> str:
     return request.remote or "unknown"
 
 
+def json_response(data: Any, *, status: int = 200) -> web.Response:
+    """A JSON answer; never holds NaN or Infinity, which browsers cannot parse."""
+    return web.json_response(data, status=status, dumps=dumps)
+
+
 def error_response(error: AppError) -> web.Response:
-    return web.json_response(error.to_json(), status=error.status,
-                             dumps=lambda o: json.dumps(o, ensure_ascii=False, default=str))
+    return json_response(error.to_json(), status=error.status)
+
+
+def _check_request_text(request: web.Request) -> None:
+    # Query parameters and path segments reach SQL as text: a NUL or a lone surrogate makes
+    # PostgreSQL (and SQLite's UTF-8 encoding) fail, so they are refused here, once.
+    for where, values in (("query parameter", request.query.items()),
+                          ("path segment", request.match_info.items())):
+        for name, value in values:
+            reason = bad_text(value)
+            if reason:
+                raise BadRequest(f"The {where} {name} holds {reason}", {"param": name})
+
+
+async def _refuse_unexpected_body(request: web.Request) -> None:
+    # A write that takes no body (logout, a new shop token) accepts none, or an empty object:
+    # a body it would silently ignore is refused like any other bad input.
+    spec = spec_of(request)
+    if spec is None or spec.body is not None or request.method not in UNSAFE \
+            or not request.body_exists or request.content_type.startswith("multipart/"):
+        return
+    if await read_json(request) not in ({}, None):
+        raise ValidationFailed.fields({"body": "this endpoint takes no body"})
 
 
 @web.middleware
 async def error_middleware(request: web.Request, handler):
+    """Every error under /api/ answers in the one JSON shape; a bug answers 500 and is logged.
+
+    Before the handler, refuses text SQL cannot hold in the query and path, and a body sent to
+    a write that takes none."""
     try:
+        _check_request_text(request)
+        await _refuse_unexpected_body(request)
         return await handler(request)
     except AppError as exc:
         return error_response(exc)
-    except web.HTTPRequestEntityTooLarge as exc:
+    except web.HTTPRequestEntityTooLarge:
+        # aiohttp 3.14's exception does not carry the limit: read it from the request
+        limit = getattr(request, "_client_max_size", None)
         return error_response(PayloadTooLarge(
-            f"The upload is too large (limit {exc.max_size // (1024 * 1024)} MB)",
-            {"max_bytes": exc.max_size}))
+            "The request body is too large"
+            + (f" (limit {limit // (1024 * 1024)} MB)" if limit else ""),
+            {"max_bytes": limit} if limit else {}))
     except web.HTTPException as exc:
-        if not request.path.startswith("/api/"):
+        if not request.path.startswith("/api/") or exc.status < 400:
             raise
         if exc.status == 404:
             return error_response(NotFound(f"No such endpoint: {request.method} {request.path}"))
-        if exc.status == 405:
-            err = AppError(f"{request.method} is not allowed on {request.path}")
-            err.status, err.code = 405, "method_not_allowed"
-            return error_response(err)
-        raise
+        err = AppError(exc.reason if exc.status != 405
+                       else f"{request.method} is not allowed on {request.path}")
+        err.status = exc.status
+        err.code = "method_not_allowed" if exc.status == 405 else \
+            _HTTP_CODES.get(exc.status, f"http_{exc.status}")
+        return error_response(err)
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.path)
         return error_response(AppError("Internal error; it has been logged"))
@@ -108,18 +150,40 @@ async def auth_middleware(request: web.Request, handler):
 
 
 async def read_json(request: web.Request) -> Any:
+    """The request body as JSON the product accepts (see ``parse_json``): 400 bad_request for
+    anything else, 413 payload_too_large over MAX_JSON_BYTES (read no further than that)."""
+    too_large = PayloadTooLarge(f"A JSON body may be at most {MAX_JSON_BYTES // 1024} KB",
+                                {"max_bytes": MAX_JSON_BYTES})
+    if request.content_length is not None and request.content_length > MAX_JSON_BYTES:
+        raise too_large
+    chunks, size = [], 0
+    while chunk := await request.content.read(64 * 1024):
+        size += len(chunk)
+        if size > MAX_JSON_BYTES:
+            raise too_large
+        chunks.append(chunk)
     try:
-        return await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise BadRequest(f"The body is not valid JSON: {exc}") from None
+        return parse_json(b"".join(chunks))
+    except JsonRejected as exc:
+        raise BadRequest(f"The body is not acceptable JSON: {exc}") from None
+
+
+async def read_json_object(request: web.Request) -> dict[str, Any]:
+    """``read_json``, and 422 validation_failed unless the body is a JSON object."""
+    data = await read_json(request)
+    if not isinstance(data, dict):
+        raise ValidationFailed.fields({"body": "must be a JSON object"})
+    return data
 
 
 def int_arg(request: web.Request, name: str, default: int | None = None, *,
-            low: int = 0, high: int = 10**12) -> int | None:
+            low: int = 0, high: int = MAX_ID) -> int | None:
     raw = request.query.get(name)
     if raw in (None, ""):
         return default
     try:
+        if len(raw) > 20:
+            raise ValueError
         value = int(raw)
     except ValueError:
         raise BadRequest(f"Query parameter {name} must be a whole number", {"param": name}) from None
@@ -130,11 +194,14 @@ def int_arg(request: web.Request, name: str, default: int | None = None, *,
 
 
 def path_id(request: web.Request, name: str = "id") -> int:
+    raw = request.match_info[name]
     try:
-        value = int(request.match_info[name])
+        if len(raw) > 20:
+            raise ValueError
+        value = int(raw)
     except ValueError:
-        raise NotFound(f"{request.match_info[name]!r} is not an id") from None
-    if value <= 0 or value > 2**62:
+        raise NotFound(f"{raw[:40]!r} is not an id") from None
+    if value <= 0 or value > MAX_ID:
         raise NotFound(f"{value} is not an id")
     return value
 

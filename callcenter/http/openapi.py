@@ -10,6 +10,7 @@ from aiohttp import web
 from callcenter import __version__
 from callcenter.domain.access import PUBLIC
 from callcenter.http.keys import OPENAPI
+from callcenter.http.middleware import json_response
 from callcenter.http.routing import RouteSpec, RouteTable
 
 routes = RouteTable()
@@ -66,4 +67,4 @@ def build_openapi(specs: Iterable[RouteSpec]) -> dict[str, Any]:
 
 @routes.get("/api/openapi.json", roles=PUBLIC, tag="system", summary="This description")
 async def openapi(request: web.Request) -> web.Response:
-    return web.json_response(request.app[OPENAPI])
+    return json_response(request.app[OPENAPI])

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import socket
 import struct
@@ -20,6 +19,8 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from aiohttp import WSCloseCode, web
+
+from callcenter.domain.json_text import dumps
 
 log = logging.getLogger("callcenter.ws")
 
@@ -81,7 +82,7 @@ class WebSocketHub:
 
     @staticmethod
     def encode(message: dict[str, Any]) -> str:
-        return json.dumps(message, ensure_ascii=False, default=str)
+        return dumps(message)
 
     def publish(self, user_ids: Iterable[int], message: dict[str, Any], *,
                 watchers: bool = False) -> int:

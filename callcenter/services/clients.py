@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from callcenter.domain.access import Role, may_see_client
 from callcenter.domain.clients import ClientInput, FieldErrors, validate_client
 from callcenter.domain.phones import format_display, search_keys
-from callcenter.errors import DuplicateClient, Forbidden, NotFound, ValidationFailed
+from callcenter.errors import BadRequest, DuplicateClient, Forbidden, NotFound, ValidationFailed
 from callcenter.services.context import Actor, Clock
 from callcenter.storage import audit
 from callcenter.storage import calls as calls_repo
@@ -20,6 +20,10 @@ from callcenter.storage import clients as repo
 from callcenter.storage import orders as orders_repo
 from callcenter.storage import users as users_repo
 from callcenter.storage.database import Database
+
+
+MAX_QUERY_WORDS = 10
+MAX_QUERY_CHARS = 200
 
 
 def history_value(value: Any) -> str | None:
@@ -197,6 +201,10 @@ class ClientService:
     async def search(self, actor: Actor, q: str | None, limit: int,
                      offset: int) -> dict[str, Any]:
         q = (q or "").strip()
+        if len(q) > MAX_QUERY_CHARS or len(q.split()) > MAX_QUERY_WORDS:
+            # every word is one more condition: SQLite refuses a query of ~1000 of them
+            raise BadRequest(f"Search for at most {MAX_QUERY_WORDS} words and "
+                             f"{MAX_QUERY_CHARS} characters", {"param": "q"})
         name = email = order_number = None
         prefixes: list[str] = []
         if q:
