@@ -31,7 +31,11 @@ from callcenter.ami.message_text import parse_message  # noqa: E402
 from callcenter.ami.protocol import AmiProtocol  # noqa: E402
 from callcenter.ami.sim import AmiSimulator  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from fixtures import Goals  # noqa: E402
+
 READ = 64 * 1024
+GOAL = 20_000  # messages/s through each of the product's own paths (1, 2, 4)
 
 
 def trace_stream() -> tuple[bytes, int, int]:
@@ -64,12 +68,14 @@ class NullTransport:
         pass
 
 
-def report(label: str, messages: int, size: int, seconds: float) -> None:
+def report(label: str, messages: int, size: int, seconds: float) -> float:
+    """Print one path's figures; returns its messages/s."""
     print(f"{label:<46} {messages / seconds:>12,.0f} msg/s {size / seconds / 1e6:>8.1f} MB/s"
           f"   ({messages:,} messages in {seconds:.2f} s)")
+    return messages / seconds
 
 
-def bench_pure(stream: bytes, repeat: int, per_copy: int) -> None:
+def bench_pure(stream: bytes, repeat: int, per_copy: int) -> float:
     framer = AmiFramer(expect_banner=False)
     count = 0
     start = time.perf_counter()
@@ -78,12 +84,12 @@ def bench_pure(stream: bytes, repeat: int, per_copy: int) -> None:
             for text in framer.feed(stream[i:i + READ]):
                 if parse_message(text) is not None:
                     count += 1
-    report("1. framer + parse_message (bytes -> dicts)", count, len(stream) * repeat,
-           time.perf_counter() - start)
     assert count == per_copy * repeat
+    return report("1. framer + parse_message (bytes -> dicts)", count, len(stream) * repeat,
+                  time.perf_counter() - start)
 
 
-def bench_protocol(factory, label: str, stream: bytes, repeat: int) -> None:
+def bench_protocol(factory, label: str, stream: bytes, repeat: int) -> float:
     counter = Counter()
     protocol = factory()
     protocol.connection_made(NullTransport())
@@ -96,10 +102,10 @@ def bench_protocol(factory, label: str, stream: bytes, repeat: int) -> None:
     for _ in range(repeat):
         for i in range(0, len(stream), READ):
             protocol.data_received(stream[i:i + READ])
-    report(label, counter.count, len(stream) * repeat, time.perf_counter() - start)
+    return report(label, counter.count, len(stream) * repeat, time.perf_counter() - start)
 
 
-async def bench_end_to_end(stream: bytes, repeat: int, events_per_copy: int) -> None:
+async def bench_end_to_end(stream: bytes, repeat: int, events_per_copy: int) -> float:
     sim = AmiSimulator("bench", "bench")
     port = await sim.start()
     target = float("inf")
@@ -123,11 +129,11 @@ async def bench_end_to_end(stream: bytes, repeat: int, events_per_copy: int) -> 
     for _ in range(repeat):
         await sim.send_raw(stream)
     await asyncio.wait_for(Listener.done.wait(), 120)
-    report("4. sim -> TCP -> AmiClient -> on_event", events_per_copy * repeat,
-           len(stream) * repeat,
-           time.perf_counter() - start)
+    rate = report("4. sim -> TCP -> AmiClient -> on_event", events_per_copy * repeat,
+                  len(stream) * repeat, time.perf_counter() - start)
     await client.stop()
     await sim.stop()
+    return rate
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -142,15 +148,21 @@ def main(argv: list[str] | None = None) -> int:
     stream, per_copy, events = trace_stream()
     print(f"{per_copy} messages ({events} events), {len(stream):,} bytes per copy of all traces; "
           f"x{args.repeat}; reads of {READ // 1024} KiB\n")
-    bench_pure(stream, args.repeat, per_copy)
-    bench_protocol(lambda: AmiProtocol(dispatch_all_events=True),
-                   "2. AmiProtocol (bytes -> Messages -> dispatch)", stream, args.repeat)
+    goals = Goals()
+    rates = {"ami_parse.framer_parse": bench_pure(stream, args.repeat, per_copy)}
+    rates["ami_parse.protocol"] = bench_protocol(
+        lambda: AmiProtocol(dispatch_all_events=True),
+        "2. AmiProtocol (bytes -> Messages -> dispatch)", stream, args.repeat)
     bench_protocol(AMIProtocol, "3. stock panoramisk AMIProtocol (comparison)", stream,
                    args.repeat)
     if not args.no_e2e:
-        asyncio.run(bench_end_to_end(stream, args.repeat, events))
-    print("\ngoal: >= 20,000 events/s")
-    return 0
+        rates["ami_parse.end_to_end"] = asyncio.run(
+            bench_end_to_end(stream, args.repeat, events))
+    print("\nsummary:")
+    for name, rate in rates.items():
+        print(f"  {name:<24} {rate:>10,.0f} msg/s  (goal >= {GOAL:,}: "
+              f"{goals.check(name, rate >= GOAL)})")
+    return goals.exit_code()
 
 
 if __name__ == "__main__":

@@ -35,7 +35,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from fixtures import NOW, TRACES, WORK, CpuShare, create_operators, insert_clients  # noqa: E402
-from fixtures import migrated_sqlite, russian_number, settings_for, verdict  # noqa: E402
+from fixtures import Goals, migrated_sqlite, russian_number, settings_for  # noqa: E402
 
 from callcenter.ami.framing import AmiFramer  # noqa: E402
 from callcenter.ami.message_text import parse_message  # noqa: E402
@@ -189,14 +189,17 @@ def main(argv: list[str] | None = None) -> int:
     print(f"CPU while measuring: {cpu.line()}\n")
     parse_rate, track_rate = events / best_parse, events / best_track
     store_rate, calls_rate = stored_events / seconds, stored / seconds
+    goals = Goals()
+    check = goals.check
     print(f"1. parse only            {parse_rate:>10,.0f} events/s   ({best_parse:.2f} s, best of "
-          f"{args.repeat})   goal >= {GOAL_EVENTS:,}: {verdict(parse_rate >= GOAL_EVENTS)}")
+          f"{args.repeat})   goal >= {GOAL_EVENTS:,}: "
+          f"{check('pipeline.parse_only', parse_rate >= GOAL_EVENTS)}")
     print(f"2. parse + track         {track_rate:>10,.0f} events/s   ({best_track:.2f} s, "
           f"{len(ended):,} calls ended)   goal >= {GOAL_EVENTS:,}: "
-          f"{verdict(track_rate >= GOAL_EVENTS)}")
+          f"{check('pipeline.parse_track', track_rate >= GOAL_EVENTS)}")
     print(f"3. parse + track + store {store_rate:>10,.0f} events/s   {calls_rate:,.0f} calls "
           f"stored/s   ({seconds:.2f} s; up to {most:,} stores in flight)   goal >= "
-          f"{GOAL_CALLS} calls/s: {verdict(calls_rate >= GOAL_CALLS)}")
+          f"{GOAL_CALLS} calls/s: {check('pipeline.calls_stored', calls_rate >= GOAL_CALLS)}")
     print(f"4. store only            {len(ended) / alone:>10,.0f} calls/s   "
           f"({alone / len(ended) * 1000:.2f} ms per call, one after another)")
     print("\nsummary:")
@@ -206,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
           f"(goal >= {GOAL_CALLS} calls/s)")
     print(f"  pipeline.store_only          {len(ended) / alone:,.0f} calls/s "
           f"({alone / len(ended) * 1000:.2f} ms/call)")
-    return 0
+    return goals.exit_code()
 
 
 if __name__ == "__main__":

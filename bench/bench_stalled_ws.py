@@ -49,7 +49,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from fixtures import NOW, PASSWORD, ROOT, WORK, CpuShare, LoopLag, create_operators  # noqa: E402
 from fixtures import free_port, wait_http  # noqa: E402
-from fixtures import latency_line, migrated_sqlite, percentiles, settings_for, verdict  # noqa: E402
+from fixtures import Goals, latency_line, migrated_sqlite, percentiles, settings_for  # noqa: E402
 
 import aiohttp  # noqa: E402
 from aiohttp import web  # noqa: E402
@@ -514,20 +514,22 @@ async def run(args: argparse.Namespace) -> int:
               f"{flood['lingering'] or 0} messages), and the server's socket to it was still open "
               f"with {(flood['unsent'] or 0) / 1e6:.1f} MB unsent")
     print(f"hub connections at the end: {len(conns_final)} (the {args.clients} readers)")
+    goals = Goals()
     print("\nsummary:")
     print(f"  stalled_ws.added_latency    p50 {added50:+.2f} ms  p99 {added99:+.2f} ms  "
           f"(without: p50 {a['p50']:.2f} / p99 {a['p99']:.2f} ms; goal < {GOAL_ADDED_MS:g} ms: "
-          f"{verdict(ok_latency)})  [{args.clients} browsers, {args.rate:g} msg/s]")
+          f"{goals.check('stalled_ws.added_latency', ok_latency)})  [{args.clients} browsers, {args.rate:g} msg/s]")
     print(f"  stalled_ws.added_in_server  p50 {s_added50:+.2f} ms  p99 {s_added99:+.2f} ms  "
-          f"(publish -> socket; goal < {GOAL_ADDED_MS:g} ms: {verdict(ok_server)})")
+          f"(publish -> socket; goal < {GOAL_ADDED_MS:g} ms: {goals.check('stalled_ws.added_in_server', ok_server)})")
     print(f"  stalled_ws.queue_full       "
           f"{'close code %d' % code if code else 'connection reset'} after "
           f"{'never' if flood['gone_after'] is None else '%.1f s' % flood['gone_after']} "
-          f"(goal: let go with 1013 or a reset: {verdict(ok_drop)})")
+          f"(goal: let go with 1013 or a reset: {goals.check('stalled_ws.queue_full', ok_drop)})")
     print(f"  stalled_ws.after_the_drop   {args.linger:g} s later: still in the hub "
           f"{flood['lingering'] is not None}, socket open with "
           f"{(flood['unsent'] or 0) / 1e6:.1f} MB unsent (should be gone: "
-          f"{verdict(flood['lingering'] is None and not flood['unsent'])})")
+          f"{goals.check('stalled_ws.after_the_drop',
+                         flood['lingering'] is None and not flood['unsent'])})")
     if heartbeat is not None:
         gone = heartbeat["gone_after"]
         print(f"  stalled_ws.left_alone       let go after "
@@ -535,7 +537,7 @@ async def run(args: argparse.Namespace) -> int:
               f"{heartbeat['read'][1]}")
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db_path}{suffix}").unlink(missing_ok=True)
-    return 0
+    return goals.exit_code()
 
 
 def main(argv: list[str] | None = None) -> int:

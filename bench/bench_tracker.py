@@ -22,6 +22,11 @@ sys.path.insert(0, str(ROOT))
 
 from callcenter.domain.calls import CallEnded, CallTracker, TrackerConfig  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from fixtures import Goals  # noqa: E402
+
+GOAL = 20_000  # events/s: tracking alone must leave room for parsing within the pipeline's goal
+
 TRACES = ROOT / "tests" / "traces"
 T0 = datetime(2026, 11, 23, 16, 0, tzinfo=UTC)
 ID_KEYS = ("Uniqueid", "Linkedid", "DestUniqueid", "DestLinkedid", "TransfererUniqueid",
@@ -59,7 +64,7 @@ def renumbered(event: dict[str, str], round_no: int) -> dict[str, str]:
     return copy
 
 
-def main() -> None:
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=300, help="times the trace set is replayed")
     parser.add_argument("--repeat", type=int, default=5, help="timed runs; the best is reported")
@@ -90,8 +95,14 @@ def main() -> None:
         assert tracker.errors == 0 and not tracker.live_calls()
     print(f"{len(workload)} events ({len(one_round)} per round x {args.rounds} rounds), "
           f"{ended} calls ended per run")
-    print(f"best of {args.repeat}: {best:.3f} s -> {len(workload) / best:,.0f} events/s (tracking only)")
+    rate = len(workload) / best
+    print(f"best of {args.repeat}: {best:.3f} s -> {rate:,.0f} events/s (tracking only)")
+    goals = Goals()
+    print("\nsummary:")
+    print(f"  tracker.events_per_s  {rate:,.0f} events/s  (goal >= {GOAL:,}: "
+          f"{goals.check('tracker.events_per_s', rate >= GOAL)})")
+    return goals.exit_code()
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

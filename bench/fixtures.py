@@ -94,6 +94,29 @@ def verdict(ok: bool) -> str:
     return "OK" if ok else "MISSED"
 
 
+class Goals:
+    """The goals a benchmark checks; its exit status says whether all were met.
+
+    ``check`` returns the verdict to print beside a figure and remembers a miss; ``exit_code``
+    prints the misses and is what ``main`` returns, so ``make bench`` fails on any of them.
+    """
+
+    def __init__(self) -> None:
+        self.missed: list[str] = []
+
+    def check(self, name: str, ok: bool) -> str:
+        if not ok:
+            self.missed.append(name)
+        return verdict(ok)
+
+    def exit_code(self) -> int:
+        if self.missed:
+            print(f"goals missed: {', '.join(self.missed)}")
+            return 1
+        print("all goals met")
+        return 0
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
