@@ -524,12 +524,13 @@ async def run(args: argparse.Namespace) -> int:
     print(f"  stalled_ws.queue_full       "
           f"{'close code %d' % code if code else 'connection reset'} after "
           f"{'never' if flood['gone_after'] is None else '%.1f s' % flood['gone_after']} "
-          f"(goal: let go with 1013 or a reset: {goals.check('stalled_ws.queue_full', ok_drop)})")
+          f"(goal: let go with 1013 or a reset: {goals.check('stalled_ws.queue_full', ok_drop)})"
+          )
+    gone_ok = goals.check("stalled_ws.after_the_drop",
+                          flood["lingering"] is None and not flood["unsent"])
     print(f"  stalled_ws.after_the_drop   {args.linger:g} s later: still in the hub "
           f"{flood['lingering'] is not None}, socket open with "
-          f"{(flood['unsent'] or 0) / 1e6:.1f} MB unsent (should be gone: "
-          f"{goals.check('stalled_ws.after_the_drop',
-                         flood['lingering'] is None and not flood['unsent'])})")
+          f"{(flood['unsent'] or 0) / 1e6:.1f} MB unsent (should be gone: {gone_ok})")
     if heartbeat is not None:
         gone = heartbeat["gone_after"]
         print(f"  stalled_ws.left_alone       let go after "
