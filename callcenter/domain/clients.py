@@ -113,6 +113,8 @@ def validate_client(
     take("assigned_operator_id", _check_optional_id)
     take("birthday", _check_birthday)
     take("do_not_call", _check_bool)
+    if "force" in data and not isinstance(data["force"], bool):
+        errors["force"] = "must be true or false"
 
     if "phones" in data:
         out.phones = _check_phones(data["phones"], region, errors)

@@ -7,19 +7,22 @@ from datetime import datetime, timezone
 
 from aiohttp import WSMsgType, web
 
-from callcenter.domain.access import ALL_ROLES, STAFF, Role
+from callcenter.domain.access import ALL_ROLES, STAFF, Role, may_see_call
+from callcenter.domain.clients import MAX_ID
 from callcenter.domain.json_text import JsonRejected, parse_json
 from callcenter.domain.phones import try_normalise
 from callcenter.errors import (
     BadRequest, Forbidden, NoExtension, NotFound, ServiceUnavailable, ValidationFailed,
 )
 from callcenter.http.keys import CALLS, SERVICES
-from callcenter.http.middleware import ctx_of, int_arg, json_response, path_id, read_json
+from callcenter.http.middleware import (
+    ctx_of, int_arg, json_response, path_id, read_json, read_json_object,
+)
 from callcenter.http.routing import RouteTable
 from callcenter.services.clients import call_row_json, task_json
 from callcenter.storage import audit
 from callcenter.storage import calls as repo
-from callcenter.storage.clients import insert_activity
+from callcenter.storage.clients import get_client, insert_activity
 from callcenter.storage.users import get_user
 
 routes = RouteTable()
@@ -47,6 +50,42 @@ def _choice(request: web.Request, name: str, allowed: tuple[str, ...]) -> str | 
     if value is not None and value not in allowed:
         raise BadRequest(f"{name} must be one of {', '.join(allowed)}", {"param": name})
     return value
+
+
+def _is_id(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID
+
+
+async def _may_see_call(conn, services, ctx, call) -> bool:
+    """Whether the actor may see this stored call (its client's owner read in ``conn``)."""
+    owner = None
+    if call["client_id"] is not None:
+        client = await get_client(conn, call["client_id"])
+        owner = client["assigned_operator_id"] if client else None
+    return may_see_call(ctx.actor.role, ctx.actor.user_id, ctx.user["extension"],
+                        services.clients.own_clients_only, client_owner=owner,
+                        has_client=call["client_id"] is not None,
+                        answered_by_user_id=call["answered_by_user_id"],
+                        placed_by=call["placed_by"])
+
+
+async def _check_task_visible(services, ctx, task_id: int) -> None:
+    """NotFound unless an operator limited to their own clients may see the task (anyone
+    else may name any task id: the call only carries it, as CRM_TASK_ID)."""
+    own = services.clients.restricted_to(ctx.actor)
+    if own is None:
+        return
+    async with services.db.read() as conn:
+        task = await repo.get_task(conn, task_id)
+    if task is None:
+        raise NotFound.entity("task", task_id)
+    if task["client_id"] is not None:
+        try:
+            await services.clients.check_access(ctx.actor, task["client_id"])
+        except NotFound:
+            raise NotFound.entity("task", task_id) from None
+    elif own not in (task["assigned_to"], task["claimed_by"]):
+        raise NotFound.entity("task", task_id)
 
 
 @routes.get("/ws", roles=ALL_ROLES, tag="calls",
@@ -112,6 +151,7 @@ async def list_calls(request: web.Request) -> web.Response:
         async with services.db.read() as conn:
             operator = await get_user(conn, operator_id)
         endpoint = operator["extension"] if operator else None
+    own = services.clients.restricted_to(ctx.actor)
     async with services.db.read() as conn:
         rows, total = await repo.list_calls(
             conn, since=_time_arg(request, "since"), until=_time_arg(request, "until"),
@@ -119,7 +159,8 @@ async def list_calls(request: web.Request) -> web.Response:
             direction=_choice(request, "direction", DIRECTIONS),
             outcome=_choice(request, "outcome", OUTCOMES),
             limit=int_arg(request, "limit", 50, low=1, high=500),
-            offset=int_arg(request, "offset", 0))
+            offset=int_arg(request, "offset", 0),
+            own_operator_id=own, own_endpoint=ctx.user["extension"] if own else None)
     return json_response({"items": [call_row_json(r) for r in rows], "total": total})
 
 
@@ -145,18 +186,19 @@ async def patch_call(request: web.Request) -> web.Response:
             errors["note"] = "text of up to 20000 characters"
         values["note"] = data["note"]
     if "client_id" in data:
-        if not isinstance(data["client_id"], int) or isinstance(data["client_id"], bool):
+        if not _is_id(data["client_id"]):
             errors["client_id"] = "a client id"
         else:
-            await services.clients.check_access(ctx.actor, data["client_id"])
             values["client_id"] = data["client_id"]
     for name in set(data) - {"disposition", "note", "client_id"}:
         errors[name] = "unknown field"
     if errors:
         raise ValidationFailed.fields(errors)
+    if "client_id" in values:
+        await services.clients.check_access(ctx.actor, values["client_id"])
     async with services.db.write() as conn:
         call = await repo.get_call(conn, call_id)
-        if call is None:
+        if call is None or not await _may_see_call(conn, services, ctx, call):
             raise NotFound.entity("call", call_id)
         await repo.update_call(conn, call_id, values)
         if values.get("note") and (values.get("client_id") or call["client_id"]):
@@ -180,12 +222,22 @@ async def originate(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     calls = request.app[CALLS]
     ctx = ctx_of(request)
-    data = await read_json(request)
-    number = data.get("number") if isinstance(data, dict) else None
+    data = await read_json_object(request)
+    number = data.get("number")
     parsed = try_normalise(number, services.settings.default_region) \
-        if isinstance(number, str) else None
-    if parsed is None:
-        raise ValidationFailed.fields({"number": f"{number!r} is not a phone number"})
+        if isinstance(number, str) and len(number) <= 100 else None
+    errors = {} if parsed else {"number": f"{str(number)[:100]!r} is not a phone number"}
+    for name in ("task_id", "client_id"):
+        if name in data and data[name] is not None and not _is_id(data[name]):
+            errors[name] = "an id or null"
+    for name in set(data) - {"number", "task_id", "client_id"}:
+        errors[name] = "unknown field"
+    if errors:
+        raise ValidationFailed.fields(errors)
+    if data.get("client_id") is not None:
+        await services.clients.check_access(ctx.actor, data["client_id"])
+    if data.get("task_id") is not None:
+        await _check_task_visible(services, ctx, data["task_id"])
     if not ctx.user["extension"]:
         raise NoExtension("You have no softphone set: an admin must give you an extension "
                           "such as PJSIP/101", {"fields": {"extension": "not set"}})
@@ -195,9 +247,9 @@ async def originate(request: web.Request) -> web.Response:
     # the pop of an outbound call shows whom the operator is calling before the customer's
     # leg exists: the number and the client travel with the call as channel variables
     variables = {"CRM_USER_ID": str(ctx.actor.user_id), "CRM_NUMBER": parsed.e164 or dial}
-    if isinstance(data.get("task_id"), int):
+    if data.get("task_id") is not None:
         variables["CRM_TASK_ID"] = str(data["task_id"])
-    if isinstance(data.get("client_id"), int):
+    if data.get("client_id") is not None:
         variables["CRM_CLIENT_ID"] = str(data["client_id"])
     action_id = await calls.originate(channel=ctx.user["extension"], exten=dial,
                                       variables=variables)
@@ -214,7 +266,8 @@ async def list_tasks(request: web.Request) -> web.Response:
             conn, status=request.query.get("status") or None,
             kind=request.query.get("kind") or None,
             limit=int_arg(request, "limit", 50, low=1, high=500),
-            offset=int_arg(request, "offset", 0))
+            offset=int_arg(request, "offset", 0),
+            own_operator_id=services.clients.restricted_to(ctx_of(request).actor))
     return json_response({"items": [task_json(t) for t in rows], "total": total})
 
 

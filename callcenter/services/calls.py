@@ -28,6 +28,7 @@ from callcenter.domain.call_records import (
     OperatorStoppedRinging,
     OriginateFailed,
 )
+from callcenter.domain.access import Role, client_for_pop
 from callcenter.domain.phones import try_normalise
 from callcenter.services.context import Clock
 from callcenter.storage import calls as repo
@@ -130,8 +131,10 @@ class CallService:
     def __init__(self, db: Database, clock: Clock, directory: OperatorDirectory, publish,
                  card: Callable[[int], Awaitable[dict[str, Any]]],
                  summaries: Callable[[list[int]], Awaitable[list[dict[str, Any]]]],
-                 *, region: str, store_retry_seconds: float = 2.0):
+                 *, region: str, store_retry_seconds: float = 2.0,
+                 own_clients_only: bool = False):
         self.db = db
+        self.own_clients_only = own_clients_only  # operators see only their own clients
         self.clock = clock
         self.directory = directory
         self.publish = publish  # (user_ids, message, watchers=bool) -> int
@@ -228,9 +231,26 @@ class CallService:
                                       _int_or_none(call.variables.get("CRM_CLIENT_ID")))
             self._lookups[call.key] = found
         self.pops += 1
-        self.publish([user["id"]], {
-            "type": "call.ringing", "call_key": call.key,
-            "call": call_json(call, self.directory, self.region), **found}, watchers=True)
+        message = {"type": "call.ringing", "call_key": call.key,
+                   "call": call_json(call, self.directory, self.region), **found}
+        shown = self.pop_for(user, found)
+        if shown is found:
+            self.publish([user["id"]], message, watchers=True)
+        else:  # the operator may not see this client: the watchers still get the whole card
+            self.publish([user["id"]], {**message, **shown})
+            self.publish([], message, watchers=True)
+
+    def pop_for(self, user: dict[str, Any], found: dict[str, Any]) -> dict[str, Any]:
+        """What of a lookup ``user`` may see in their pop: ``found`` itself when all of it,
+        else a copy where clients of other operators show only their name and operator."""
+        role = Role(user["role"])
+        client = client_for_pop(role, user["id"], self.own_clients_only, found.get("client"))
+        candidates = [client_for_pop(role, user["id"], self.own_clients_only, c)
+                      for c in found.get("candidates") or []]
+        if client is found.get("client") and all(
+                a is b for a, b in zip(candidates, found.get("candidates") or [])):
+            return found
+        return {**found, "client": client, "candidates": candidates}
 
     async def _ended(self, call: CallRecord) -> None:
         self._lookups.pop(call.key, None)

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from callcenter.domain.access import Role, may_see_client
 from callcenter.domain.clients import ClientInput, FieldErrors, validate_client
 from callcenter.domain.phones import format_display, search_keys
-from callcenter.errors import BadRequest, DuplicateClient, Forbidden, NotFound, ValidationFailed
+from callcenter.errors import BadRequest, DuplicateClient, NotFound, ValidationFailed
 from callcenter.services.context import Actor, Clock
 from callcenter.storage import audit
 from callcenter.storage import calls as calls_repo
@@ -54,29 +54,55 @@ class ClientService:
         except FieldErrors as exc:
             raise ValidationFailed.fields(exc.fields) from None
 
-    def _operator_filter(self, actor: Actor) -> int | None:
+    def restricted_to(self, actor: Actor) -> int | None:
+        """The operator whose own clients alone ``actor`` may see, or None when unlimited."""
         if actor.role is Role.OPERATOR and self.own_clients_only:
             return actor.user_id
         return None
 
+    _operator_filter = restricted_to
+
     def _check_visible(self, actor: Actor, client: dict[str, Any]) -> None:
+        # a client of another operator answers as if it did not exist: 404, not 403, so that
+        # ids cannot be probed for which clients exist
         if not may_see_client(actor.role, actor.user_id, client["assigned_operator_id"],
                               self.own_clients_only):
-            raise Forbidden("This client is assigned to another operator",
-                            {"client_id": client["id"]})
+            raise NotFound.entity("client", client["id"])
 
     async def check_access(self, actor: Actor, client_id: int) -> None:
-        """NotFound or Forbidden unless ``actor`` may see this client (one query)."""
+        """NotFound unless the client exists and ``actor`` may see it (one query)."""
         async with self.db.read() as conn:
             row = await repo.get_client(conn, client_id)
         if row is None:
             raise NotFound.entity("client", client_id)
         self._check_visible(actor, row)
 
-    async def _check_operator(self, conn: AsyncConnection, values: dict[str, Any]) -> None:
+    async def _check_operator(self, conn: AsyncConnection, values: dict[str, Any],
+                              actor: Actor | None = None) -> None:
         op_id = values.get("assigned_operator_id")
+        if actor is not None and "assigned_operator_id" in values \
+                and self.restricted_to(actor) not in (None, op_id):
+            # a client given away (or unassigned) would vanish from the operator's own view
+            raise ValidationFailed.fields(
+                {"assigned_operator_id": "operators may assign clients only to themselves"})
         if op_id is not None and await users_repo.get_user(conn, op_id) is None:
             raise ValidationFailed.fields({"assigned_operator_id": f"no user with id {op_id}"})
+
+    def _duplicate_error(self, actor: Actor, dupes: list[dict[str, Any]],
+                         message: str) -> DuplicateClient:
+        """The 409 naming the clients that hold the phone or e-mail; clients the actor may
+        not see are not named, only said to belong to another operator."""
+        shown = []
+        for d in dupes:
+            if may_see_client(actor.role, actor.user_id, d["assigned_operator_id"],
+                              self.own_clients_only):
+                shown.append({k: d[k] for k in ("id", "matched_on", "value", "name")})
+            else:
+                shown.append({"matched_on": d["matched_on"], "value": d["value"],
+                              "assigned_to_another_operator": True})
+        names = ", ".join(f"{d['name']} (#{d['id']})" if "id" in d
+                          else "a client of another operator" for d in shown)
+        return DuplicateClient(f"{message}: {names}", {"matches": shown})
 
     async def find_duplicates(self, conn: AsyncConnection, data: ClientInput,
                               exclude: int | None = None) -> list[dict[str, Any]]:
@@ -91,6 +117,7 @@ class ClientService:
         if hits:
             for row in await repo.get_clients(conn, list(hits)):
                 hits[row["id"]]["name"] = row["name"]
+                hits[row["id"]]["assigned_operator_id"] = row["assigned_operator_id"]
         return list(hits.values())
 
     async def create(self, actor: Actor, data: Mapping[str, Any]) -> dict[str, Any]:
@@ -98,14 +125,12 @@ class ClientService:
         force = data.get("force") is True
         now = self.clock()
         async with self.db.write() as conn:
-            await self._check_operator(conn, parsed.values)
+            await self._check_operator(conn, parsed.values, actor)
             if not force:
                 dupes = await self.find_duplicates(conn, parsed)
                 if dupes:
-                    raise DuplicateClient(
-                        "A client with this phone or e-mail already exists: "
-                        + ", ".join(f"{d['name']} (#{d['id']})" for d in dupes),
-                        {"matches": dupes})
+                    raise self._duplicate_error(
+                        actor, dupes, "A client with this phone or e-mail already exists")
             if actor.role is Role.OPERATOR and self.own_clients_only:
                 parsed.values.setdefault("assigned_operator_id", actor.user_id)
             client_id = await self.insert(conn, actor, parsed, now)
@@ -137,14 +162,12 @@ class ClientService:
             if old is None:
                 raise NotFound.entity("client", client_id)
             self._check_visible(actor, old)
-            await self._check_operator(conn, parsed.values)
+            await self._check_operator(conn, parsed.values, actor)
             if not data.get("force"):
                 dupes = await self.find_duplicates(conn, parsed, exclude=client_id)
                 if dupes:
-                    raise DuplicateClient(
-                        "Another client already has this phone or e-mail: "
-                        + ", ".join(f"{d['name']} (#{d['id']})" for d in dupes),
-                        {"matches": dupes})
+                    raise self._duplicate_error(
+                        actor, dupes, "Another client already has this phone or e-mail")
             changed = [(f, o, n) for f, o, n in
                        ((f, old.get(f), v) for f, v in parsed.values.items()) if o != n]
             if parsed.phones is not None:

@@ -97,8 +97,9 @@ class OrderService:
         if client_id is not None:
             await self.clients.check_access(actor, client_id)
         async with self.db.read() as conn:
-            rows, total = await repo.search_orders(conn, client_id=client_id, q=q, status=status,
-                                                   limit=limit, offset=offset)
+            rows, total = await repo.search_orders(
+                conn, client_id=client_id, q=q, status=status, limit=limit, offset=offset,
+                own_operator_id=self.clients.restricted_to(actor))
         return {"items": [order_json(r) for r in rows], "total": total}
 
     async def get(self, actor: Actor, order_id: int) -> dict[str, Any]:
@@ -106,7 +107,10 @@ class OrderService:
             order = await repo.get_order(conn, order_id)
         if order is None:
             raise NotFound.entity("order", order_id)
-        await self.clients.check_access(actor, order["client_id"])
+        try:
+            await self.clients.check_access(actor, order["client_id"])
+        except NotFound:  # another operator's client: the order does not exist for this actor
+            raise NotFound.entity("order", order_id) from None
         return order_json(order)
 
     async def create(self, actor: Actor, data: Mapping[str, Any]) -> dict[str, Any]:
@@ -144,9 +148,17 @@ class OrderService:
         except FieldErrors as exc:
             raise _fields_error(exc) from None
         await self.get(actor, order_id)
+        if "client_id" in values:  # moving the order to a client the actor may not see
+            await self.clients.check_access(actor, values["client_id"])
         now = self.clock()
-        async with self.db.write() as conn:
-            await self._apply_update(conn, actor, order_id, values, now)
+        try:
+            async with self.db.write() as conn:
+                if "shop_id" in values and \
+                        await repo.get_shop(conn, shop_id=values["shop_id"]) is None:
+                    raise ValidationFailed.fields({"shop_id": f"no shop {values['shop_id']}"})
+                await self._apply_update(conn, actor, order_id, values, now)
+        except IntegrityError:
+            raise Conflict("This shop already has an order with that external id") from None
         return await self.get(actor, order_id)
 
     async def _apply_update(self, conn: AsyncConnection, actor: Actor, order_id: int,

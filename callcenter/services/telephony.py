@@ -43,7 +43,8 @@ class Telephony:
         self.calls = CallService(
             db, clock, self.directory, self.hub.publish,
             card=lambda client_id: clients.card(CARD_READER, client_id),
-            summaries=self._summaries(db, clients), region=settings.default_region)
+            summaries=self._summaries(db, clients), region=settings.default_region,
+            own_clients_only=settings.operators_see_own_clients_only)
         self.ami: AmiClient | None = None
         if settings.ami_host:
             self.ami = AmiClient(

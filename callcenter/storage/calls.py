@@ -5,11 +5,33 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Sequence
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from callcenter.storage.tables import calls, tasks, users
+from callcenter.storage.tables import calls, clients, tasks, users
+
+
+def _clients_of(operator_id: int):
+    return select(clients.c.id).where(clients.c.assigned_operator_id == operator_id)
+
+
+def visible_calls(operator_id: int, endpoint: str | None):
+    """The condition on ``calls`` an operator limited to their own clients sees: calls of
+    their clients, and calls with no client that they answered or placed
+    (``domain.access.may_see_call`` is the same rule in Python)."""
+    took_part = [calls.c.answered_by_user_id == operator_id]
+    if endpoint:
+        took_part.append(calls.c.placed_by == endpoint)
+    return or_(calls.c.client_id.in_(_clients_of(operator_id)),
+               and_(calls.c.client_id.is_(None), or_(*took_part)))
+
+
+def visible_tasks(operator_id: int):
+    """Tasks of the operator's own clients, and tasks with no client given to them."""
+    return or_(tasks.c.client_id.in_(_clients_of(operator_id)),
+               and_(tasks.c.client_id.is_(None),
+                    or_(tasks.c.assigned_to == operator_id, tasks.c.claimed_by == operator_id)))
 
 
 async def insert_call(conn: AsyncConnection, values: dict[str, Any]) -> tuple[int, bool]:
@@ -28,6 +50,89 @@ async def insert_call(conn: AsyncConnection, values: dict[str, Any]) -> tuple[in
     return existing, False
 
 
+IN_PROGRESS, COMPLETED, UNKNOWN = "in_progress", "completed", "unknown"
+#: SQLite's bound-parameter limit is 32,766; keep IN lists well below any driver's limit
+_CHUNK = 500
+
+
+def _chunks(items: Sequence[Any], size: int = _CHUNK):
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+async def call_states(conn: AsyncConnection, keys: Sequence[str]) -> dict[str, tuple[int, str]]:
+    """call_key -> (id, status) of the stored calls among ``keys``.
+
+    On PostgreSQL the rows are locked until the transaction ends, so that two processes
+    completing the same call cannot both see it unfinished (its tasks would run twice)."""
+    found: dict[str, tuple[int, str]] = {}
+    for chunk in _chunks(list(keys)):
+        query = select(calls.c.call_key, calls.c.id, calls.c.status).where(
+            calls.c.call_key.in_(chunk))
+        if conn.dialect.name == "postgresql":
+            query = query.with_for_update()
+        for row in await conn.execute(query):
+            found[row.call_key] = (row.id, row.status)
+    return found
+
+
+async def insert_calls(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> dict[str, int]:
+    """Insert many calls in one statement; a ``call_key`` already stored is skipped (not
+    returned). Every row must have the same columns. Returns call_key -> new id."""
+    if not rows:
+        return {}
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(calls).on_conflict_do_nothing(index_elements=["call_key"]) \
+        .returning(calls.c.call_key, calls.c.id)
+    result = await conn.execute(stmt, list(rows))
+    return {r.call_key: r.id for r in result}
+
+
+async def complete_calls(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
+    """Overwrite unfinished calls (``in_progress``/``unknown``) with their final values.
+
+    Each row holds ``_id`` (the call's id) and the same call columns; a call already
+    ``completed`` is left as it is (completed is final), and so are the operator's
+    ``disposition`` and ``note``."""
+    if not rows:
+        return
+    columns = [k for k in rows[0] if k != "_id"]
+    stmt = update(calls).where(calls.c.id == bindparam("_id"),
+                               calls.c.status != COMPLETED) \
+        .values({c: bindparam(c) for c in columns})
+    await conn.execute(stmt, [dict(r) for r in rows])
+
+
+async def discard_unfinished(conn: AsyncConnection, keys: Sequence[str]) -> None:
+    """Remove the in-progress rows of calls that turned out not to be customer calls (the
+    consultation leg of an attended transfer lives on in the customer's call)."""
+    for chunk in _chunks(list(keys)):
+        await conn.execute(delete(calls).where(calls.c.call_key.in_(chunk),
+                                               calls.c.status == IN_PROGRESS))
+
+
+async def stale_in_progress(conn: AsyncConnection, started_before: datetime,
+                            limit: int = 1000) -> list[tuple[int, str]]:
+    """(id, call_key) of calls still in progress that started before ``started_before``."""
+    rows = await conn.execute(
+        select(calls.c.id, calls.c.call_key).where(
+            calls.c.status == IN_PROGRESS, calls.c.started_at < started_before)
+        .order_by(calls.c.started_at).limit(limit))
+    return [(r.id, r.call_key) for r in rows]
+
+
+async def close_as_unknown(conn: AsyncConnection, ids: Sequence[int]) -> int:
+    """Close calls whose end never arrived: status and outcome ``unknown``, only those still
+    in progress. Returns how many were closed."""
+    closed = 0
+    for chunk in _chunks(list(ids)):
+        result = await conn.execute(update(calls).where(
+            calls.c.id.in_(chunk), calls.c.status == IN_PROGRESS,
+        ).values(status=UNKNOWN, outcome=UNKNOWN))
+        closed += result.rowcount or 0
+    return closed
+
+
 async def get_call(conn: AsyncConnection, call_id: int) -> dict[str, Any] | None:
     row = (await conn.execute(select(calls).where(calls.c.id == call_id))).first()
     return dict(row._mapping) if row else None
@@ -40,8 +145,13 @@ async def update_call(conn: AsyncConnection, call_id: int, values: dict[str, Any
 async def list_calls(conn: AsyncConnection, *, since: datetime | None, until: datetime | None,
                      operator_id: int | None, operator_endpoint: str | None,
                      client_id: int | None, direction: str | None, outcome: str | None,
-                     limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
+                     limit: int, offset: int, own_operator_id: int | None = None,
+                     own_endpoint: str | None = None) -> tuple[list[dict[str, Any]], int]:
+    """Calls matching the filters, newest first; with ``own_operator_id`` only those that
+    operator may see when limited to their own clients."""
     query = select(calls)
+    if own_operator_id is not None:
+        query = query.where(visible_calls(own_operator_id, own_endpoint))
     if since is not None:
         query = query.where(calls.c.started_at >= since)
     if until is not None:
@@ -92,6 +202,19 @@ async def open_callback_for(conn: AsyncConnection, e164: str) -> dict[str, Any] 
     return dict(row._mapping) if row else None
 
 
+async def open_callbacks_for(conn: AsyncConnection,
+                             e164s: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """e164 -> the open callback task of that number (at most one each)."""
+    found: dict[str, dict[str, Any]] = {}
+    for chunk in _chunks(sorted(set(e164s))):
+        rows = await conn.execute(select(tasks).where(
+            tasks.c.kind == "callback", tasks.c.status == "open",
+            tasks.c.phone_e164.in_(chunk)))
+        for row in rows:
+            found[row.phone_e164] = dict(row._mapping)
+    return found
+
+
 async def insert_task(conn: AsyncConnection, values: dict[str, Any]) -> int:
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     stmt = dialect.insert(tasks).values(**values).returning(tasks.c.id)
@@ -117,9 +240,17 @@ async def open_tasks_of_client(conn: AsyncConnection, client_id: int) -> list[di
     return [dict(r._mapping) for r in rows]
 
 
+async def get_task(conn: AsyncConnection, task_id: int) -> dict[str, Any] | None:
+    row = (await conn.execute(select(tasks).where(tasks.c.id == task_id))).first()
+    return dict(row._mapping) if row else None
+
+
 async def list_tasks(conn: AsyncConnection, *, status: str | None, kind: str | None,
-                     limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
+                     limit: int, offset: int,
+                     own_operator_id: int | None = None) -> tuple[list[dict[str, Any]], int]:
     query = select(tasks)
+    if own_operator_id is not None:
+        query = query.where(visible_tasks(own_operator_id))
     if status:
         query = query.where(tasks.c.status == status)
     if kind:

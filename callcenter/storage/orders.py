@@ -7,7 +7,7 @@ from typing import Any, Sequence
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from callcenter.storage.tables import orders, shops
+from callcenter.storage.tables import clients, orders, shops
 
 ORDER_COLUMNS = (
     orders.c.id, orders.c.shop_id, orders.c.client_id, orders.c.external_id, orders.c.number,
@@ -73,9 +73,15 @@ async def orders_of_clients(conn: AsyncConnection,
 
 
 async def search_orders(conn: AsyncConnection, *, client_id: int | None, q: str | None,
-                        status: str | None, limit: int,
-                        offset: int) -> tuple[list[dict[str, Any]], int]:
+                        status: str | None, limit: int, offset: int,
+                        own_operator_id: int | None = None
+                        ) -> tuple[list[dict[str, Any]], int]:
+    """Orders matching the filters, newest first; with ``own_operator_id`` only orders of
+    the clients assigned to that operator."""
     query = _query()
+    if own_operator_id is not None:
+        query = query.where(orders.c.client_id.in_(
+            select(clients.c.id).where(clients.c.assigned_operator_id == own_operator_id)))
     if client_id is not None:
         query = query.where(orders.c.client_id == client_id)
     if q:
