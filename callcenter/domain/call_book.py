@@ -17,10 +17,12 @@ from callcenter.domain.call_records import (
     StopReason, endpoint_of,
 )
 from callcenter.domain.call_state import (
-    EXTERNAL, LOCAL, OPERATOR, STATE_DOWN, STATE_RINGING, STATE_UP, Call, Leg, clean, to_int,
+    EXTERNAL, LOCAL, OPERATOR, PLUMBING_PREFIXES, STATE_DOWN, STATE_RINGING, STATE_UP, Call, Leg,
+    clean, to_int,
 )
 
 _ENDED_ORIGINATES_LIMIT = 256
+_ENDPOINT_MEMORY_LIMIT = 20_000
 
 
 def remember(memory: OrderedDict, key: str, limit: int) -> None:
@@ -52,8 +54,13 @@ def _creation_order(uniqueid: str) -> tuple:
 class CallBook:
     """Live calls (by Linkedid) and legs (by Uniqueid), plus bounded memories of what ended."""
 
-    def __init__(self, is_operator: Callable[[str], bool], recent_limit: int) -> None:
+    def __init__(self, is_operator: Callable[[str], bool], recent_limit: int,
+                 trunks: frozenset[str] = frozenset(),
+                 operator_contexts: frozenset[str] = frozenset()) -> None:
         self.is_operator = is_operator
+        self.trunks = trunks
+        self.operator_contexts = operator_contexts
+        self.endpoint_kinds: dict[str, str] = {}  # learnt from each endpoint's Newchannel context
         self.calls: dict[str, Call] = {}
         self.legs: dict[str, Leg] = {}
         self.bridges: dict[str, set[str]] = {}  # BridgeUniqueid -> Uniqueids in it
@@ -69,16 +76,38 @@ class CallBook:
 
     # -- legs and calls ------------------------------------------------------------------------
 
-    def classify(self, channel: str) -> tuple[str, str]:
-        """``(endpoint, kind)`` of a channel name; kind is OPERATOR, EXTERNAL or LOCAL."""
+    def classify(self, channel: str, context: str | None = None, learn: bool = False) -> tuple[str, str]:
+        """``(endpoint, kind)`` of a channel name; kind is OPERATOR, EXTERNAL or LOCAL.
+
+        In this order (why: see :class:`~callcenter.domain.call_records.TrackerConfig`):
+        plumbing technologies (``Local/``, ``Snoop/``...) are LOCAL; a known user's phone is
+        OPERATOR; with trunks configured, those are EXTERNAL and every other endpoint is a phone;
+        otherwise an endpoint whose channels live in an operators' context is OPERATOR, the rest
+        EXTERNAL.  ``context`` is the channel's context as an event gives it; with ``learn`` (a
+        Newchannel: the context is the endpoint's own, from its configuration) the verdict is
+        remembered for that endpoint, so that later events without a context (an Originate's
+        bare ``PJSIP/105``) read it the same way."""
         endpoint = endpoint_of(channel)
-        if channel.startswith("Local/"):
+        if channel.startswith(PLUMBING_PREFIXES):
             return endpoint, LOCAL
         if self.is_operator(endpoint):
             return endpoint, OPERATOR
         if endpoint != channel and self.is_operator(channel):
             return channel, OPERATOR  # an Originate's bare ``PJSIP/op-101``
-        return endpoint, EXTERNAL
+        if self.trunks:
+            if endpoint in self.trunks or channel in self.trunks:
+                return endpoint if endpoint in self.trunks else channel, EXTERNAL
+            return endpoint, OPERATOR
+        if learn and context:
+            kind = OPERATOR if context in self.operator_contexts else EXTERNAL
+            if len(self.endpoint_kinds) >= _ENDPOINT_MEMORY_LIMIT:
+                self.endpoint_kinds.clear()
+            self.endpoint_kinds[endpoint] = kind
+            return endpoint, kind
+        kind = self.endpoint_kinds.get(endpoint)
+        if kind is None:
+            kind = OPERATOR if context and context in self.operator_contexts else EXTERNAL
+        return endpoint, kind
 
     def leg(self, e: Mapping[str, str], at: datetime, out: list, adopt: bool) -> Leg | None:
         """The leg an event is about; with ``adopt``, start tracking a channel we never saw."""
@@ -89,7 +118,8 @@ class CallBook:
             if not adopt or not uid or not chan:
                 return None
             return self.new_leg(uid, e.get("Linkedid") or uid, chan, to_int(e.get("ChannelState")) or 0,
-                                at, out, e.get("CallerIDNum"), e.get("CallerIDName"), e.get("Exten"))
+                                at, out, e.get("CallerIDNum"), e.get("CallerIDName"), e.get("Exten"),
+                                context=e.get("Context"))
         linkedid = e.get("Linkedid")
         if linkedid and linkedid != leg.call.linkedid:
             self.move(leg, linkedid, at, out)
@@ -112,16 +142,22 @@ class CallBook:
         if not adopt or not uid or not chan or not linkedid:
             return None
         return self.new_leg(uid, linkedid, chan, to_int(e.get("DestChannelState")) or 0, at, out,
-                            e.get("DestCallerIDNum"), e.get("DestCallerIDName"), e.get("DestExten"))
+                            e.get("DestCallerIDNum"), e.get("DestCallerIDName"), e.get("DestExten"),
+                            context=e.get("DestContext"))
 
     def new_leg(self, uid: str, linkedid: str, chan: str, state: int, at: datetime, out: list,
-                num: str | None, name: str | None, exten: str | None, created: bool = False) -> Leg | None:
+                num: str | None, name: str | None, exten: str | None, created: bool = False,
+                context: str | None = None) -> Leg | None:
         """Start tracking a channel (``created``: from its Newchannel); starts its call if new.
 
-        Returns ``None`` for a channel of an ended call or one that already hung up."""
+        A call whose first channel is an operator's phone is announced (``CallStarted``) only
+        when it does something (dials, rings, is answered, ends: see :meth:`announce`), a few
+        milliseconds later: by then a supervisor's ChanSpy leg has shown what it is and is never
+        announced at all.  Returns ``None`` for a channel of an ended call or one that already
+        hung up."""
         if linkedid in self.recent or uid in self.dead:
             return None  # a late stray event of something that is over
-        endpoint, kind = self.classify(chan)
+        endpoint, kind = self.classify(chan, context, learn=created)
         leg = Leg(uid, chan, endpoint, kind, state, at, num, name, exten)
         leg.created_down = created and state == STATE_DOWN
         if self.resyncing:
@@ -130,7 +166,8 @@ class CallBook:
         if call is None:
             call = self.calls[linkedid] = Call(linkedid, at)
             self.attach(call, leg)
-            out.append(CallStarted(call.snapshot()))
+            if kind != OPERATOR:
+                self.announce(call, out)
         else:
             self.attach(call, leg)
             if created and kind == OPERATOR:
@@ -171,7 +208,7 @@ class CallBook:
         old.merged_into = linkedid
         self.attach(call, leg)
         if created:
-            out.append(CallStarted(call.snapshot()))
+            self.announce(call, out)
         if leg.up:
             self.connect_if_up(call, leg, at, out)
         if not old.legs:
@@ -198,10 +235,13 @@ class CallBook:
         for leg in list(call.legs.values()):
             self.stop(call, leg, "answered_elsewhere" if call.answered_at else "call_ended", out)
             self.drop(leg)
+        if call.spy and not call.started:
+            return  # a supervisor listened in: nothing to log
+        self.announce(call, out)
         record = call.snapshot(ended_at=at, final_side=call.final_side(vanished))
         out.append(CallEnded(record))
         origin = call.origin
-        if origin is not None and origin.created_down and not call.action_id and not call.originate_failed:
+        if origin is not None and origin.created_down and not call.originate_failed and not call.spy:
             self.ended_originates[call.linkedid] = (origin.endpoint, record)
             if len(self.ended_originates) > _ENDED_ORIGINATES_LIMIT:
                 self.ended_originates.popitem(last=False)
@@ -210,14 +250,50 @@ class CallBook:
 
     def ring(self, call: Call, leg: Leg, at: datetime, out: list) -> None:
         """An operator's channel rings: ``OperatorRinging`` once per channel."""
-        if leg.ring_emitted or leg.up or leg.kind != OPERATOR:
+        if leg.ring_emitted or leg.up or leg.kind != OPERATOR or call.spy:
             return
         leg.ring_emitted = leg.ringing = leg.target = True
         if leg.endpoint not in call.operators_rung:
             call.operators_rung.append(leg.endpoint)
         if call.ring_started_at is None and leg is not call.origin:
             call.ring_started_at = at
-        out.append(OperatorRinging(call.linkedid, leg.endpoint, call.snapshot()))
+        self.announce(call, out)
+        record = call.snapshot()
+        leg.shown = record.customer_number is not None or "CRM_NUMBER" in call.variables
+        out.append(OperatorRinging(call.linkedid, leg.endpoint, record))
+
+    def show_customer(self, call: Call, leg: Leg, out: list) -> None:
+        """The operator who places an outbound call (dialling on the softphone itself, or an
+        Originate that did not say whom it was for) sees the customer's card as soon as the
+        dialled number is known, once: ``OperatorRinging`` for their endpoint, although their
+        own phone does not ring (so it is not added to ``operators_rung``)."""
+        if leg.shown or leg.kind != OPERATOR or call.spy:
+            return
+        record = call.snapshot()
+        if record.customer_number is None:
+            return
+        leg.shown = leg.ring_emitted = True
+        self.announce(call, out)
+        out.append(OperatorRinging(call.linkedid, leg.endpoint, record))
+
+    def announce(self, call: Call, out: list) -> None:
+        """Emit the call's ``CallStarted`` unless done already (never for a spy's leg)."""
+        if not call.started and not call.spy:
+            call.started = True
+            out.append(CallStarted(call.snapshot()))
+
+    def mark_spy(self, call: Call, out: list, spied: str | None = None) -> None:
+        """``call`` is a supervisor's ChanSpy leg: no effects from now on.  Seen only after it
+        was announced (no hint before its answer), it is folded into the spied call
+        (``merged_into``) so that views of customer calls leave it out."""
+        if call.spy:
+            return
+        call.spy = True
+        if call.started:
+            for leg in list(call.legs.values()):
+                self.stop(call, leg, "call_ended", out)
+            if spied and spied != call.linkedid:
+                call.merged_into = spied
 
     def stop(self, call: Call, leg: Leg, reason: StopReason, out: list) -> None:
         """Close a ringing operator's card (no-op unless it is open)."""
@@ -263,6 +339,8 @@ class CallBook:
             ops = [caller, answerer]
         else:
             return
+        if call.spy:
+            return
         joined_later = call.answered_at is not None
         if not joined_later:
             call.answered_at, call.answered_by = at, answerer.endpoint
@@ -281,6 +359,7 @@ class CallBook:
         for other in list(call.legs.values()):
             if other.ringing and other not in ops:
                 self.stop(call, other, "answered_elsewhere", out)
+        self.announce(call, out)
         for op in fresh:
             call.announced.add(op.endpoint)
             out.append(CallAnswered(call.linkedid, op.endpoint, call.snapshot()))
@@ -322,7 +401,7 @@ class CallBook:
                 if linkedid in self.recent or uid in self.dead:
                     continue
                 created = at - timedelta(seconds=_seconds(e.get("Duration")))
-                endpoint, kind = self.classify(e["Channel"])
+                endpoint, kind = self.classify(e["Channel"], e.get("Context"))
                 leg = Leg(uid, e["Channel"], endpoint, kind, state, created,
                           e.get("CallerIDNum"), e.get("CallerIDName"), e.get("Exten"))
                 call = self.calls.get(linkedid)
@@ -331,6 +410,8 @@ class CallBook:
                     new_calls.append(call)
                 call.started_at = min(call.started_at, created)
                 self.attach(call, leg)
+                if e.get("Application") == "ChanSpy" and call in new_calls:
+                    call.spy = True
             elif linkedid != leg.call.linkedid:
                 self.move(leg, linkedid, at, out)
             leg.state = state
@@ -339,7 +420,7 @@ class CallBook:
                 self.enter_bridge(leg, e["BridgeId"])
             seen_calls[leg.call.linkedid] = leg.call
         for call in new_calls:
-            out.append(CallStarted(call.snapshot()))
+            self.announce(call, out)
         for call in seen_calls.values():
             for leg in list(call.legs.values()):
                 if leg.kind == OPERATOR and leg.state == STATE_RINGING:

@@ -24,6 +24,7 @@ __all__ = [
     "OperatorRinging",
     "OperatorStoppedRinging",
     "OriginateFailed",
+    "OUTCOMES",
     "Outcome",
     "StopReason",
     "TrackerConfig",
@@ -34,9 +35,14 @@ Direction = Literal["inbound", "outbound", "internal"]
 #: ``answered``: an operator talked with the other party.  ``missed``: inbound, nobody answered
 #: (queue abandon included).  The rest are for outbound/internal calls that were not answered:
 #: ``no_answer`` (rang out, or the caller gave up while it rang), ``busy`` (busy or rejected),
-#: ``unavailable`` (unreachable/unregistered/bad number), ``failed`` (congestion, errors, or the
-#: other party was never dialled, e.g. the operator's own phone failed on an Originate).
-Outcome = Literal["answered", "missed", "no_answer", "busy", "unavailable", "failed"]
+#: ``invalid_number`` (the number does not exist or cannot be dialled as written: redialling is
+#: pointless), ``unavailable`` (exists but unreachable now: phone off, unregistered, out of
+#: order), ``failed`` (congestion, errors, or the other party was never dialled, e.g. the
+#: operator's own phone failed on an Originate).  See :mod:`callcenter.domain.outcomes`.
+Outcome = Literal["answered", "missed", "no_answer", "busy", "invalid_number", "unavailable", "failed"]
+#: Every outcome, in the order the API and the web app list them.
+OUTCOMES: tuple[str, ...] = ("answered", "missed", "no_answer", "busy", "invalid_number",
+                             "unavailable", "failed")
 #: Whose hang-up ended the conversation; ``system`` when Asterisk itself hung up (dial timeout,
 #: dialplan ``Hangup()``); ``None`` when unknown (e.g. the call ended while the AMI link was down).
 HangupSide = Literal["customer", "operator", "system"]
@@ -185,22 +191,41 @@ def endpoint_of(channel: str) -> str:
 
 @dataclass(frozen=True)
 class TrackerConfig:
-    """How the tracker reads channel names; everything else comes from the events.
+    """How the tracker tells operators' phones from the outside world; the rest comes from the
+    events.
 
-    ``operator_endpoints`` says which endpoints are operators' phones: either a collection of
-    endpoints (``{"PJSIP/101", "PJSIP/102"}``; an entry ending in ``*`` is a prefix, e.g.
-    ``"PJSIP/1*"``) or a predicate called with an endpoint.  Any channel that is not an
-    operator's and not a ``Local/`` helper channel is the outside world (trunk/customer).
+    Which channel is an operator's leg decides everything (who rang, who answered, whether a
+    call was missed), and a real PBX has phones no CRM user has yet: a new hire's desk phone, a
+    hot desk, a supervisor's second softphone.  Listing every phone cannot keep up with that,
+    while the carrier trunks are few and fixed.  So, per channel, in this order:
+
+    * ``Local/`` and other plumbing channels (``Snoop/``, ConfBridge's announcer...) are neither
+      side of the conversation;
+    * ``operator_endpoints`` (the phones of known users) are operators: either a collection
+      (``{"PJSIP/101", "PJSIP/102"}``; an entry ending in ``*`` is a prefix, e.g. ``"PJSIP/1*"``)
+      or a predicate called with an endpoint;
+    * when ``trunk_endpoints`` is given (``{"PJSIP/trunk"}``), those are the outside world and
+      every other endpoint is an operator's phone;
+    * otherwise the channel's context decides: Asterisk creates every channel of an endpoint,
+      incoming or dialled, in that endpoint's configured ``context`` (visible in Newchannel),
+      and phones share one context, the one operators dial from (``operator_contexts``: by
+      default this product's ``operators``/``callcenter-operators`` and FreePBX's
+      ``from-internal``), while trunks have theirs (``from-trunk``, ``from-pstn``...).  What an
+      endpoint's Newchannel showed is remembered for its later events.
+
     ``monitor_spool`` is stripped from MixMonitor file names.  ``recent_ended_limit`` bounds the
     memory of ended calls kept to ignore late stray events.  ``originate_match_seconds`` is how
     long after a channel-backed Originate ended its late ``OriginateResponse: Failure`` is still
-    matched to it instead of being reported as a call of its own.
+    matched to it instead of being reported as a call of its own, and how long after it was
+    sent an Originate's first channel is matched to it.
     """
 
     operator_endpoints: Collection[str] | Callable[[str], bool] = frozenset()
     monitor_spool: str = "/var/spool/asterisk/monitor/"
     recent_ended_limit: int = 10_000
     originate_match_seconds: float = 10.0
+    trunk_endpoints: Collection[str] = frozenset()
+    operator_contexts: Collection[str] = frozenset({"operators", "callcenter-operators", "from-internal"})
 
     def operator_matcher(self) -> Callable[[str], bool]:
         """A fast ``endpoint -> is an operator`` function built from ``operator_endpoints``."""

@@ -11,6 +11,7 @@ from datetime import datetime
 from types import MappingProxyType
 
 from callcenter.domain.call_records import CallRecord, Direction, HangupSide, Outcome
+from callcenter.domain.outcomes import CAUSE_OUTCOMES, INVALID_NUMBER, unanswered_outcome
 
 OPERATOR = "operator"
 EXTERNAL = "external"
@@ -23,20 +24,10 @@ STATE_UP = 6
 
 UNKNOWN_VALUES = frozenset({"", "<unknown>", "<Unknown>", "unknown", "s"})
 
-#: DialEnd ``DialStatus`` / ``DIALSTATUS`` of the dialled party -> outcome of an unanswered call.
-DIAL_STATUS_OUTCOMES: dict[str, Outcome] = {
-    "NOANSWER": "no_answer",
-    "CANCEL": "no_answer",  # the caller gave up while it rang
-    "BUSY": "busy",
-    "CHANUNAVAIL": "unavailable",
-    "CONGESTION": "failed",
-}
-#: Q.850 hang-up causes of the dialled party -> outcome, used when no dial status was seen.
-CAUSE_OUTCOMES: dict[int, Outcome] = {
-    1: "unavailable", 2: "unavailable", 3: "unavailable", 20: "unavailable", 22: "unavailable",
-    27: "unavailable", 28: "unavailable", 17: "busy", 21: "busy", 18: "no_answer", 19: "no_answer",
-    16: "no_answer", 34: "failed", 38: "failed", 41: "failed", 42: "failed", 44: "failed",
-}
+PLUMBING_PREFIXES = ("Local/", "Snoop/", "Announcer/", "Recorder/", "CBAnn/", "CBRec/", "Bridge/",
+                     "Message/")
+"""Channel technologies that carry no party of the conversation (Local helpers, spies'
+snoops, ConfBridge announcers and recorders...): LOCAL legs."""
 
 
 def clean(value: str | None) -> str | None:
@@ -73,7 +64,7 @@ class Leg:
     __slots__ = (
         "uid", "channel", "endpoint", "kind", "call", "state", "up", "ringing", "ring_emitted",
         "target", "created_at", "created_down", "transferred", "bridge", "num", "name", "exten",
-        "left",
+        "left", "shown", "hangup",
     )
 
     def __init__(
@@ -98,6 +89,8 @@ class Leg:
         self.name = name
         self.exten = exten
         self.left: str | None = None  # Linkedid of the call it was moved out of
+        self.shown = False  # this operator's card carried the customer's number
+        self.hangup: tuple[int | None, int | None] | None = None  # (Q.850 cause, SIP code)
 
 
 class Call:
@@ -110,7 +103,7 @@ class Call:
         "had_external", "ops_seen", "side", "decider", "decider_cause", "last_cause", "soft_seen",
         "talk_end",
         "caller_gone", "recording", "recording_final", "variables", "action_id", "queue",
-        "abandoned", "originate_failed", "merged_into",
+        "abandoned", "originate_failed", "merged_into", "started", "spy", "far_end",
     )
 
     def __init__(self, linkedid: str, at: datetime) -> None:
@@ -150,6 +143,9 @@ class Call:
         self.abandoned = False
         self.originate_failed = False
         self.merged_into: str | None = None  # a party of this call moved to that call
+        self.started = False  # CallStarted was emitted
+        self.spy = False  # a supervisor's ChanSpy leg: not a customer call, no effects at all
+        self.far_end: Leg | None = None  # the dialled party whose hang-up explains a failure
 
     # -- reading the state -------------------------------------------------------------------
 
@@ -169,21 +165,25 @@ class Call:
         return "outbound"
 
     def outcome(self, direction: Direction) -> Outcome:
-        """Final outcome; see :data:`~callcenter.domain.call_records.Outcome`."""
+        """Final outcome; see :data:`~callcenter.domain.call_records.Outcome` and
+        :func:`~callcenter.domain.outcomes.unanswered_outcome` (the far end's cause and SIP
+        response beat the dial status)."""
         if self.answered_at is not None:
             return "answered"
         if direction == "inbound":
             return "missed"
-        status = self.ext_status if direction == "outbound" else self.op_status
-        status = status or self.status_var
-        if status in DIAL_STATUS_OUTCOMES:
-            return DIAL_STATUS_OUTCOMES[status]
-        if direction == "outbound" and not self.had_external:
-            return "failed"  # the customer was never dialled (e.g. the operator's phone failed)
+        status = (self.ext_status if direction == "outbound" else self.op_status) or self.status_var
         cause = self.decider_cause or self.last_cause
-        if cause is not None and cause[0] in CAUSE_OUTCOMES:
-            return CAUSE_OUTCOMES[cause[0]]
-        return "failed"
+        if direction == "outbound" and not self.had_external:
+            # the customer was never dialled: the operator's own phone failed on an Originate,
+            # or the dialplan refused the number (Hangup(28) for a number it cannot dial)
+            if cause is not None and CAUSE_OUTCOMES.get(cause[0]) == INVALID_NUMBER:
+                return INVALID_NUMBER
+            return unanswered_outcome(self.status_var) if self.status_var else "failed"
+        far = self.far_end.hangup if self.far_end is not None else None
+        if far is not None and far != (None, None):
+            return unanswered_outcome(status, far[0], far[1])
+        return unanswered_outcome(status, cause[0] if cause else None)
 
     def placed_by(self, direction: Direction) -> str | None:
         """The operator endpoint that placed an outbound/internal call."""

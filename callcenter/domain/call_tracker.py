@@ -18,6 +18,14 @@ Contract:
   ``end_resync(at)`` adopts the calls that appeared meanwhile and ends (at ``at``) those whose
   channels are gone.  Events fed between the two calls are processed normally and protect the
   channels they mention from being ended.
+* ``originate_sent(action, at)`` tells the tracker about each Originate the CRM sends, before
+  it is sent.  An ``OriginateResponse`` whose ActionID the CRM did not send (another AMI
+  client's, or forged) creates no call and no effect.  The Originate's ``Exten`` and ``CRM_*``
+  variables are the call's number and variables even when no channel ever existed (a failed
+  click-to-call keeps the number and the client it was for).
+* A supervisor's ChanSpy leg (an Originate to ``Application: ChanSpy``, a channel carrying
+  ``CRM_SPY``, or running ChanSpy from the dialplan) is not a customer call: it produces no
+  effect at all, and the spied call goes on as one call.
 
 Noise (VarSet, Newexten, RTCP, device/queue-member state...) costs one dict lookup.
 """
@@ -28,13 +36,14 @@ import dataclasses
 from collections import OrderedDict
 from collections.abc import Mapping
 from datetime import datetime, timedelta
+from types import MappingProxyType
 
 from callcenter.domain.call_book import CallBook, remember
 from callcenter.domain.call_records import (
     CallEnded, CallRecord, CallStarted, Effect, OriginateFailed, TrackerConfig,
 )
 from callcenter.domain.call_state import (
-    EXTERNAL, LOCAL, OPERATOR, STATE_RINGING, STATE_UP, Call, clean, dialled_number, to_int,
+    EXTERNAL, LOCAL, OPERATOR, STATE_RINGING, STATE_UP, Call, Leg, clean, dialled_number, to_int,
 )
 
 __all__ = ["CallTracker"]
@@ -43,14 +52,45 @@ __all__ = ["CallTracker"]
 ORIGINATE_REASONS = {0: "unavailable", 1: "rejected", 3: "no_answer", 5: "busy", 8: "congestion"}
 
 
+@dataclasses.dataclass(slots=True)
+class SentOriginate:
+    """An Originate the CRM sent: what its OriginateResponse and first channel are matched to."""
+
+    action_id: str
+    endpoint: str
+    exten: str | None
+    variables: dict[str, str]
+    spy: bool
+    sent_at: datetime
+    claimed: bool = False  # its first channel was seen
+
+
+def originate_variables(value: object) -> dict[str, str]:
+    """An Originate's ``Variable`` header(s) -> ``{name: value}`` for the ``CRM_*`` ones.
+
+    ``value`` is one header (``"A=1,B=2"``: Asterisk splits it on commas) or a list of them."""
+    items = value if isinstance(value, (list, tuple)) else [value] if isinstance(value, str) else []
+    found: dict[str, str] = {}
+    for item in items:
+        for pair in str(item).split(","):
+            name, sep, val = pair.partition("=")
+            name = name.strip().lstrip("_")
+            if sep and name.startswith("CRM_") and val:
+                found[name] = val
+    return found
+
+
 class CallTracker:
     """Follows every call on one Asterisk; see the module docstring for the contract."""
 
     def __init__(self, config: TrackerConfig | None = None) -> None:
         self._config = config = config or TrackerConfig()
-        self._book = CallBook(config.operator_matcher(), config.recent_ended_limit)
+        self._book = CallBook(config.operator_matcher(), config.recent_ended_limit,
+                              trunks=frozenset(config.trunk_endpoints),
+                              operator_contexts=frozenset(config.operator_contexts))
         self._spool = config.monitor_spool.rstrip("/") + "/"
         self._failed_actions: OrderedDict[str, None] = OrderedDict()
+        self._sent: OrderedDict[str, SentOriginate] = OrderedDict()  # by ActionID
         self.errors = 0
         self._handlers = {
             "Newchannel": self._on_newchannel,
@@ -76,6 +116,7 @@ class CallTracker:
             "Hangup": self._on_hangup,
             "OriginateResponse": self._on_originateresponse,
             "CoreShowChannel": self._on_coreshowchannel,
+            "ChanSpyStart": self._on_chanspystart,
         }
 
     # -- public API ----------------------------------------------------------------------------
@@ -118,7 +159,25 @@ class CallTracker:
 
     def live_calls(self) -> list[CallRecord]:
         """Snapshots of the calls in progress (e.g. to repaint operators' screens)."""
-        return [call.snapshot() for call in self._book.calls.values()]
+        return [call.snapshot() for call in self._book.calls.values() if call.started and not call.spy]
+
+    def originate_sent(self, action: Mapping[str, object], at: datetime) -> None:
+        """The CRM is sending this Originate (its AMI fields: ``ActionID``, ``Channel``,
+        ``Exten`` or ``Application``/``Data``, ``Variable``); call it before sending."""
+        try:
+            action_id = str(action.get("ActionID") or "")
+            channel = str(action.get("Channel") or "")
+            if not action_id or not channel:
+                return
+            endpoint = self._book.classify(channel)[0]
+            variables = originate_variables(action.get("Variable"))
+            spy = str(action.get("Application") or "").lower() == "chanspy" or "CRM_SPY" in variables
+            exten = None if spy else clean(str(action.get("Exten") or ""))
+            self._sent[action_id] = SentOriginate(action_id, endpoint, exten, variables, spy, at)
+            while len(self._sent) > self._book.recent_limit:
+                self._sent.popitem(last=False)
+        except Exception:
+            self.errors += 1
 
     # -- event handlers: channels ----------------------------------------------------------------
 
@@ -126,8 +185,28 @@ class CallTracker:
         uid, chan = e.get("Uniqueid"), e.get("Channel")
         if not uid or not chan or uid in self._book.legs:
             return
-        self._book.new_leg(uid, e.get("Linkedid") or uid, chan, to_int(e.get("ChannelState")) or 0, at, out,
-                           e.get("CallerIDNum"), e.get("CallerIDName"), e.get("Exten"), created=True)
+        leg = self._book.new_leg(uid, e.get("Linkedid") or uid, chan, to_int(e.get("ChannelState")) or 0,
+                                 at, out, e.get("CallerIDNum"), e.get("CallerIDName"), e.get("Exten"),
+                                 created=True, context=e.get("Context"))
+        if leg is not None and leg.created_down and leg is leg.call.origin and leg.uid == leg.call.linkedid:
+            self._claim_originate(leg, at, out)
+
+    def _claim_originate(self, leg: Leg, at: datetime, out: list) -> None:
+        """A channel Asterisk created as the first of a new call: the first channel of the
+        oldest unclaimed Originate the CRM sent to that endpoint moments ago, if any."""
+        window = timedelta(seconds=self._config.originate_match_seconds)
+        for sent in self._sent.values():
+            if sent.claimed or sent.endpoint != leg.endpoint or at - sent.sent_at > window:
+                continue
+            sent.claimed = True
+            call = leg.call
+            call.action_id = call.action_id or sent.action_id
+            call.originate_exten = call.originate_exten or sent.exten
+            for name, value in sent.variables.items():
+                call.variables.setdefault(name, value)
+            if sent.spy:
+                self._book.mark_spy(call, out)
+            return
 
     def _on_newstate(self, e: Mapping[str, str], at: datetime, out: list) -> None:
         leg = self._book.leg(e, at, out, adopt=True)
@@ -172,9 +251,17 @@ class CallTracker:
                 leg.call.variables[key] = value
                 if key == "CRM_DID":
                     leg.call.did = clean(value)
+                elif key == "CRM_SPY" and leg is leg.call.origin:
+                    self._book.mark_spy(leg.call, out)
 
     def _on_newexten(self, e: Mapping[str, str], at: datetime, out: list) -> None:
-        if e.get("Application") != "MixMonitor":
+        app = e.get("Application")
+        if app == "ChanSpy":  # a supervisor listening in from the dialplan (a feature code)
+            leg = self._book.leg(e, at, out, adopt=False)
+            if leg is not None and leg is leg.call.origin and leg.kind == OPERATOR:
+                self._book.mark_spy(leg.call, out)
+            return
+        if app != "MixMonitor":
             return
         leg = self._book.leg(e, at, out, adopt=True)
         path = (e.get("AppData") or "").split(",", 1)[0].strip()
@@ -200,6 +287,10 @@ class CallTracker:
                 call.ring_started_at = at
             if call.dialled is None:
                 call.dialled = dialled_number(e.get("DialString")) or clean(e.get("DestExten"))
+            origin = call.origin
+            if origin is not None and origin.kind == OPERATOR:
+                self._book.show_customer(call, origin, out)
+        self._book.announce(call, out)
 
     def _on_dialend(self, e: Mapping[str, str], at: datetime, out: list) -> None:
         src = self._book.leg(e, at, out, adopt=False)
@@ -253,6 +344,7 @@ class CallTracker:
             leg.call.queue = e.get("Queue") or leg.call.queue
             if e.get("Event") == "QueueCallerAbandon":
                 leg.call.abandoned = True
+            self._book.announce(leg.call, out)
 
     # -- event handlers: bridges and transfers ---------------------------------------------------
 
@@ -307,6 +399,7 @@ class CallTracker:
         if leg is None or leg.kind == LOCAL or leg.transferred:
             return
         call = leg.call
+        self._far_end(leg, e)
         if leg.kind == OPERATOR and leg.target and not leg.up:
             self._book.stop(call, leg, "declined", out)  # one operator refused; the call goes on
             return
@@ -331,6 +424,7 @@ class CallTracker:
         if leg is None:
             return
         call = leg.call
+        self._far_end(leg, e)
         cause = to_int(e.get("Cause"))
         if cause:
             pair = (cause, e.get("Cause-txt") or None)
@@ -347,61 +441,89 @@ class CallTracker:
         if not call.legs:
             self._book.end(call, at, out)
 
+    @staticmethod
+    def _far_end(leg: Leg, e: Mapping[str, str]) -> None:
+        """Remember why a dialled party that never answered went away: its Q.850 cause and, on
+        PJSIP, the SIP response (``TechCause``); the outcome reads them (domain/outcomes.py)."""
+        call = leg.call
+        if leg is call.origin or leg.up or not leg.target or leg.kind == LOCAL:
+            return
+        cause, sip = to_int(e.get("Cause")), to_int(e.get("TechCause"))
+        if not cause and not sip:
+            return
+        wanted = EXTERNAL if call.had_external else OPERATOR
+        if leg.kind == wanted:
+            old = leg.hangup or (None, None)
+            leg.hangup = (cause or old[0], sip or old[1])
+            call.far_end = leg
+
     # -- Originate -------------------------------------------------------------------------------
 
     def _on_originateresponse(self, e: Mapping[str, str], at: datetime, out: list) -> None:
-        action_id, uid = e.get("ActionID") or None, e.get("Uniqueid") or ""
+        action_id, uid = e.get("ActionID") or "", e.get("Uniqueid") or ""
+        sent = self._sent.get(action_id)
+        if sent is None:
+            return  # not an Originate of ours: another AMI client's, or forged
         leg = self._book.legs.get(uid)
-        if leg is not None and action_id and not leg.call.action_id:
-            leg.call.action_id = action_id
-        if e.get("Response") != "Failure":
+        if leg is not None:
+            if not leg.call.action_id:
+                leg.call.action_id = action_id
+            if sent.spy or e.get("Application") == "ChanSpy":
+                self._book.mark_spy(leg.call, out)
+        if e.get("Response") != "Failure" or action_id in self._failed_actions:
             return
-        chan = e.get("Channel") or ""
-        key = action_id or f"originate:{uid}:{chan}"
-        if key in self._failed_actions:
-            return
-        remember(self._failed_actions, key, self._book.recent_limit)
+        remember(self._failed_actions, action_id, self._book.recent_limit)
+        if sent.spy:
+            return  # a supervisor's listen-in that did not connect: not a customer call
         reason = ORIGINATE_REASONS.get(to_int(e.get("Reason")), "failed")  # type: ignore[arg-type]
-        endpoint = self._book.classify(chan)[0] if chan else None
-        call = leg.call if leg is not None else self._live_originate(endpoint)
-        if call is not None:  # its channel still exists; CallEnded follows when it hangs up
+        endpoint = sent.endpoint
+        call = leg.call if leg is not None else self._live_originate(endpoint, action_id)
+        if call is not None and not call.spy:  # its channel still exists; CallEnded follows when it hangs up
             call.originate_failed = True
             call.action_id = call.action_id or action_id
-            endpoint = endpoint or (leg or call.origin).endpoint  # type: ignore[union-attr]
+            self._book.announce(call, out)
             out.append(OriginateFailed(action_id, endpoint, reason, call.snapshot()))
             return
-        ended = self._match_ended_originate(endpoint, uid, at)
+        ended = self._match_ended_originate(endpoint, action_id, uid, at)
         if ended is not None:  # its channel existed and already hung up (operator did not answer)
             ended = dataclasses.replace(ended, action_id=action_id)
             out.append(OriginateFailed(action_id, endpoint, reason, ended))
             return
+        key = action_id
         if key in self._book.recent or key in self._book.calls:
             key = f"originate:{key}"  # an ActionID that looks like a Linkedid must not collide
+        variables = MappingProxyType(dict(sent.variables))
+        callee = sent.exten or clean(e.get("Exten")) or sent.variables.get("CRM_NUMBER")
         started = CallRecord(key=key, linkedid=None, direction="outbound", started_at=at,
-                             callee=clean(e.get("Exten")), placed_by=endpoint, action_id=action_id)
+                             callee=callee, placed_by=endpoint, action_id=action_id,
+                             variables=variables)
         record = dataclasses.replace(started, ended_at=at, talk_seconds=0.0, hangup_side="system",
                                      outcome="unavailable" if reason == "unavailable" else "failed")
         remember(self._book.recent, key, self._book.recent_limit)
         # a call of its own, so that consumers see the usual CallStarted ... CallEnded pair
         out += (CallStarted(started), OriginateFailed(action_id, endpoint, reason, record), CallEnded(record))
 
-    def _live_originate(self, endpoint: str | None) -> Call | None:
-        """The newest live call an Originate to ``endpoint`` may have created: its first channel
-        is that endpoint's, was created by Asterisk, and no ActionID is known for it yet."""
+    def _live_originate(self, endpoint: str | None, action_id: str) -> Call | None:
+        """The live call an Originate created: the one tied to its ActionID, else the newest
+        whose first channel is that endpoint's, was created by Asterisk, and has no ActionID."""
         found = None
         for call in self._book.calls.values():
+            if call.action_id == action_id:
+                return call
             origin = call.origin
             if (origin is not None and origin.endpoint == endpoint and origin.created_down
                     and not call.action_id and call.answered_at is None):
                 found = call  # dicts keep insertion order: the last match is the newest call
         return found
 
-    def _match_ended_originate(self, endpoint: str | None, uid: str, at: datetime) -> CallRecord | None:
+    def _match_ended_originate(self, endpoint: str | None, action_id: str, uid: str,
+                               at: datetime) -> CallRecord | None:
         window = timedelta(seconds=self._config.originate_match_seconds)
         for linkedid in reversed(self._book.ended_originates):
             origin_endpoint, record = self._book.ended_originates[linkedid]
             recent = record.ended_at is not None and at - record.ended_at <= window
-            if linkedid == uid or (origin_endpoint == endpoint and recent):
+            if (record.action_id == action_id or linkedid == uid
+                    or (record.action_id is None and origin_endpoint == endpoint and recent)):
                 del self._book.ended_originates[linkedid]
                 return record
         return None
@@ -411,4 +533,11 @@ class CallTracker:
     def _on_coreshowchannel(self, e: Mapping[str, str], at: datetime, out: list) -> None:
         if self._book.resyncing:
             self._book.listed.append(e)
+
+    def _on_chanspystart(self, e: Mapping[str, str], at: datetime, out: list) -> None:
+        """Asterisk's own word that a channel is a spy: too late to keep it unannounced when
+        nothing said so before its answer, but it still must not count as a customer call."""
+        leg = self._book.legs.get(e.get("SpyerUniqueid") or "")
+        if leg is not None and leg is leg.call.origin:
+            self._book.mark_spy(leg.call, out, spied=e.get("SpyeeLinkedid") or None)
 

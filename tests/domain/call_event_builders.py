@@ -96,6 +96,8 @@ def run(steps: list, tracker: CallTracker | None = None) -> tuple[CallTracker, l
             tracker.begin_resync()
         elif step == RESYNC_END:
             effects += tracker.end_resync(at)
+        elif isinstance(step, dict) and "Action" in step:
+            tracker.originate_sent(step, at)  # the CRM sends an Originate
         else:
             effects += tracker.feed(step, at)
     assert tracker.errors == 0

@@ -48,14 +48,18 @@ def split_messages(text: str) -> list[dict[str, str]]:
     return messages
 
 
-def read_trace(name: str) -> list[tuple[float, dict[str, str] | None]]:
+def read_trace(name: str, actions: bool = False) -> list[tuple[float, dict[str, str] | None]]:
     """``(t, message)`` in arrival order from NAME.jsonl; ``message`` is ``None`` for a login
-    banner (a new TCP connection).  A message gets the ``t`` of the read that completed it."""
+    banner (a new TCP connection).  A message gets the ``t`` of the read that completed it.
+    With ``actions``, the actions the recorded client sent are in the list too, where it sent
+    them (they have ``Action`` instead of ``Event``)."""
     items: list[tuple[float, dict[str, str] | None]] = []
     pending = ""
     for line in (TRACES / f"{name}.jsonl").read_text(encoding="utf-8").splitlines():
         chunk = json.loads(line)
         if chunk["dir"] != "in":
+            if actions:
+                items.extend((chunk["t"], m) for m in split_messages(chunk["data"]) if "Action" in m)
             continue
         pending += chunk["data"]
         while True:
@@ -78,18 +82,24 @@ def trace_events(name: str) -> list[tuple[float, dict[str, str]]]:
     return [(t, m) for t, m in read_trace(name) if m is not None and "Event" in m]
 
 
-def replay(name: str, tracker: CallTracker | None = None) -> tuple[CallTracker, list]:
-    """Feed a trace like the AMI listener does: after a second login banner, resync with the
-    CoreShowChannel events up to CoreShowChannelsComplete."""
+def replay(name: str, tracker: CallTracker | None = None, originates: bool = True) -> tuple[CallTracker, list]:
+    """Feed a trace like the AMI listener does: the Originates the recorded client sent are
+    announced to the tracker as they are sent (unless ``originates`` is false: somebody else
+    sent them); after a second login banner, resync with the CoreShowChannel events up to
+    CoreShowChannelsComplete."""
     tracker = tracker or CallTracker(CONFIG)
     effects: list = []
     banners = 0
-    for t, message in read_trace(name):
+    for t, message in read_trace(name, actions=True):
         at = T0 + timedelta(seconds=t)
         if message is None:
             banners += 1
             if banners > 1:
                 tracker.begin_resync()
+            continue
+        if "Action" in message:
+            if originates and message["Action"] == "Originate":
+                tracker.originate_sent(message, at)
             continue
         effects += tracker.feed(message, at)
         if message.get("Event") == "CoreShowChannelsComplete":
@@ -110,8 +120,9 @@ def test_jsonl_and_ami_files_hold_the_same_messages(name: str) -> None:
     assert [m for _, m in read_trace(name) if m is not None] == from_ami
 
 
-# The README table, one row per trace.  talk: (seconds, tolerance); None keys are asserted None.
-EXPECTED: dict[str, dict] = {
+# The README table, one row per trace (a list: one dict per call, in the order they end).
+# talk: (seconds, tolerance); None keys are asserted None.
+EXPECTED: dict[str, dict | list[dict]] = {
     "inbound_answered": dict(
         direction="inbound", outcome="answered", answered_by="PJSIP/101", handled_by=("PJSIP/101",),
         operators_rung=("PJSIP/101", "PJSIP/102"), talk=(6.0, 0.5), hangup_side="customer",
@@ -151,7 +162,44 @@ EXPECTED: dict[str, dict] = {
         operators_rung=("PJSIP/101", "PJSIP/102"), talk=(8.2, 0.5), hangup_side="customer",
         caller="79161234567", recording="2026/11/23/1795449613.30.wav", hangup_cause=16,
     ),
+    "agent_pause_and_ready": [
+        dict(direction="inbound", outcome="answered", caller="79161234567", caller_name="Иван Петров",
+             operators_rung=("PJSIP/102",), answered_by="PJSIP/102", handled_by=("PJSIP/102",),
+             talk=(4.0, 0.5), hangup_side="customer", linkedid="1796155220.0"),
+        dict(direction="inbound", outcome="answered", caller="79857778899", caller_name="Мария Смирнова",
+             operators_rung=("PJSIP/101", "PJSIP/102"), answered_by="PJSIP/101", handled_by=("PJSIP/101",),
+             talk=(5.0, 0.5), hangup_side="customer", linkedid="1796155234.2"),
+    ],
+    "manual_dial_from_softphone": dict(
+        direction="outbound", outcome="answered", placed_by="PJSIP/101", answered_by="PJSIP/101",
+        handled_by=("PJSIP/101",), operators_rung=(), callee="89161234567", customer_number="89161234567",
+        talk=(5.0, 0.5), hangup_side="customer", hangup_cause=16, action_id=None, task_id=None,
+        linkedid="1796155253.5", recording="2026/12/01/1796155253.5.wav",
+    ),
+    "supervisor_whisper": dict(
+        direction="inbound", outcome="answered", answered_by="PJSIP/101", handled_by=("PJSIP/101",),
+        operators_rung=("PJSIP/101", "PJSIP/102"), hangup_side="customer", caller="79161234567",
+        linkedid="1796155271.7", action_id=None, merged_into=None,
+    ),
+    "supervisor_barge": dict(
+        direction="inbound", outcome="answered", answered_by="PJSIP/101", handled_by=("PJSIP/101",),
+        operators_rung=("PJSIP/101", "PJSIP/102"), hangup_side="customer", caller="79161234567",
+        linkedid="1796155295.11", action_id=None, merged_into=None,
+    ),
+    "inbound_invalid_number_then_callback": [
+        dict(direction="inbound", outcome="missed", caller="8(916)123-45-67", caller_name="Иван Петров",
+             operators_rung=("PJSIP/101", "PJSIP/102"), answered_by=None, abandoned=True, talk=(0.0, 0.0),
+             linkedid="1796155787.3", customer_number="8(916)123-45-67"),
+        dict(direction="outbound", outcome="answered", placed_by="PJSIP/101", answered_by="PJSIP/101",
+             callee="89161234567", task_id="47", action_id="inbound_invalid_number_then_callback-1",
+             talk=(5.0, 0.5), hangup_side="customer", linkedid="1796155799.6"),
+    ],
 }
+
+
+def expected_calls(name: str) -> list[dict]:
+    rows = EXPECTED[name]
+    return rows if isinstance(rows, list) else [rows]
 
 
 def test_every_trace_has_an_expectation() -> None:
@@ -162,19 +210,20 @@ def test_every_trace_has_an_expectation() -> None:
 def test_trace_conclusion(name: str) -> None:
     tracker, effects = replay(name)
     calls = ended(effects)
-    assert len(calls) == 1, "exactly one CallEnded per call"
-    assert sum(isinstance(e, CallStarted) for e in effects) == 1
-    call = calls[0]
-    for field, expected in EXPECTED[name].items():
-        if field in ("talk", "wait"):
-            seconds, tolerance = expected
-            actual = call.talk_seconds if field == "talk" else call.wait_seconds
-            assert actual == pytest.approx(seconds, abs=tolerance), field
-        else:
-            assert getattr(call, field) == expected, field
-    assert call.ended_at is not None and call.started_at <= call.ended_at
-    if call.answered_at is not None:
-        assert call.started_at <= call.answered_at <= call.ended_at
+    expected_rows = expected_calls(name)
+    assert len(calls) == len(expected_rows), "exactly one CallEnded per call"
+    assert sum(isinstance(e, CallStarted) for e in effects) == len(expected_rows)
+    for call, expected_row in zip(calls, expected_rows):
+        for field, expected in expected_row.items():
+            if field in ("talk", "wait"):
+                seconds, tolerance = expected
+                actual = call.talk_seconds if field == "talk" else call.wait_seconds
+                assert actual == pytest.approx(seconds, abs=tolerance), (call.key, field)
+            else:
+                assert getattr(call, field) == expected, (call.key, field)
+        assert call.ended_at is not None and call.started_at <= call.ended_at
+        if call.answered_at is not None:
+            assert call.started_at <= call.answered_at <= call.ended_at
     assert tracker.live_calls() == [] and tracker.errors == 0
 
 
@@ -261,8 +310,14 @@ def test_duplicated_events_change_nothing() -> None:
         once = replay(name)[1]
         tracker = CallTracker(CONFIG)
         twice = []
-        for t, event in trace_events(name):
+        for t, event in read_trace(name, actions=True):
             at = T0 + timedelta(seconds=t)
+            if event is None:
+                continue
+            if "Action" in event:
+                if event["Action"] == "Originate":
+                    tracker.originate_sent(event, at)
+                continue
             twice += tracker.feed(event, at) + tracker.feed(dict(event), at)
         assert [(type(e), getattr(e, "endpoint", None)) for e in twice] == [
             (type(e), getattr(e, "endpoint", None)) for e in once], name

@@ -189,9 +189,13 @@ def outbound(status: str | None, cause: int, text: str, trunk_channel: bool = Tr
     (outbound("CANCEL", 16, "Normal Clearing", operator_cancels=True), "no_answer", "operator"),
     (outbound("CHANUNAVAIL", 0, "Unknown", trunk_channel=False), "unavailable", "system"),
     (outbound(None, 17, "User busy", dialstatus_var=False), "busy", "system"),
-    (outbound(None, 1, "Unallocated (unassigned) number", dialstatus_var=False), "unavailable", "system"),
+    (outbound(None, 1, "Unallocated (unassigned) number", dialstatus_var=False), "invalid_number", "system"),
+    (outbound("CHANUNAVAIL", 1, "Unallocated (unassigned) number"), "invalid_number", "system"),
+    (outbound("CONGESTION", 28, "Invalid number format (address incomplete)"), "invalid_number", "system"),
+    (outbound("NOANSWER", 16, "Normal Clearing"), "no_answer", "system"),
 ], ids=["busy", "noanswer", "chanunavail", "congestion", "operator_gave_up", "no_channel_at_all",
-        "cause_only_busy", "cause_only_bad_number"])
+        "cause_only_busy", "cause_only_bad_number", "unallocated_beats_chanunavail",
+        "invalid_format_beats_congestion", "normal_clearing_says_nothing"])
 def test_outbound_not_answered(steps: list, outcome: str, side: str) -> None:
     effects = run(steps)[1]
     (call,) = [e.call for e in effects if isinstance(e, CallEnded)]
@@ -210,7 +214,9 @@ def test_originate_the_operator_does_not_answer(failure_first: bool) -> None:
                "Channel": "PJSIP/101", "Context": "operators", "Exten": "79161234567", "Reason": "3",
                "Uniqueid": "<unknown>", "CallerIDNum": "<unknown>", "CallerIDName": "<unknown>"}
     end = [(30, hup(op, 19, "No answer")), (30, failure), (30, failure)]
-    effects = run([(0, new(op, 0)), (0, var(op, "CRM_TASK_ID", "77")), (0, dial(None, op, "101")),
+    sent = {"Action": "Originate", "ActionID": "task-77-1", "Channel": "PJSIP/101",
+            "Context": "operators", "Exten": "79161234567", "Variable": "CRM_TASK_ID=77"}
+    effects = run([(0, sent), (0, new(op, 0)), (0, var(op, "CRM_TASK_ID", "77")), (0, dial(None, op, "101")),
                    (0, state(op, 5)), (30, dial_end(None, op, "NOANSWER"))] + (end[::-1] if failure_first else end))[1]
     names = [type(e).__name__ for e in effects]
     assert names[:2] == ["CallStarted", "OperatorRinging"] and sorted(names[2:]) == [
