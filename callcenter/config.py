@@ -39,6 +39,19 @@ def _timezone(value: Any) -> str:
     return str(value)
 
 
+def _optional_timezone(value: Any) -> str:
+    return _timezone(value) if str(value).strip() else ""
+
+
+def _table_name(value: Any) -> str:
+    import re
+
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,62}(\.[A-Za-z_][A-Za-z0-9_]{0,62})?",
+                        str(value)):
+        raise ValueError(f"not a plain table name: {value!r}")
+    return str(value)
+
+
 @dataclass(frozen=True)
 class Setting:
     name: str
@@ -83,6 +96,26 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("ami_ping_interval", 10.0,
             "Seconds between AMI Ping actions; a link silent for two intervals is reconnected.",
             float),
+    Setting("asterisk_cdr_file", "/var/log/asterisk/cdr-custom/crm.csv",
+            "Asterisk's CDR file the call log is reconciled from at start and after every AMI "
+            "reconnect: cdr_custom's crm.csv (asterisk/cdr_custom.conf) or cdr_csv's Master.csv "
+            "with newcdrcolumns; empty disables it."),
+    Setting("asterisk_cdr_timezone", "",
+            "IANA time zone of the PBX's local time, in which cdr_custom writes start/answer/end; "
+            "empty means CALLCENTER_TIMEZONE. Master.csv (usegmtime = yes) is always read as UTC.",
+            _optional_timezone),
+    Setting("asterisk_cdr_db_url", "",
+            "Database holding the cdr table Asterisk writes (cdr_pgsql, cdr_adaptive_odbc), for a "
+            "CRM on another machine than the PBX: postgresql+asyncpg://USER:PASSWORD@HOST/DB; "
+            "empty disables it.", secret=True),
+    Setting("asterisk_cdr_db_table", "cdr", "Name of that cdr table (or schema.table).",
+            _table_name),
+    Setting("asterisk_cdr_db_timezone", "UTC",
+            "IANA time zone of calldate in that table (UTC with timezone = UTC in "
+            "cdr_pgsql.conf, as asterisk/cdr_pgsql.conf.example has it).", _timezone),
+    Setting("asterisk_cdr_max_call_minutes", 240,
+            "Longest call expected, in minutes: the cdr table is read again this far back, "
+            "since a row is written when its call ends but dated when it started.", int),
     Setting("operators_see_own_clients_only", False,
             "When true, operators see and edit only the clients assigned to them.", _bool),
     Setting("session_days", 7, "How long a login session lasts, in days.", int),

@@ -110,6 +110,8 @@ def sqlite_url(tmp_path, sqlite_template) -> str:
 def make_settings(db_url: str, **overrides: Any):
     env = {"CALLCENTER_DB_URL": db_url, "CALLCENTER_SECRET_KEY": "test-secret-key",
            "CALLCENTER_RECORDINGS_DIR": "/tmp/callcenter-test-recordings",
+           # a PBX's real CDR file on the test machine must not leak into tests
+           "CALLCENTER_ASTERISK_CDR_FILE": "",
            "CALLCENTER_SPOOL_DIR": f"/tmp/callcenter-test-spool/{uuid.uuid5(uuid.NAMESPACE_URL, db_url)}"}
     settings = load_settings(environ=env)
     return settings.replace(**overrides) if overrides else settings

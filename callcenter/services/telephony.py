@@ -42,7 +42,7 @@ class Telephony:
         self.tracker = CallTracker(TrackerConfig(operator_endpoints=self.directory.is_operator))
         self.calls = CallService(
             db, clock, self.directory, self.hub.publish,
-            card=lambda client_id: clients.card(CARD_READER, client_id),
+            card=lambda client_id: clients.card(CARD_READER, client_id, lane="telephony"),
             summaries=self._summaries(db, clients), region=settings.default_region,
             own_clients_only=settings.operators_see_own_clients_only)
         self.ami: AmiClient | None = None

@@ -6,6 +6,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     Date,
@@ -261,4 +262,15 @@ tasks = Table(
     Index("uq_tasks_open_callback", "phone_e164", unique=True,
           sqlite_where=text("status = 'open' AND kind = 'callback'"),
           postgresql_where=text("status = 'open' AND kind = 'callback'")),
+)
+
+# How far each source of Asterisk CDRs has been read: a CSV file by inode and byte offset, a cdr
+# table by the newest calldate taken.  ``source`` is the file's path or ``table:<name>``.
+cdr_cursors = Table(
+    "cdr_cursors", metadata,
+    Column("source", String(500), primary_key=True),
+    Column("inode", BigInteger),
+    Column("position", BigInteger, nullable=False, default=0),
+    Column("last_calldate", UtcDateTime),
+    Column("updated_at", UtcDateTime, nullable=False),
 )

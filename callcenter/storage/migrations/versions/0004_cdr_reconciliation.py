@@ -15,8 +15,16 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    # how far each CDR source (a CSV file, a cdr table) has been read
+    op.create_table('cdr_cursors',
+    sa.Column('source', sa.String(length=500), nullable=False),
+    sa.Column('inode', sa.BigInteger(), nullable=True),
+    sa.Column('position', sa.BigInteger(), nullable=False),
+    sa.Column('last_calldate', sa.DateTime(), nullable=True),
+    sa.Column('updated_at', sa.DateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('source', name=op.f('pk_cdr_cursors'))
+    )
 
 
 def downgrade() -> None:
-    pass
+    op.drop_table('cdr_cursors')
