@@ -16,8 +16,8 @@ from callcenter.errors import BadRequest, DuplicateClient, NotFound, ValidationF
 from callcenter.services.context import Actor, Clock
 from callcenter.storage import audit
 from callcenter.storage import calls as calls_repo
+from callcenter.storage import client_card as card_repo
 from callcenter.storage import clients as repo
-from callcenter.storage import orders as orders_repo
 from callcenter.storage import users as users_repo
 from callcenter.storage.database import Database
 
@@ -251,11 +251,11 @@ class ClientService:
         return {"items": items, "total": total}
 
     async def summaries(self, conn: AsyncConnection, ids: list[int]) -> list[dict[str, Any]]:
-        rows = await repo.get_clients(conn, ids)
-        phones = await repo.phones_of(conn, ids)
-        emails = await repo.emails_of(conn, ids)
-        names = await repo.operator_names(conn, (r["assigned_operator_id"] for r in rows))
-        return [self._summary(r, phones, emails, names) for r in rows]
+        """Search results and pop candidates: the clients ``ids`` in that order (one query)."""
+        found = await card_repo.summary_rows(conn, ids)
+        return [self._summary(d["client"], d["phones"], d["emails"],
+                              {d["client"]["assigned_operator_id"]: d["operator_name"]})
+                for d in found]
 
     def _summary(self, row: dict[str, Any], phones: list[dict], emails: list[dict],
                  names: dict[int, str]) -> dict[str, Any]:
@@ -273,22 +273,21 @@ class ClientService:
                        for e in emails if e["client_id"] == row["id"]],
         }
 
-    async def card(self, actor: Actor, client_id: int) -> dict[str, Any]:
-        """Everything the operator sees about a client on one screen."""
-        async with self.db.read() as conn:
-            row = await repo.get_client(conn, client_id)
-            if row is None:
-                raise NotFound.entity("client", client_id)
-            self._check_visible(actor, row)
-            phones = await repo.phones_of(conn, [client_id])
-            emails = await repo.emails_of(conn, [client_id])
-            names = await repo.operator_names(conn, [row["assigned_operator_id"]])
-            summary = self._summary(row, phones, emails, names)
-            orders = await orders_repo.orders_of_clients(conn, [client_id])
-            notes = await repo.activities_of(conn, client_id)
-            history = await repo.history_of_client(conn, client_id)
-            calls = await calls_repo.calls_of_client(conn, client_id)
-            tasks = await calls_repo.open_tasks_of_client(conn, client_id)
+    async def card(self, actor: Actor, client_id: int, *, lane: str = "api") -> dict[str, Any]:
+        """Everything the operator sees about a client on one screen, read in one statement.
+
+        ``lane`` is the database lane to read on: "telephony" for the screen pop, so that a
+        burst of calls does not take the web API's connections.
+        """
+        found = await card_repo.card_rows(self.db, client_id, lane=lane)
+        if found is None:
+            raise NotFound.entity("client", client_id)
+        row = found["client"]
+        self._check_visible(actor, row)
+        summary = self._summary(row, found["phones"], found["emails"],
+                                {row["assigned_operator_id"]: found["operator_name"]})
+        orders, notes, history = found["orders"], found["activities"], found["history"]
+        calls, tasks = found["calls"], found["tasks"]
         local = self.clock().astimezone(ZoneInfo(summary["timezone"]))
         offset = local.strftime("%z")
         return {
