@@ -1,0 +1,105 @@
+"""A small seeded world for walking the API: users of every role, a shop, two operators' clients
+with an order, a call and a task each, calls and tasks with no client, and optionally a PBX
+(the AMI simulator on a real port) so that click-to-call really reaches Asterisk's stand-in."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import insert
+
+from callcenter.ami.sim import AmiSimulator
+from callcenter.http.keys import CALLS
+from callcenter.services.context import Actor
+from callcenter.storage.tables import calls, tasks
+
+PASSWORD = "correct-horse-battery-7"
+AMI_USER, AMI_SECRET = "callcenter", "world-ami-secret"
+#: login -> (role, extension)
+PEOPLE = {"anna": ("operator", "PJSIP/101"), "boris": ("operator", "PJSIP/102"),
+          "sup": ("supervisor", "PJSIP/201"), "admin": ("admin", "PJSIP/301")}
+PHONES = {"anna": "+79161110001", "boris": "+79162220002"}
+
+
+@dataclass
+class World:
+    api: Any
+    sessions: dict[str, Any]
+    users: dict[str, dict[str, Any]]
+    shop: dict[str, Any]
+    clients: dict[str, int] = field(default_factory=dict)
+    orders: dict[str, int] = field(default_factory=dict)
+    order_numbers: dict[str, str] = field(default_factory=dict)
+    calls: dict[str, int] = field(default_factory=dict)
+    tasks: dict[str, int] = field(default_factory=dict)
+    spare_user: dict[str, Any] | None = None
+    sim: AmiSimulator | None = None
+
+    def session(self, login: str):
+        return self.sessions[login]
+
+
+async def _insert(conn, table, values) -> int:
+    return (await conn.execute(insert(table).values(**values).returning(table.c.id))).scalar_one()
+
+
+async def build_world(api_with, *, own_clients_only: bool = False, pbx: bool = False) -> World:
+    """Seed the world through the services (and the call log through its table, as the AMI
+    pipeline would have stored it) and log everybody in."""
+    sim = None
+    overrides: dict[str, Any] = {"operators_see_own_clients_only": own_clients_only}
+    if pbx:
+        sim = AmiSimulator(AMI_USER, AMI_SECRET, seed=5)
+        port = await sim.start()
+        overrides.update(ami_host="127.0.0.1", ami_port=port, ami_username=AMI_USER,
+                         ami_secret=AMI_SECRET)
+    api = await api_with(**overrides)
+    if pbx:
+        await api.app[CALLS].ami.wait_connected(10)
+    services = api.services
+    system = Actor.system("test")
+    users = {}
+    for login, (role, ext) in PEOPLE.items():
+        users[login] = await api.user(login, role, PASSWORD, extension=ext,
+                                      name={"anna": "Анна Соколова", "boris": "Борис Кузнецов",
+                                            "sup": "Светлана", "admin": "Админ"}[login])
+    shop = await services.orders.create_shop(system, {"slug": "tehnomir", "name": "Техномир"})
+    world = World(api, {}, users, shop, sim=sim)
+    world.spare_user = await api.user("spare", "operator", PASSWORD)
+    now = api.clock()
+    for login in ("anna", "boris"):
+        card = await services.clients.create(system, {
+            "name": f"Клиент {users[login]['name']}", "phones": [PHONES[login]],
+            "assigned_operator_id": users[login]["id"], "city": "Москва"})
+        world.clients[login] = card["id"]
+        number = f"TM-{login.upper()}-1"
+        order = await services.orders.create(system, {
+            "client_id": card["id"], "shop_id": shop["id"], "number": number,
+            "total": "1990.00", "items": [{"sku": "K-1", "name": "Чайник", "qty": 1,
+                                           "price": "1990"}]})
+        world.orders[login], world.order_numbers[login] = order["id"], number
+    async with services.db.write() as conn:
+        for login in ("anna", "boris"):
+            ext = PEOPLE[login][1]
+            for kind, client_id, caller in ((login, world.clients[login], PHONES[login]),
+                                            (f"{login}_unknown", None,
+                                             "+7903" + ("1112233" if login == "anna"
+                                                        else "4445566"))):
+                world.calls[kind] = await _insert(conn, calls, {
+                    "call_key": f"world-{kind}", "linkedid": f"world-{kind}",
+                    "direction": "inbound", "caller": caller, "caller_e164": caller,
+                    "client_id": client_id, "operators_rung": [ext], "answered_by": ext,
+                    "answered_by_user_id": users[login]["id"], "handled_by": [ext],
+                    "started_at": now - timedelta(minutes=5), "answered_at": now,
+                    "ended_at": now, "outcome": "answered", "talk_seconds": 30,
+                    "variables": {}})
+                world.tasks[kind] = await _insert(conn, tasks, {
+                    "kind": "callback", "status": "open", "client_id": client_id,
+                    "phone_e164": caller, "title": f"Перезвонить {caller}", "due_at": now,
+                    "attempts": 1, "assigned_to": users[login]["id"] if not client_id else None,
+                    "created_at": now, "updated_at": now})
+    for login in PEOPLE:
+        world.sessions[login] = await api.login(login, password=PASSWORD, create=False)
+    return world
