@@ -96,6 +96,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("ami_ping_interval", 10.0,
             "Seconds between AMI Ping actions; a link silent for two intervals is reconnected.",
             float),
+    Setting("trunk_endpoints", "",
+            "Comma-separated carrier endpoints, e.g. PJSIP/trunk: every other endpoint is then "
+            "an operator's phone, even one no user has. Empty: phones are the endpoints whose "
+            "channels live in the operators' context (CALLCENTER_AMI_CONTEXT)."),
+    Setting("users_check_seconds", 5.0,
+            "Seconds between checks for users added or changed by another process (the CLI), "
+            "so their phones are recognised without a restart.", float),
     Setting("asterisk_cdr_file", "/var/log/asterisk/cdr-custom/crm.csv",
             "Asterisk's CDR file the call log is reconciled from at start and after every AMI "
             "reconnect: cdr_custom's crm.csv (asterisk/cdr_custom.conf) or cdr_csv's Master.csv "

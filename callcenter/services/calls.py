@@ -31,35 +31,13 @@ from callcenter.domain.call_records import (
 from callcenter.domain.access import Role, client_for_pop
 from callcenter.domain.phones import try_normalise
 from callcenter.services.context import Clock
+from callcenter.services.operators import OperatorDirectory  # noqa: F401  (re-exported)
 from callcenter.storage import calls as repo
 from callcenter.storage.client_card import client_ids_for_number
 from callcenter.storage import clients as clients_repo
-from callcenter.storage import users as users_repo
 from callcenter.storage.database import Database
 
 log = logging.getLogger("callcenter.calls")
-
-
-class OperatorDirectory:
-    """Softphone endpoint -> user, kept in memory for the hot path (refreshed on user changes)."""
-
-    def __init__(self, db: Database):
-        self.db = db
-        self._by_endpoint: dict[str, dict[str, Any]] = {}
-
-    async def refresh(self) -> None:
-        async with self.db.read() as conn:
-            users = await users_repo.list_users(conn)
-        self._by_endpoint = {u["extension"]: u for u in users if u["extension"] and u["active"]}
-
-    def is_operator(self, endpoint: str) -> bool:
-        return endpoint in self._by_endpoint
-
-    def user(self, endpoint: str | None) -> dict[str, Any] | None:
-        return self._by_endpoint.get(endpoint) if endpoint else None
-
-    def user_ids(self, endpoints) -> list[int]:
-        return [u["id"] for u in (self._by_endpoint.get(e) for e in endpoints) if u]
 
 
 class PerCallSequencer:
@@ -221,14 +199,15 @@ class CallService:
         return result
 
     async def _ringing(self, effect: OperatorRinging) -> None:
-        user = self.directory.user(effect.endpoint)
+        user = await self.directory.user_for_ringing(effect.endpoint)
         if user is None:
             return
         call = effect.call
+        number = call.customer_number or call.variables.get("CRM_NUMBER")
         found = self._lookups.get(call.key)
-        if found is None:
-            found = await self.lookup(call.customer_number or call.variables.get("CRM_NUMBER"),
-                                      _int_or_none(call.variables.get("CRM_CLIENT_ID")))
+        if found is None or (number and found.get("number") != number and not found.get("client")):
+            # a second pop of an outbound call, now that the dialled number is known
+            found = await self.lookup(number, _int_or_none(call.variables.get("CRM_CLIENT_ID")))
             self._lookups[call.key] = found
         self.pops += 1
         message = {"type": "call.ringing", "call_key": call.key,

@@ -38,8 +38,13 @@ class Telephony:
                  accounts: AccountService, hub: "WebSocketHub"):
         self.settings = settings
         self.hub = hub
-        self.directory = OperatorDirectory(db)
-        self.tracker = CallTracker(TrackerConfig(operator_endpoints=self.directory.is_operator))
+        self.directory = OperatorDirectory(db, check_seconds=settings.users_check_seconds)
+        self.tracker = CallTracker(TrackerConfig(
+            operator_endpoints=self.directory.is_operator,
+            trunk_endpoints=frozenset(e.strip() for e in settings.trunk_endpoints.split(",")
+                                      if e.strip()),
+            operator_contexts=frozenset({settings.ami_context, *TrackerConfig.operator_contexts})))
+        self._directory_watch: asyncio.Task | None = None
         self.calls = CallService(
             db, clock, self.directory, self.hub.publish,
             card=lambda client_id: clients.card(CARD_READER, client_id, lane="telephony"),
@@ -68,6 +73,8 @@ class Telephony:
 
     async def start(self) -> None:
         await self.directory.refresh()
+        # users added or changed by the CLI (another process) are noticed without a restart
+        self._directory_watch = asyncio.get_running_loop().create_task(self.directory.watch())
         await self.calls.store_spooled(self.spool_path)
         if self.ami is not None:
             self.ami.start()
@@ -77,6 +84,10 @@ class Telephony:
             log.info("AMI disabled (CALLCENTER_AMI_HOST is empty): no calls will be tracked")
 
     async def stop(self) -> None:
+        if self._directory_watch is not None:
+            self._directory_watch.cancel()
+            await asyncio.gather(self._directory_watch, return_exceptions=True)
+            self._directory_watch = None
         if self.ami is not None:
             await self.ami.stop()
         try:
@@ -101,9 +112,15 @@ class Telephony:
         from callcenter.ami.errors import ActionFailed, ActionLost, AmiNotConnected
         from callcenter.errors import ServiceUnavailable
 
+        # told before it is sent: its OriginateResponse may arrive in the same read as the reply
+        action_id = self.ami.new_action_id("originate")
+        self.tracker.originate_sent({
+            "ActionID": action_id, "Channel": channel, "Exten": exten,
+            "Variable": [f"{name}={value}" for name, value in (variables or {}).items()]},
+            self.calls.clock())
         try:
             return await self.ami.originate(channel=channel, context=self.settings.ami_context,
-                                            exten=exten, variables=variables)
+                                            exten=exten, variables=variables, action_id=action_id)
         except AmiNotConnected as exc:
             raise ServiceUnavailable(f"Asterisk is not connected: {exc}") from None
         except ActionLost as exc:

@@ -52,6 +52,16 @@ async def count_users(conn: AsyncConnection) -> int:
     return (await conn.execute(select(func.count()).select_from(users))).scalar_one()
 
 
+async def users_version(conn: AsyncConnection) -> tuple[Any, ...]:
+    """A cheap fingerprint of the users table: (count, highest id, latest ``updated_at``).
+
+    It changes whenever a user is added, removed or updated by any process (every write sets
+    ``updated_at``), so a cache of users can tell it is stale with one indexed aggregate."""
+    row = (await conn.execute(select(func.count(), func.max(users.c.id),
+                                     func.max(users.c.updated_at)))).one()
+    return tuple(row)
+
+
 async def insert_session(conn: AsyncConnection, values: dict[str, Any]) -> None:
     await conn.execute(insert(sessions).values(**values))
 
