@@ -20,6 +20,7 @@ from callcenter.domain.call_records import TrackerConfig
 from callcenter.domain.call_tracker import CallTracker
 from callcenter.services.accounts import AccountService
 from callcenter.services.calls import CallService, OperatorDirectory, call_json
+from callcenter.services.cdr_reconcile import reconciler_from_settings
 from callcenter.services.clients import ClientService
 from callcenter.services.context import Actor, Clock
 from callcenter.storage.database import Database
@@ -57,6 +58,10 @@ class Telephony:
                 settings.ami_secret, listener=self, ping_interval=settings.ami_ping_interval,
                 clock=clock, logger=logging.getLogger("callcenter.ami"))
         accounts.on_change.append(self.directory.refresh)
+        # calls that rang and ended while the CRM was down or off AMI, from Asterisk's CDR
+        self.cdr = reconciler_from_settings(settings, db, clock,
+                                            lambda call: self.calls.store(call),
+                                            self.directory.is_operator, self._followed)
 
     @staticmethod
     def _summaries(db: Database, clients: ClientService):
@@ -76,6 +81,7 @@ class Telephony:
         # users added or changed by the CLI (another process) are noticed without a restart
         self._directory_watch = asyncio.get_running_loop().create_task(self.directory.watch())
         await self.calls.store_spooled(self.spool_path)
+        self.cdr.request()
         if self.ami is not None:
             self.ami.start()
             log.info("AMI: connecting to %s:%s as %s", self.settings.ami_host,
@@ -84,6 +90,7 @@ class Telephony:
             log.info("AMI disabled (CALLCENTER_AMI_HOST is empty): no calls will be tracked")
 
     async def stop(self) -> None:
+        await self.cdr.close()
         if self._directory_watch is not None:
             self._directory_watch.cancel()
             await asyncio.gather(self._directory_watch, return_exceptions=True)
@@ -142,6 +149,11 @@ class Telephony:
 
     def on_resync_end(self, at: datetime) -> None:
         self.calls.carry_out(self.tracker.end_resync(at))
+        self.cdr.request()
+
+    def _followed(self) -> set[str]:
+        # the live record (recording, task, hangup cause) is better than the CDR's
+        return {*self.calls.unsaved, *(c.key for c in self.tracker.live_calls())}
 
     def on_status(self, status: AmiStatus) -> None:
         users = self.hub.connected_users()
