@@ -36,11 +36,9 @@ def all_route_specs() -> list[RouteSpec]:
 
 
 def build_services(settings: Settings, db: Database, clock: Clock) -> Services:
-    secret_key = settings.secret_key
-    if not secret_key:
-        secret_key = secrets.token_hex(32)
-        log.warning("CALLCENTER_SECRET_KEY is not set: using a random key, "
-                    "so sessions end when the server restarts")
+    # without a key a random one is used, so sessions end with the process (the server warns
+    # about it; the admin commands need no key)
+    secret_key = settings.secret_key or secrets.token_hex(32)
     accounts = AccountService(db, clock, secret_key, settings.session_days)
     clients = ClientService(db, clock, region=settings.default_region,
                             shop_timezone=settings.timezone,

@@ -18,46 +18,65 @@ from callcenter.services.context import Actor, utc_now
 log = logging.getLogger("callcenter")
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="callcenter", description="Telephony-centred CRM for the call centres of online shops")
-    parser.add_argument("--config", help="TOML config file (also $CALLCENTER_CONFIG)")
-    settings = parser.add_argument_group("settings (each also CALLCENTER_<NAME> in the environment)")
+def _settings_parent() -> argparse.ArgumentParser:
+    """The settings flags, accepted before and after the subcommand (``callcenter serve
+    --http-port 9000``). Defaults are suppressed so a flag given in one place is not
+    overwritten by the other's default."""
+    parent = argparse.ArgumentParser(add_help=False)
+    parent.add_argument("--config", default=argparse.SUPPRESS,
+                        help="TOML config file (also $CALLCENTER_CONFIG)")
+    settings = parent.add_argument_group(
+        "settings (each also CALLCENTER_<NAME> in the environment)")
     for s in SETTINGS:
-        settings.add_argument(s.flag, dest=f"setting_{s.name}", default=None, metavar="VALUE",
-                              help=f"{s.help} [default: {s.default!r}]")
+        settings.add_argument(s.flag, dest=f"setting_{s.name}", default=argparse.SUPPRESS,
+                              metavar="VALUE", help=f"{s.help} [default: {s.default!r}]")
+    return parent
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = _settings_parent()
+    parser = argparse.ArgumentParser(
+        prog="callcenter", parents=[common],
+        description="Telephony-centred CRM for the call centres of online shops")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("serve", help="run the web server (and the AMI listener when configured)")
-    demo = sub.add_parser("demo", help="migrate, seed demo data if empty, and serve")
+    sub.add_parser("serve", parents=[common],
+                   help="run the web server (and the AMI listener when configured)")
+    demo = sub.add_parser("demo", parents=[common],
+                          help="migrate, seed demo data if empty, and serve")
     demo.add_argument("--clients", type=int, default=1000, help="demo clients to create")
-    sub.add_parser("migrate", help="bring the database schema to the newest version")
+    sub.add_parser("migrate", parents=[common],
+                   help="bring the database schema to the newest version")
 
     user = sub.add_parser("user", help="manage users").add_subparsers(dest="user_cmd",
                                                                       required=True)
-    add = user.add_parser("add", help="add a user; the password is read from stdin or prompted")
+    add = user.add_parser("add", parents=[common],
+                          help="add a user; the password is read from stdin or prompted")
     add.add_argument("login")
     add.add_argument("--role", required=True, choices=["operator", "supervisor", "admin"])
     add.add_argument("--name")
     add.add_argument("--extension", help="softphone endpoint, e.g. PJSIP/101")
-    passwd = user.add_parser("passwd", help="set a user's password (stdin or prompt)")
+    passwd = user.add_parser("passwd", parents=[common],
+                             help="set a user's password (stdin or prompt)")
     passwd.add_argument("login")
-    user.add_parser("list", help="list users")
+    user.add_parser("list", parents=[common], help="list users")
 
     imp = sub.add_parser("import", help="import data").add_subparsers(dest="import_cmd",
                                                                       required=True)
-    imp_clients = imp.add_parser("clients", help="import clients from a CSV file")
+    imp_clients = imp.add_parser("clients", parents=[common],
+                                 help="import clients from a CSV file (see README for columns)")
     imp_clients.add_argument("file", type=Path)
     imp_clients.add_argument("--dry-run", action="store_true", help="report only, write nothing")
 
-    sim = sub.add_parser("ami-sim", help="run the AMI simulator (a fake Asterisk for demos/tests)",
-                         add_help=False)
-    sim.add_argument("sim_args", nargs=argparse.REMAINDER)
+    # the simulator parses its own options (``main`` hands it everything after ``ami-sim``)
+    sub.add_parser("ami-sim", add_help=False,
+                   help="run the AMI simulator (a fake Asterisk for demos/tests; "
+                        "`callcenter ami-sim --help` for options)")
     return parser
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    cli = {s.name: getattr(args, f"setting_{s.name}") for s in SETTINGS}
-    return load_settings(cli, config_file=args.config)
+    cli = {s.name: getattr(args, f"setting_{s.name}", None) for s in SETTINGS}
+    return load_settings(cli, config_file=getattr(args, "config", None))
 
 
 def _read_password(prompt: str) -> str:
@@ -70,11 +89,14 @@ def _read_password(prompt: str) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args, rest = parser.parse_known_args(argv)
     if args.command == "ami-sim":
         from callcenter.ami.sim import main as sim_main
 
-        return sim_main(args.sim_args)
+        return sim_main(rest)
+    if rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
     try:
         settings = _settings(args)
     except SettingsError as exc:
@@ -110,23 +132,40 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
         await serve(settings)
         return 0
     if args.command == "demo":
-        from callcenter.server import serve
-        from callcenter.services.demo import seed_demo
+        from callcenter.server import listen, serve
+        from callcenter.services.demo import demo_secret_key, seed_demo
 
-        db = Database(settings.db_url)
+        # the port first: when it is taken, say so before migrating and seeding
+        sock = listen(settings.http_host, settings.http_port)
         try:
-            await upgrade(db)
-            credentials = await seed_demo(db, clients=args.clients, now=utc_now())
-        finally:
-            await db.dispose()
-        _print_demo(settings, credentials)
-        await serve(settings, demo_callers=credentials.get("callers", []))
+            if not settings.secret_key:
+                settings = settings.replace(secret_key=demo_secret_key(_demo_folder(settings)))
+            db = Database(settings.db_url)
+            try:
+                await upgrade(db)
+                credentials = await seed_demo(db, clients=args.clients, now=utc_now())
+            finally:
+                await db.dispose()
+        except BaseException:
+            sock.close()
+            raise
+        await serve(settings, demo_callers=credentials.get("callers", []), sock=sock,
+                    on_listening=lambda url: _print_demo(url, credentials))
         return 0
     return await _admin_command(args, settings)
 
 
-def _print_demo(settings: Settings, credentials: dict[str, Any]) -> None:
-    url = f"http://{settings.http_host}:{settings.http_port}/"
+def _demo_folder(settings: Settings) -> Path:
+    """Where the demo keeps its files: beside its SQLite database, else ``var``."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(settings.db_url)
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        return Path(url.database).parent
+    return Path("var")
+
+
+def _print_demo(url: str, credentials: dict[str, Any]) -> None:
     print("\n=== callcenter demo ===")
     print(f"Open {url} and log in as one of:")
     for login, info in credentials["users"].items():

@@ -52,6 +52,12 @@ def _table_name(value: Any) -> str:
     return str(value)
 
 
+def _shop_caller_id(value: Any) -> str:
+    from callcenter.domain.click_to_call import shop_caller_id
+
+    return shop_caller_id(str(value))
+
+
 @dataclass(frozen=True)
 class Setting:
     name: str
@@ -83,7 +89,13 @@ SETTINGS: tuple[Setting, ...] = (
             "ISO country code used to read phone numbers written without a country code."),
     Setting("timezone", "Europe/Moscow",
             "The shop's IANA time zone; clients without one are assumed to live in it.", _timezone),
-    Setting("recordings_dir", "recordings", "Folder where call recordings are stored."),
+    Setting("recordings_dir", "recordings",
+            "Folder where the CRM reads call recordings: Asterisk's monitor directory as this "
+            "machine sees it (the same folder on the PBX host, or where it is mounted). Used at "
+            "the end of each call to leave out recordings with no audio."),
+    Setting("asterisk_monitor_dir", "/var/spool/asterisk/monitor",
+            "Asterisk's monitor directory as the PBX names it (the start of MIXMONITOR_FILENAME); "
+            "recordings are stored relative to it."),
     Setting("spool_dir", "var/spool",
             "Folder for call records that could not be stored at shutdown; they are stored "
             "at the next start."),
@@ -92,7 +104,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("ami_username", "callcenter", "AMI user name (manager.conf)."),
     Setting("ami_secret", "", "AMI secret (manager.conf).", secret=True),
     Setting("ami_context", "operators",
-            "Dialplan context click-to-call Originates into (Exten = the customer's number)."),
+            "Dialplan context click-to-call Originates into (Exten = the customer's number "
+            "in E.164, with its +)."),
+    Setting("shop_caller_id", "",
+            "The shop's phone number customers see on click-to-call (passed to the dialplan as "
+            "CRM_OUTBOUND_CID), e.g. 74951234567; empty leaves it to the dialplan's "
+            "CALLCENTER_SHOP_CID.", _shop_caller_id),
     Setting("ami_ping_interval", 10.0,
             "Seconds between AMI Ping actions; a link silent for two intervals is reconnected.",
             float),

@@ -3,33 +3,63 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import signal
+import socket
+from typing import Callable
 
 from aiohttp import web
 
 from callcenter.app import create_app
 from callcenter.config import Settings
+from callcenter.errors import AppError
 
 log = logging.getLogger("callcenter")
 
 
-async def serve(settings: Settings, *, demo_callers: list[str] | None = None) -> None:
-    """Serve until SIGINT/SIGTERM. With ``demo_callers`` and no Asterisk configured, a pretend
-    PBX sends calls from those numbers."""
-    demo_pbx = None
-    if demo_callers is not None and not settings.ami_host:
-        from callcenter.ami.demo_pbx import start_demo_pbx
+class CannotListen(AppError):
+    """The web server's address cannot be bound (raised at start, not over HTTP)."""
 
-        demo_pbx = await start_demo_pbx(demo_callers)
-        settings = settings.replace(**demo_pbx.settings())
-        log.info("demo: no Asterisk configured, using the built-in AMI simulator")
-    app = create_app(settings)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, settings.http_host, settings.http_port)
-    await site.start()
-    log.info("callcenter listening on http://%s:%s/", settings.http_host, settings.http_port)
+    code = "cannot_listen"
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on ``host:port`` (0 = a free port chosen by the OS).
+
+    Binding first, before anything else starts, turns a busy port into one clear error
+    instead of a traceback after the services came up.
+    """
+    try:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        return socket.create_server((host, port), family=family, backlog=128)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            reason = "the address is already in use (another server is running there?)"
+        else:
+            reason = exc.strerror or str(exc)
+        raise CannotListen(
+            f"cannot listen on {host}:{port}: {reason}; choose another with --http-port "
+            f"or CALLCENTER_HTTP_PORT") from None
+
+
+async def serve(settings: Settings, *, demo_callers: list[str] | None = None,
+                sock: socket.socket | None = None,
+                on_listening: Callable[[str], None] | None = None) -> None:
+    """Serve until SIGINT/SIGTERM.
+
+    The address is bound before the app starts (``CannotListen`` when it is taken), or ``sock``
+    is used as it is. ``on_listening(url)`` runs once the server accepts connections. With
+    ``demo_callers`` and no Asterisk configured, a pretend PBX sends calls from those numbers.
+    """
+    if sock is None:
+        sock = listen(settings.http_host, settings.http_port)
+    host, port = sock.getsockname()[:2]
+    url = f"http://{host}:{port}/"
+    if not settings.secret_key:
+        log.warning("CALLCENTER_SECRET_KEY is not set: using a random key, "
+                    "so sessions end when the server restarts")
+    # handlers first: a stop asked for while starting up still ends cleanly, once started
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -37,10 +67,27 @@ async def serve(settings: Settings, *, demo_callers: list[str] | None = None) ->
             loop.add_signal_handler(sig, stop.set)
         except NotImplementedError:  # pragma: no cover - not on Linux
             pass
+    demo_pbx = None
+    runner = None
     try:
+        if demo_callers is not None and not settings.ami_host:
+            from callcenter.ami.demo_pbx import start_demo_pbx
+
+            demo_pbx = await start_demo_pbx(demo_callers)
+            settings = settings.replace(**demo_pbx.settings())
+            log.info("demo: no Asterisk configured, using the built-in AMI simulator")
+        app = create_app(settings)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        await web.SockSite(runner, sock).start()
+        log.info("callcenter listening on %s", url)
+        if on_listening is not None:
+            on_listening(url)
         await stop.wait()
     finally:
         log.info("shutting down")
-        await runner.cleanup()
+        if runner is not None:
+            await runner.cleanup()
         if demo_pbx is not None:
             await demo_pbx.stop()
+        sock.close()

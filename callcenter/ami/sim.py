@@ -17,7 +17,7 @@ For tests: ``actions`` (every action received, in order), ``set_fault()`` (ignor
 error an action, e.g. stop answering Ping), ``disconnect_all()``, ``send_raw()``, and
 ``chunk_sizes`` to split every write into random (seeded) pieces.
 
-Command line: ``python -m callcenter.ami.sim --port 5038 --username crm --secret S
+Command line: ``callcenter ami-sim --port 5038 --username crm --secret S
 (--replay FILE... [--loop] [--speed X] | --rate N [--duration S])``.
 """
 
@@ -25,10 +25,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import heapq
 import itertools
 import logging
 import random
+import signal
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -374,6 +376,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     async def run() -> None:
         await sim.start(args.host, args.port)
+        # SIGTERM (a service manager, a test) stops it as cleanly as Ctrl-C
+        main_task = asyncio.current_task()
+        with contextlib.suppress(NotImplementedError):
+            asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, main_task.cancel)
         try:
             if args.replay:
                 while True:
@@ -395,7 +401,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         asyncio.run(run())
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, asyncio.CancelledError):
         pass
     return 0
 

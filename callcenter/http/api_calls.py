@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 from aiohttp import WSMsgType, web
 
 from callcenter.domain.access import ALL_ROLES, STAFF, Role, may_see_call
+from callcenter.domain.click_to_call import ClickToCall
 from callcenter.domain.clients import MAX_ID
 from callcenter.domain.json_text import JsonRejected, parse_json
 from callcenter.domain.phones import try_normalise
@@ -243,18 +244,10 @@ async def originate(request: web.Request) -> web.Response:
                           "such as PJSIP/101", {"fields": {"extension": "not set"}})
     if calls.ami is None:
         raise ServiceUnavailable("No Asterisk is connected (CALLCENTER_AMI_HOST is not set)")
-    dial = parsed.e164.lstrip("+") if parsed.e164 else parsed.internal
-    # the pop of an outbound call shows whom the operator is calling before the customer's
-    # leg exists: the number and the client travel with the call as channel variables
-    variables = {"CRM_USER_ID": str(ctx.actor.user_id), "CRM_NUMBER": parsed.e164 or dial}
-    if data.get("task_id") is not None:
-        variables["CRM_TASK_ID"] = str(data["task_id"])
-    if data.get("client_id") is not None:
-        variables["CRM_CLIENT_ID"] = str(data["client_id"])
-    action_id = await calls.originate(channel=ctx.user["extension"], exten=dial,
-                                      variables=variables)
-    return json_response({"action_id": action_id, "number": parsed.e164 or dial},
-                             status=202)
+    placed = await calls.click_to_call.place(ClickToCall(
+        channel=ctx.user["extension"], number=parsed, user_id=ctx.actor.user_id,
+        task_id=data.get("task_id"), client_id=data.get("client_id")))
+    return json_response({"action_id": placed.action_id, "number": placed.number}, status=202)
 
 
 @routes.get("/api/tasks", roles=ALL_ROLES, tag="tasks", query=("status", "kind", "limit", "offset"),

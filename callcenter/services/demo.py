@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -25,6 +27,27 @@ DEMO_USERS = (
     ("supervisor", "Светлана Орлова", "supervisor", None, "demo-supervisor"),
     ("admin", "Администратор", "admin", None, "demo-admin"),
 )
+
+
+def demo_secret_key(folder: Path) -> str:
+    """The demo's session key, kept in ``folder/secret-key`` (mode 0600) so demo sessions
+    survive a restart; made on first use. A key file that is not ours to read is an error."""
+    path = folder / "secret-key"
+    try:
+        key = path.read_text(encoding="ascii").strip()
+        if key:
+            return key
+    except FileNotFoundError:
+        pass
+    folder.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    # written under a temporary name and renamed, so a crash never leaves half a key behind
+    tmp = folder / f".secret-key.{os.getpid()}"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as fh:
+        fh.write(key + "\n")
+    os.replace(tmp, path)
+    return key
 
 
 async def seed_demo(db: Database, *, clients: int, now: datetime, seed: int = 7) -> dict[str, Any]:

@@ -18,9 +18,11 @@ from callcenter.ami.status import AmiStatus
 from callcenter.config import Settings
 from callcenter.domain.call_records import TrackerConfig
 from callcenter.domain.call_tracker import CallTracker
+from callcenter.domain.click_to_call import OriginateParams
 from callcenter.services.accounts import AccountService
 from callcenter.services.calls import CallService, OperatorDirectory, call_json
 from callcenter.services.cdr_reconcile import reconciler_from_settings
+from callcenter.services.click_to_call import ClickToCallService
 from callcenter.services.clients import ClientService
 from callcenter.services.context import Actor, Clock
 from callcenter.storage.database import Database
@@ -42,6 +44,7 @@ class Telephony:
         self.directory = OperatorDirectory(db, check_seconds=settings.users_check_seconds)
         self.tracker = CallTracker(TrackerConfig(
             operator_endpoints=self.directory.is_operator,
+            monitor_spool=settings.asterisk_monitor_dir,
             trunk_endpoints=frozenset(e.strip() for e in settings.trunk_endpoints.split(",")
                                       if e.strip()),
             operator_contexts=frozenset({settings.ami_context, *TrackerConfig.operator_contexts})))
@@ -62,6 +65,8 @@ class Telephony:
         self.cdr = reconciler_from_settings(settings, db, clock,
                                             lambda call: self.calls.store(call),
                                             self.directory.is_operator, self._followed)
+        self.click_to_call = ClickToCallService(db, self.originate,
+                                                shop_cid=settings.shop_caller_id)
 
     @staticmethod
     def _summaries(db: Database, clients: ClientService):
@@ -115,19 +120,27 @@ class Telephony:
         return [call_json(c, self.directory, self.settings.default_region)
                 for c in self.tracker.live_calls()]
 
-    async def originate(self, *, channel: str, exten: str, variables: dict[str, str]) -> str:
+    async def originate(self, params: OriginateParams) -> str:
+        """Send one click-to-call Originate (never re-sent); its ActionID.
+
+        AMI errors become ServiceUnavailable, with what is known about the call's fate.
+        """
         from callcenter.ami.errors import ActionFailed, ActionLost, AmiNotConnected
         from callcenter.errors import ServiceUnavailable
 
+        if self.ami is None:
+            raise ServiceUnavailable("No Asterisk is connected (CALLCENTER_AMI_HOST is not set)")
         # told before it is sent: its OriginateResponse may arrive in the same read as the reply
         action_id = self.ami.new_action_id("originate")
         self.tracker.originate_sent({
-            "ActionID": action_id, "Channel": channel, "Exten": exten,
-            "Variable": [f"{name}={value}" for name, value in (variables or {}).items()]},
+            "ActionID": action_id, "Channel": params.channel, "Exten": params.exten,
+            "Variable": [f"{name}={value}" for name, value in (params.variables or {}).items()]},
             self.calls.clock())
         try:
-            return await self.ami.originate(channel=channel, context=self.settings.ami_context,
-                                            exten=exten, variables=variables, action_id=action_id)
+            return await self.ami.originate(channel=params.channel,
+                                            context=self.settings.ami_context,
+                                            exten=params.exten, caller_id=params.caller_id,
+                                            variables=params.variables, action_id=action_id)
         except AmiNotConnected as exc:
             raise ServiceUnavailable(f"Asterisk is not connected: {exc}") from None
         except ActionLost as exc:

@@ -87,12 +87,12 @@ class Pbx:
 
 
 async def start_pbx(db_url: str, aiohttp_client, *, sim_secret: str = AMI_SECRET,
-                    **sim_options) -> Pbx:
+                    settings_overrides: dict[str, Any] | None = None, **sim_options) -> Pbx:
     sim = AmiSimulator(AMI_USER, sim_secret, seed=1, **sim_options)
     port = await sim.start()
     settings = make_settings(db_url, ami_host="127.0.0.1", ami_port=port,
                              ami_username=AMI_USER, ami_secret=AMI_SECRET,
-                             ami_ping_interval=5.0)
+                             ami_ping_interval=5.0, **(settings_overrides or {}))
     app = create_app(settings)
     client = await aiohttp_client(app)
     services = app[SERVICES]
