@@ -35,6 +35,10 @@ async def login(request: web.Request) -> web.Response:
     response = json_response({"user": user_json(result.user),
                                   "csrf_token": result.csrf_token})
     response.set_cookie(
+    if len(data["login"]) > 64 or len(data["password"]) > 1024:
+        # no account has such a login; hashing a megabyte "password" is only work for us
+        raise ValidationFailed.fields({"login": "a login has at most 64 characters and a "
+                                                "password at most 1024"})
         SESSION_COOKIE, result.token, httponly=True, samesite="Lax", path="/",
         secure=services.settings.cookie_secure,
         max_age=int(services.accounts.session_lifetime.total_seconds()))

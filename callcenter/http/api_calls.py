@@ -216,8 +216,8 @@ async def patch_call(request: web.Request) -> web.Response:
 
 @routes.post("/api/calls/originate", roles=ALL_ROLES, tag="calls",
              body={"type": "object", "required": ["number"], "properties": {
-                 "number": {"type": "string"}, "task_id": {"type": "integer"},
-                 "client_id": {"type": "integer"}}},
+                 "number": {"type": "string"}, "task_id": {"type": ["integer", "null"]},
+                 "client_id": {"type": ["integer", "null"]}}},
              summary="Click to call: ring my softphone, then dial the number (AMI Originate)")
 async def originate(request: web.Request) -> web.Response:
     services = request.app[SERVICES]

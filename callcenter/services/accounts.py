@@ -85,7 +85,9 @@ class AccountService:
             else:
                 values["login"] = login
         if "name" in data or not partial:
-            name = data.get("name") or (data.get("login") if not partial else None)
+            name = data.get("name")
+            if name in (None, "") and not partial:  # only a missing name is the login
+                name = data.get("login")
             if not isinstance(name, str) or not name.strip() or len(name) > 200:
                 errors["name"] = "is required (up to 200 characters)"
             else:
