@@ -9,6 +9,11 @@ Files come from Excel as often as from other CRMs, so the parser accepts
 UTF-8 (with or without BOM), UTF-16 with BOM ("Unicode text" in Excel) and
 cp1251 (Excel's "CSV" on Russian Windows); ``,`` ``;`` or tab delimiters; and
 column names in English or Russian (see ``COLUMN_ALIASES``).
+
+Quoting is read strictly: a broken quote rejects the whole file, naming the line
+where the quoted cell starts, rather than letting one cell swallow the rows after it.
+Two rows sharing a phone or e-mail are one person only when their names agree
+(or one row has no name); otherwise both are kept and the clash is reported.
 """
 
 from __future__ import annotations
@@ -23,7 +28,8 @@ from zoneinfo import available_timezones
 
 from callcenter.domain.phones import InvalidPhone, PhoneNumber, guess_timezone, normalise_phone
 
-__all__ = ["COLUMN_ALIASES", "ClientRow", "CsvFormatError", "CsvImportPlan", "RejectedRow", "parse_clients_csv"]
+__all__ = ["COLUMN_ALIASES", "ClientRow", "CsvFormatError", "CsvImportPlan", "MergedRow", "NameConflict",
+           "RejectedRow", "names_agree", "parse_clients_csv"]
 
 #: Field -> header names that mean it (compared case-insensitively, "ё" as "е",
 #: ignoring a trailing number so "Телефон 2" is another phone column).
@@ -82,7 +88,8 @@ class CsvFormatError(ValueError):
 @dataclass(frozen=True)
 class ClientRow:
     """One client to import.  ``line`` is where its first row starts in the
-    file (header = line 1 unless blank lines precede it); phones are E.164,
+    file (header = line 1 unless blank lines precede it); phones are E.164 and
+    ``phones_entered`` the same numbers as the file wrote them (one for one);
     emails lower-case; ``timezone`` is always a valid IANA name."""
 
     line: int
@@ -95,6 +102,29 @@ class ClientRow:
     tags: tuple[str, ...]
     notes: str | None
     birthday: date | None
+    phones_entered: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class MergedRow:
+    """Row ``line`` was folded into the client of row ``into_line`` (same phone or e-mail,
+    names agreeing or ``line`` without a name)."""
+
+    line: int
+    into_line: int
+    shared: str
+
+
+@dataclass(frozen=True)
+class NameConflict:
+    """Rows ``line`` and ``other_line`` share ``shared`` (a phone in E.164, or an e-mail) but
+    name different people: both are imported as separate clients, and this says so."""
+
+    line: int
+    other_line: int
+    shared: str
+    name: str
+    other_name: str
 
 
 @dataclass(frozen=True)
@@ -112,14 +142,20 @@ class RejectedRow:
 
 @dataclass
 class CsvImportPlan:
-    """``merged_in_file`` counts rows folded into an earlier row that shares a
-    phone or e-mail; ``encoding`` and ``delimiter`` say how the file was read."""
+    """``merges`` lists rows folded into an earlier row that shares a phone or e-mail
+    (``merged_in_file`` counts them); ``conflicts`` rows that share one with an earlier
+    row but name someone else; ``encoding`` and ``delimiter`` say how the file was read."""
 
     rows: list[ClientRow]
     rejected: list[RejectedRow]
-    merged_in_file: int = 0
+    merges: list[MergedRow] = field(default_factory=list)
+    conflicts: list[NameConflict] = field(default_factory=list)
     encoding: str = "utf-8"
     delimiter: str = ","
+
+    @property
+    def merged_in_file(self) -> int:
+        return len(self.merges)
 
 
 class _Rejected(Exception):
@@ -141,6 +177,7 @@ class _Draft:
     notes: list[str]
     birthday: date | None
     keys: list[str] = field(default_factory=list)
+    entered: dict[str, str] = field(default_factory=dict)  # E.164 -> as written
 
 
 def parse_clients_csv(
@@ -150,10 +187,14 @@ def parse_clients_csv(
 
     Required columns: a name (or surname) and a phone or e-mail column.  Phone
     and e-mail cells may hold several values separated by ``,`` ``;`` or
-    ``/``.  A row with any bad value is rejected whole.  Rows sharing a phone
-    or e-mail with earlier rows are merged into the earliest of them: phones,
-    e-mails and tags are unioned, notes appended, other fields kept from the
-    earlier row and filled in where it had none.  Blank rows are skipped.  Time zone: the
+    ``/``.  A row with any bad value is rejected whole.  A row sharing a phone
+    or e-mail with earlier rows is merged into the earliest of them whose name
+    agrees (:func:`names_agree`), or into the earliest if the row has no name:
+    phones, e-mails and tags are unioned, notes appended, other fields kept from
+    the earlier row and filled in where it had none.  When no earlier row's name
+    agrees, the row stays a client of its own and a :class:`NameConflict` names
+    both lines.  A row without a name that shares nothing is rejected
+    (``missing_name``).  Blank rows are skipped.  Time zone: the
     file's (IANA name in any case, or "МСК+N"), else guessed from the first
     phone, else ``default_timezone``.  Raises :class:`CsvFormatError` if the
     file is unusable, ``ValueError`` if ``default_timezone`` is not a zone.
@@ -162,10 +203,10 @@ def parse_clients_csv(
         raise ValueError(f"default_timezone {default_timezone!r} is not an IANA time zone name")
     text, encoding = _decode(data)
     delimiter = _sniff_delimiter(text)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     plan = CsvImportPlan(rows=[], rejected=[], encoding=encoding, delimiter=delimiter)
     drafts: list[_Draft] = []
-    owner_of_key: dict[str, int] = {}
+    owners_of_key: dict[str, list[int]] = {}
     header: list[str] | None = None
     columns: list[tuple[int, str]] = []
     seen_rows = 0
@@ -178,28 +219,89 @@ def parse_clients_csv(
             if header is None:
                 header, columns = _read_header(cells)
                 continue
+            if last_line > line:
+                _check_no_swallowed_rows(line, cells, delimiter, len(header))
             seen_rows += 1
             if seen_rows > max_rows:
                 raise CsvFormatError("too_many_rows", f"the file has more than {max_rows} rows; split it into parts")
             try:
                 draft = _parse_row(line, columns, cells, region)
+                owners = sorted({i for key in draft.keys for i in owners_of_key.get(key, ())})
+                if not draft.name and not owners:
+                    raise _Rejected("missing_name", _no_name_message(draft))
             except _Rejected as exc:
                 plan.rejected.append(RejectedRow(line, exc.reason, str(exc), _raw_row(header, cells)))
                 continue
-            owners = sorted({owner_of_key[key] for key in draft.keys if key in owner_of_key})
-            if owners:
-                _merge(drafts[owners[0]], draft)
-                plan.merged_in_file += 1
+            into = next((i for i in owners if not draft.name or names_agree(drafts[i].name, draft.name)), None)
+            if into is not None:
+                plan.merges.append(MergedRow(line, drafts[into].line, _shared(drafts[into], draft)))
+                _merge(drafts[into], draft)
             else:
+                for i in owners:
+                    plan.conflicts.append(NameConflict(line, drafts[i].line, _shared(drafts[i], draft),
+                                                       draft.name, drafts[i].name))
                 drafts.append(draft)
+                into = len(drafts) - 1
             for key in draft.keys:
-                owner_of_key.setdefault(key, owners[0] if owners else len(drafts) - 1)
+                if into not in owners_of_key.setdefault(key, []):
+                    owners_of_key[key].append(into)
     except csv.Error as exc:
-        raise CsvFormatError("malformed", f"line {last_line + 1} is not valid CSV ({exc}); check the quotes") from None
+        raise CsvFormatError(
+            "malformed", f"line {last_line + 1}: broken quoting ({exc}); a quote opened on line "
+                         f"{last_line + 1} is never closed, or text follows a closing quote") from None
     if header is None:
         raise CsvFormatError("empty_file", "the file has no content")
     plan.rows = [_freeze(draft, default_timezone) for draft in drafts]
     return plan
+
+
+def _check_no_swallowed_rows(line: int, cells: list[str], delimiter: str, width: int) -> None:
+    """A quoted cell running over several lines is fine for notes, but one whose inner lines
+    hold a whole row's worth of delimiters is a stray quote that swallowed the rows after it."""
+    if width < 2:
+        return
+    for cell in cells:
+        for inner in cell.splitlines()[1:]:
+            if inner.count(delimiter) >= width - 1:
+                raise CsvFormatError(
+                    "malformed", f"line {line}: a quoted cell runs over the next lines and takes in "
+                                 f"what look like rows ({inner.strip()[:40]!r}); check the quotes on line {line}")
+
+
+_NAME_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+
+
+def _name_words(name: str) -> list[str]:
+    return _NAME_WORD.findall(name.casefold().replace("ё", "е"))
+
+
+def names_agree(a: str, b: str) -> bool:
+    """Whether two names can be one person: every word of the shorter appears in the longer
+    (any order, any case, "ё" as "е"), an initial standing for any word it begins.  "Иван" and
+    "Петров Иван" agree, "Ольга С." and "Ольга Смирнова" too; "Иван" and "Мария" do not."""
+    wa, wb = _name_words(a), _name_words(b)
+    if not wa or not wb:
+        return False
+    short, long = (wa, wb) if len(wa) <= len(wb) else (wb, wa)
+    pool = list(long)
+    for word in sorted(short, key=len, reverse=True):  # whole words claim their match first
+        match = next((w for w in pool if w == word), None) or next(
+            (w for w in pool if (len(word) == 1 and w.startswith(word)) or (len(w) == 1 and word.startswith(w))),
+            None)
+        if match is None:
+            return False
+        pool.remove(match)
+    return True
+
+
+def _shared(a: _Draft, b: _Draft) -> str:
+    key = next(k for k in b.keys if k in a.keys)
+    return key.removeprefix("email:")
+
+
+def _no_name_message(draft: _Draft) -> str:
+    contacts = ", ".join([draft.entered.get(p, p) for p in draft.phones] + draft.emails)
+    return f"the row with {contacts!r} has no name" if contacts else "the row has no name"
 
 
 def _decode(data: bytes) -> tuple[str, str]:
@@ -289,16 +391,19 @@ def _parse_row(line: int, columns: list[tuple[int, str]], cells: list[str], regi
 
     name_parts = values.get("surname", []) + values.get("name", []) + values.get("patronymic", [])
     full_name = " ".join(" ".join(name_parts).split())
-    if not full_name:
-        contacts = ", ".join(values.get("phone", []) + values.get("email", []))
-        raise _Rejected("missing_name", f"the row with {contacts!r} has no name" if contacts else "the row has no name")
+    if not full_name and not values.get("phone") and not values.get("email"):
+        raise _Rejected("missing_name", "the row has no name")
     notes = list(values.get("notes", []))
     phones: list[str] = []
+    entered: dict[str, str] = {}
     for cell in values.get("phone", []):
         for piece in _split_phones(cell):
             phone = _parse_phone(piece, region)
             if phone.e164 not in phones:
                 phones.append(phone.e164)
+                # Excel's "79161234567.0" was never what anybody typed
+                written = piece[:-2] if _EXCEL_FLOAT.match(piece) else piece
+                entered[phone.e164] = " ".join(written.split())
             if phone.extension:
                 notes.append(f"{phone.e164} доб. {phone.extension}")
     emails: list[str] = []
@@ -319,7 +424,7 @@ def _parse_row(line: int, columns: list[tuple[int, str]], cells: list[str], regi
     return _Draft(
         line=line, name=full_name, company=one("company"), phones=phones, emails=emails, city=one("city"),
         timezone=timezone, tags=tags, notes=notes, birthday=_parse_birthday(birthday) if birthday else None,
-        keys=phones + ["email:" + e for e in emails],
+        keys=phones + ["email:" + e for e in emails], entered=entered,
     )
 
 
@@ -396,6 +501,8 @@ def _union(into: list[str], items: list[str]) -> None:
 def _merge(into: _Draft, other: _Draft) -> None:
     for name in ("phones", "emails", "tags", "notes", "keys"):
         _union(getattr(into, name), getattr(other, name))
+    for e164, written in other.entered.items():
+        into.entered.setdefault(e164, written)
     for name in ("company", "city", "timezone", "birthday"):
         setattr(into, name, getattr(into, name) or getattr(other, name))
 
@@ -408,4 +515,5 @@ def _freeze(draft: _Draft, default_timezone: str) -> ClientRow:
         line=draft.line, name=draft.name, company=draft.company, phones=tuple(draft.phones),
         emails=tuple(draft.emails), city=draft.city, timezone=timezone, tags=tuple(draft.tags),
         notes="\n".join(draft.notes) or None, birthday=draft.birthday,
+        phones_entered=tuple(draft.entered.get(p, p) for p in draft.phones),
     )

@@ -1,6 +1,7 @@
 """CSV import of clients: files as Excel and other CRMs really write them."""
 
 import csv
+import dataclasses
 import io
 from datetime import date
 
@@ -8,7 +9,9 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from callcenter.domain.client_csv import ClientRow, CsvFormatError, parse_clients_csv
+from callcenter.domain.client_csv import (
+    ClientRow, CsvFormatError, MergedRow, NameConflict, names_agree, parse_clients_csv,
+)
 
 
 def row(line, name, phones=(), emails=(), **extra):
@@ -94,7 +97,7 @@ FILES = [
         "ФИО;Телефон;Email;Теги;Город\n"
         "Иван Петров;89161234567;;VIP;\n"
         "Иван;+7 916 123 45 67;ivan@mail.ru;опт;Москва\n"  # same phone -> merged into line 2
-        "Ваня;84951234567;IVAN@mail.ru;vip;\n"  # same email (any case) -> merged, tag unioned case-insensitively
+        ";84951234567;IVAN@mail.ru;vip;\n"  # no name, same email (any case) -> merged, tag unioned case-insensitively
         "Ольга;89265550101;;;\n".encode(),
         [row(2, "Иван Петров", ["+79161234567", "+74951234567"], ["ivan@mail.ru"], tags=("VIP", "опт"), city="Москва"),
          row(5, "Ольга", ["+79265550101"])],
@@ -118,7 +121,9 @@ FILES = [
                          [case[1:] for case in FILES], ids=[case[0] for case in FILES])
 def test_parse_files(data, rows, rejected, merged, encoding, delimiter):
     plan = parse_clients_csv(data)
-    assert plan.rows == rows
+    # the numbers as written are checked on their own below
+    assert [dataclasses.replace(r, phones_entered=()) for r in plan.rows] == rows
+    assert all(len(r.phones_entered) == len(r.phones) for r in plan.rows)
     assert [(r.line, r.reason) for r in plan.rejected] == rejected
     assert (plan.merged_in_file, plan.encoding, plan.delimiter) == (merged, encoding, delimiter)
 
@@ -157,6 +162,82 @@ BROKEN = [
      "too_many_rows"),
     ("unclosed-quote-over-field-limit", b'name,phone\n"x' + b"a" * 200_000, 10, "malformed"),
 ]
+
+# (id, file text, line the message must name)
+BROKEN_QUOTES = [
+    ("unclosed-quote-eats-the-rest", 'ФИО;Телефон\nИван;89161234567\n"Мария;89265550101\nОльга;89031112233\n', 3),
+    ("text-after-closing-quote", 'name,phone\nIvan,89161234567\n"Maria" Petrova,89265550101\n', 3),
+    ("stray-quote-closed-rows-later",
+     'ФИО;Телефон;Город\nИван;89161234567;"Москва\nМария;89265550101;Тула\nОльга;89031112233;Тула"\n', 2),
+]
+
+
+@pytest.mark.parametrize(("text", "line"), [c[1:] for c in BROKEN_QUOTES], ids=[c[0] for c in BROKEN_QUOTES])
+def test_a_broken_quote_rejects_the_whole_file_and_names_the_line(text, line):
+    with pytest.raises(CsvFormatError) as info:
+        parse_clients_csv(text.encode())
+    assert info.value.code == "malformed"
+    assert f"line {line}" in str(info.value)
+
+
+def test_quotes_that_are_not_broken_still_read():
+    data = ('ФИО;Телефон;Заметки\nИван "Ваня" Петров;89161234567;"звонить; после 18\nи не в выходные"\n'
+            '"Мария ""Маша""";89265550101;\n').encode()
+    plan = parse_clients_csv(data)
+    assert [(r.line, r.name, r.notes) for r in plan.rows] == [
+        (2, 'Иван "Ваня" Петров', "звонить; после 18\nи не в выходные"), (4, 'Мария "Маша"', None)]
+
+
+# (id, file text, clients as (line, name, phones), merges, conflicts)
+SHARED_CONTACTS = [
+    ("same-person-merged", "ФИО;Телефон\nИван Петров;89161234567\nпетров иван;+7 916 123-45-67\n",
+     [(2, "Иван Петров", ("+79161234567",))], [MergedRow(3, 2, "+79161234567")], []),
+    ("initial-and-shorter-name-agree", "ФИО;Телефон\nОльга Смирнова;89265550101\nОльга С.;89265550101\n"
+     "Ольга;89265550101, 84951234567\n",
+     [(2, "Ольга Смирнова", ("+79265550101", "+74951234567"))],
+     [MergedRow(3, 2, "+79265550101"), MergedRow(4, 2, "+79265550101")], []),
+    ("row-without-name-merged", "ФИО;Телефон;Email\nИван;89161234567;\n;89161234567;ivan@mail.ru\n",
+     [(2, "Иван", ("+79161234567",))], [MergedRow(3, 2, "+79161234567")], []),
+    ("two-people-one-landline-kept-apart", "ФИО;Телефон\nИван Петров;84951234567\nМария Петрова;8 495 123-45-67\n",
+     [(2, "Иван Петров", ("+74951234567",)), (3, "Мария Петрова", ("+74951234567",))], [],
+     [NameConflict(3, 2, "+74951234567", "Мария Петрова", "Иван Петров")]),
+    ("shared-email-conflict-then-merge-into-the-agreeing-one",
+     "ФИО;Email\nИван;family@mail.ru\nМария;FAMILY@mail.ru\nМария Ивановна;family@mail.ru\n",
+     [(2, "Иван", ()), (3, "Мария", ())], [MergedRow(4, 3, "family@mail.ru")],
+     [NameConflict(3, 2, "family@mail.ru", "Мария", "Иван")]),
+]
+
+
+@pytest.mark.parametrize(("text", "clients", "merges", "conflicts"), [c[1:] for c in SHARED_CONTACTS],
+                         ids=[c[0] for c in SHARED_CONTACTS])
+def test_rows_sharing_a_contact_merge_only_when_the_names_agree(text, clients, merges, conflicts):
+    plan = parse_clients_csv(text.encode())
+    assert [(r.line, r.name, r.phones) for r in plan.rows] == clients
+    assert (plan.merges, plan.conflicts, plan.rejected) == (merges, conflicts, [])
+    assert plan.merged_in_file == len(merges)
+
+
+@pytest.mark.parametrize(("a", "b", "agree"), [
+    ("Иван Петров", "Петров Иван", True), ("Иван", "Иван Петров", True), ("Ольга С.", "Ольга Смирнова", True),
+    ("Пётр", "ПЕТР", True), ("И. Петров", "Иван Петров", True), ("Иван", "Мария", False),
+    ("Иван Петров", "Иван Сидоров", False), ("Иван Иван", "Иван", True), ("Иван", "Иван Иван", True),
+    ("Иван Иван", "Иван Петров", False), ("!!!", "Иван", False),
+])
+def test_names_agree(a, b, agree):
+    assert names_agree(a, b) is agree
+    assert names_agree(b, a) is agree
+
+
+@pytest.mark.parametrize(("cell", "entered", "e164"), [
+    ("8 916 123-45-67", ("8 916 123-45-67",), ("+79161234567",)),
+    ("+7 (916) 123-45-67;  8  495 123 45 67", ("+7 (916) 123-45-67", "8 495 123 45 67"),
+     ("+79161234567", "+74951234567")),
+    ("+7 495 123-45-67, доб. 12", ("+7 495 123-45-67 доб. 12",), ("+74951234567",)),
+    ("79161234567.0", ("79161234567",), ("+79161234567",)),
+])
+def test_numbers_are_kept_as_entered_beside_e164(cell, entered, e164):
+    (client,) = parse_clients_csv(f'ФИО;Телефон\nИван;"{cell}"\n'.encode()).rows
+    assert (client.phones_entered, client.phones) == (entered, e164)
 
 
 @pytest.mark.parametrize(("data", "max_rows", "code"), [c[1:] for c in BROKEN], ids=[c[0] for c in BROKEN])
