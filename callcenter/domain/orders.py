@@ -98,9 +98,15 @@ def _items(value: Any) -> list[dict[str, Any]]:
         if isinstance(qty, bool) or not isinstance(qty, (int, float)) \
                 or not math.isfinite(qty) or not 0 < qty <= MAX_QTY:
             raise ValueError(f"item {i}: qty must be a positive number up to {MAX_QTY}")
+        sku = item.get("sku")
+        if isinstance(sku, bool) or not isinstance(sku, (str, int, type(None))) \
+                or len(str(sku)) > 100:
+            raise ValueError(f"item {i}: sku must be text of up to 100 characters")
+        if len(item["name"]) > 300:
+            raise ValueError(f"item {i}: the name is longer than 300 characters")
         price = _money(item.get("price", 0))
-        items.append({"sku": str(item.get("sku") or "") or None, "name": item["name"][:300],
-                      "qty": qty, "price": f"{price:.2f}"})
+        items.append({"sku": str(sku if sku is not None else "").strip() or None,
+                      "name": item["name"], "qty": qty, "price": f"{price:.2f}"})
     return items
 
 

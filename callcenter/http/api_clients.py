@@ -15,10 +15,12 @@ PHONE = {"type": "object", "properties": {"number": {"type": "string"},
                                           "label": {"type": "string"}}}
 EMAIL = {"type": "object", "properties": {"email": {"type": "string"},
                                           "label": {"type": "string"}}}
+TEXT_OR_NULL = {"type": ["string", "null"], "description": "null or empty clears it"}
 CLIENT_BODY = {"type": "object", "properties": {
-    "name": {"type": "string"}, "company": {"type": "string"}, "notes": {"type": "string"},
-    "timezone": {"type": "string"}, "city": {"type": "string"}, "region": {"type": "string"},
-    "tags": {"type": "array", "items": {"type": "string"}},
+    "name": {"type": "string"}, "company": TEXT_OR_NULL, "notes": TEXT_OR_NULL,
+    "timezone": TEXT_OR_NULL, "city": TEXT_OR_NULL, "region": TEXT_OR_NULL,
+    "tags": {"type": ["array", "string", "null"], "items": {"type": "string"},
+             "description": "a list, or one text of comma-separated tags"},
     "assigned_operator_id": {"type": ["integer", "null"]},
     "birthday": {"type": ["string", "null"], "format": "date"},
     "do_not_call": {"type": "boolean"},

@@ -15,21 +15,24 @@ from callcenter.http.routing import RouteTable
 
 routes = RouteTable()
 
-ITEM = {"type": "object", "properties": {"sku": {"type": "string"}, "name": {"type": "string"},
-                                         "qty": {"type": "number"},
-                                         "price": {"type": "string"}}}
+MONEY = {"type": ["string", "number"], "example": "1234.50"}
+ITEM = {"type": "object", "properties": {"sku": {"type": ["string", "integer", "null"]},
+                                         "name": {"type": "string"},
+                                         "qty": {"type": "number"}, "price": MONEY}}
 ORDER_BODY = {"type": "object", "properties": {
     "client_id": {"type": "integer"}, "shop_id": {"type": "integer"},
-    "external_id": {"type": "string"}, "number": {"type": "string"},
+    "external_id": {"type": ["string", "integer"]}, "number": {"type": ["string", "integer"]},
     "status": {"type": "string", "enum": list(STATUSES)},
-    "total": {"type": "string", "example": "1234.50"}, "currency": {"type": "string"},
+    "total": MONEY, "currency": {"type": "string"},
     "items": {"type": "array", "items": ITEM}, "created_at": {"type": "string"}}}
 INTAKE_BODY = {"type": "object", "required": ["external_id", "number", "total", "customer"],
                "properties": {**{k: v for k, v in ORDER_BODY["properties"].items()
                                  if k not in ("client_id", "shop_id")},
                               "customer": {"type": "object", "properties": {
-                                  "name": {"type": "string"}, "phone": {"type": "string"},
-                                  "email": {"type": "string"}, "city": {"type": "string"}}}}}
+                                  "name": {"type": ["string", "null"]},
+                                  "phone": {"type": ["string", "null"]},
+                                  "email": {"type": ["string", "null"]},
+                                  "city": {"type": ["string", "null"]}}}}}
 
 
 @routes.get("/api/orders", roles=ALL_ROLES, tag="orders",

@@ -14,7 +14,8 @@ from callcenter.storage import audit
 routes = RouteTable()
 
 USER_BODY = {"type": "object", "properties": {
-    "login": {"type": "string"}, "name": {"type": "string"},
+    "login": {"type": "string"},
+    "name": {"type": ["string", "null"], "description": "the login when null (on creation)"},
     "role": {"type": "string", "enum": ["operator", "supervisor", "admin"]},
     "extension": {"type": ["string", "null"], "example": "PJSIP/101"},
     "password": {"type": "string"}, "active": {"type": "boolean"},

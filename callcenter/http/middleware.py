@@ -79,7 +79,7 @@ async def _refuse_unexpected_body(request: web.Request) -> None:
     if spec is None or spec.body is not None or request.method not in UNSAFE \
             or not request.body_exists or request.content_type.startswith("multipart/"):
         return
-    if await read_json(request) not in ({}, None):
+    if await read_json(request) != {}:
         raise ValidationFailed.fields({"body": "this endpoint takes no body"})
 
 

@@ -50,8 +50,8 @@ class OrderService:
         errors = {}
         if not isinstance(slug, str) or not SLUG_RE.match(slug):
             errors["slug"] = "lower-case letters, digits, - and _ (up to 64)"
-        if not isinstance(name, str) or not name.strip():
-            errors["name"] = "is required"
+        if not isinstance(name, str) or not name.strip() or len(name.strip()) > 200:
+            errors["name"] = "is required (up to 200 characters)"
         if errors:
             raise ValidationFailed.fields(errors)
         token = secrets.token_urlsafe(32)
@@ -193,6 +193,9 @@ class OrderService:
         if not isinstance(customer, Mapping):
             errors["customer"] = "is required: {name, phone, email, city}"
         else:
+            for key in ("name", "phone", "email", "city"):
+                if not isinstance(customer.get(key), (str, type(None))):
+                    errors[f"customer.{key}"] = "must be text or null"
             payload = {"name": customer.get("name"), "city": customer.get("city"),
                        "phones": [customer["phone"]] if customer.get("phone") else [],
                        "emails": [customer["email"]] if customer.get("email") else []}

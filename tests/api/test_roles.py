@@ -38,6 +38,7 @@ Case = tuple[Callable[[World, str], Req], int]
 CASES: dict[tuple[str, str], Case] = {
     ("GET", "/api/me"): (lambda w, who: Req("/api/me"), 200),
     ("POST", "/api/logout"): (lambda w, who: Req("/api/logout"), 200),
+    ("POST", "/api/logout/everywhere"): (lambda w, who: Req("/api/logout/everywhere"), 200),
     ("GET", "/ws"): (lambda w, who: Req("/ws"), 101),
     ("GET", "/api/calls"): (lambda w, who: Req(f"/api/calls?client_id={w.clients['anna']}"), 200),
     ("PATCH", "/api/calls/{id}"): (lambda w, who: Req(
@@ -94,8 +95,9 @@ PUBLIC_CASES: dict[tuple[str, str], Case] = {
 }
 
 SPECS = [s for s in all_route_specs() if s.method != "HEAD"]
-# logout last: it ends the session the other calls use
-PRIVATE = sorted((s for s in SPECS if not s.public), key=lambda s: s.path == "/api/logout")
+# the logouts last: logging out everywhere ends the sessions the other calls use
+PRIVATE = sorted((s for s in SPECS if not s.public),
+                 key=lambda s: s.path.startswith("/api/logout"))
 PUBLIC = [s for s in SPECS if s.public]
 
 
@@ -143,6 +145,8 @@ async def test_every_route_with_every_role_gives_its_exact_status(api_with):
             build, allowed_status = CASES[(spec.method, spec.path)]
             for role, login in ROLE_LOGIN.items():
                 session = world.session(login)
+                if spec.path.startswith("/api/logout"):  # it ends the session: a fresh one
+                    session = await world.api.login(login, password=PASSWORD, create=False)
                 status = await send(session.client, spec.method, build(world, login),
                                     {"X-CSRF-Token": session.csrf})
                 expected = allowed_status if role in spec.roles else 403
