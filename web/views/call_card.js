@@ -98,9 +98,13 @@ export function createCallCard({ message, me, ctx, hooks }) {
 
   function paintWho() {
     clearInterval(clockTimer);
-    clock = client ? localClock(client, { testid: "call-local-time" }) : null;
+    // a client of another operator (own-clients-only): the server sends only the name and whose client it is
+    const restricted = !!(client && client.restricted);
+    clock = client && !restricted ? localClock(client, { testid: "call-local-time" }) : null;
     if (clock) clockTimer = setInterval(clock.tick, CLOCK_TICK_MS);
-    const sub = client ? [client.company, client.city].filter(Boolean).join(" · ") : "";
+    const sub = restricted
+      ? t("pop.client_of", { name: (client.assigned_operator && client.assigned_operator.name) || "—" })
+      : client ? [client.company, client.city].filter(Boolean).join(" · ") : "";
     mount(who,
       h("div", { class: "pop-id" },
         h("h2", { class: ["pop-name", !client && "pop-name-unknown"], testid: "call-client-name" }, displayName()),
@@ -118,7 +122,10 @@ export function createCallCard({ message, me, ctx, hooks }) {
   }
 
   function paintBody() {
-    if (client) {
+    if (client && client.restricted) {
+      mount(body, h("div", { class: "pop-wait muted", testid: "call-restricted" }, t("pop.restricted_hint")));
+      mount(foot);
+    } else if (client) {
       mount(body, clientSections(client));
       mount(foot, h("a", {
         class: "btn btn-primary", href: `#/clients/${client.id}`, testid: "call-open-card",

@@ -64,6 +64,7 @@ export function candidateList(candidates, onPick) {
       return h("li", null,
         h("button", {
           type: "button", class: "pop-candidate", testid: "call-candidate", dataset: { id: client.id },
+          disabled: !!client.restricted, // another operator's client: it cannot be opened here
           onclick: (event) => { event.currentTarget.disabled = true; onPick(client); },
         },
           h("span", { class: "pop-candidate-name" }, client.name || t("client.unnamed")),
