@@ -375,11 +375,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                        operators=args.operators.split(","))
 
     async def run() -> None:
-        await sim.start(args.host, args.port)
-        # SIGTERM (a service manager, a test) stops it as cleanly as Ctrl-C
+        # SIGTERM (a service manager, a test) stops it as cleanly as Ctrl-C, from the moment
+        # it says it listens
         main_task = asyncio.current_task()
         with contextlib.suppress(NotImplementedError):
             asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, main_task.cancel)
+        await sim.start(args.host, args.port)
         try:
             if args.replay:
                 while True:
