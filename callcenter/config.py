@@ -83,7 +83,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("http_port", 8080, "Port the web server listens on.", int),
     Setting("secret_key", "",
             "Secret used to sign session cookies and shop tokens. Required in production; "
-            "when empty a random one is made at start and sessions do not survive a restart.",
+            "when empty a random one is made at start and sessions do not survive a restart "
+            "(the server warns; `callcenter demo` keeps one in its data folder instead).",
             secret=True),
     Setting("default_region", "RU",
             "ISO country code used to read phone numbers written without a country code."),
