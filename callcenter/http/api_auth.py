@@ -30,15 +30,15 @@ async def login(request: web.Request) -> web.Response:
     if not isinstance(data, dict) or not isinstance(data.get("login"), str) \
             or not isinstance(data.get("password"), str):
         raise ValidationFailed.fields({"login": "login and password are required"})
+    if len(data["login"]) > 64 or len(data["password"]) > 1024:
+        # no account has such a login; hashing a megabyte "password" is only work for us
+        raise ValidationFailed.fields({"login": "a login has at most 64 characters and a "
+                                                "password at most 1024"})
     services = request.app[SERVICES]
     result = await services.accounts.login(data["login"], data["password"], client_ip(request))
     response = json_response({"user": user_json(result.user),
                                   "csrf_token": result.csrf_token})
     response.set_cookie(
-    if len(data["login"]) > 64 or len(data["password"]) > 1024:
-        # no account has such a login; hashing a megabyte "password" is only work for us
-        raise ValidationFailed.fields({"login": "a login has at most 64 characters and a "
-                                                "password at most 1024"})
         SESSION_COOKIE, result.token, httponly=True, samesite="Lax", path="/",
         secure=services.settings.cookie_secure,
         max_age=int(services.accounts.session_lifetime.total_seconds()))
