@@ -109,6 +109,14 @@ class CallRecord:
         return self.variables.get("CRM_TASK_ID")
 
     @property
+    def client_id_hint(self) -> int | None:
+        """``CRM_CLIENT_ID``: the client a click-to-call was placed for, if any.  When that
+        client still exists it is the call's client, ahead of a lookup by number (the number
+        may be shared, or not be on the client's card at all)."""
+        value = (self.variables.get("CRM_CLIENT_ID") or "").strip()
+        return int(value) if value.isdigit() and 0 < len(value) < 19 and int(value) > 0 else None
+
+    @property
     def wait_seconds(self) -> float | None:
         """Seconds from the start until answer (or until the end when never answered)."""
         until = self.answered_at or self.ended_at

@@ -8,7 +8,7 @@ import { formatDuration, formatNumber, formatShortDateTime } from "../format.js"
 import { emptyState, translatedOr } from "../ui.js";
 
 export const DIRECTIONS = ["inbound", "outbound", "internal"];
-export const OUTCOMES = ["answered", "missed", "no_answer", "busy", "unavailable", "failed"];
+export const OUTCOMES = ["answered", "missed", "no_answer", "busy", "invalid_number", "unavailable", "failed"];
 export const DISPOSITIONS = ["resolved", "callback", "order_placed", "order_confirmed", "complaint", "wrong_number", "other"];
 
 const ARROWS = { inbound: "↙", outbound: "↗", internal: "↔" };
