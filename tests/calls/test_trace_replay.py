@@ -374,3 +374,25 @@ async def test_users_changed_by_another_process_are_noticed_by_the_periodic_chec
     finally:
         await other.dispose()
         await pbx.sim.stop()
+
+
+async def test_a_failed_click_to_call_names_the_client_it_was_for(pbx):
+    """Two clients share the number: the call row and the card name the one the operator
+    clicked (CRM_CLIENT_ID), whether the customer did not answer or no channel ever existed."""
+    from callcenter.services.context import Actor
+
+    maria = await pbx.services.clients.create(Actor.system("test"), {
+        "name": "Мария Петрова", "phones": [{"number": "+79161234567", "label": "home"}], "force": True})
+    anna = await pbx.browser("101")
+    ws = await anna.ws_connect("/ws")
+    assert (await ws.receive_json(timeout=5))["type"] == "hello"
+    await click_to_call(pbx, "outbound_no_answer", client_id=maria["id"])
+    ringing = (await messages_until(ws, "call.ringing"))[-1]
+    assert ringing["client"]["id"] == maria["id"]
+    await click_to_call(pbx, "outbound_operator_unreachable", login="103", client_id=maria["id"])
+    calls = await pbx.settle(2)
+    assert sorted(c["outcome"] for c in calls) == ["no_answer", "unavailable"]
+    for call in calls:
+        assert call["client_id"] == maria["id"] and call["callee_e164"] == "+79161234567"
+    await ws.close()
+    await anna.session.close()
