@@ -8,24 +8,43 @@ cd "$(dirname "$0")/.."
 packages=(ffmpeg)
 [ "${1:-}" = "--test" ] && packages+=(postgresql chromium fonts-dejavu-core)
 
+sudo=""
+[ "$(id -u)" -ne 0 ] && sudo="sudo"
+# Another apt or dpkg (unattended-upgrades on a fresh machine, most often) may hold the locks:
+# wait for it, up to 10 minutes, instead of failing at once. dpkg's lock is waited on by apt
+# itself; `apt-get update` gives up on the lists lock at once, so it is retried here.
+lock_wait=600
+retry_every=${CALLCENTER_APT_RETRY_SECONDS:-5}
+apt_update() {
+  local started=$SECONDS told="" out
+  while ! out=$($sudo apt-get -o DPkg::Lock::Timeout=$lock_wait update -qq 2>&1); do
+    if ! grep -qi "could not get lock" <<<"$out" || [ $((SECONDS - started)) -ge "$lock_wait" ]; then
+      echo "$out" >&2
+      return 1
+    fi
+    [ -z "$told" ] && told=1 && echo "waiting for another apt/dpkg to finish (up to ${lock_wait}s)…"
+    sleep "$retry_every"
+  done
+}
+apt_install() {
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get -o DPkg::Lock::Timeout=$lock_wait install -y -qq "$@" >/dev/null
+}
+
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then
-  sudo=""
-  [ "$(id -u)" -ne 0 ] && sudo="sudo"
   echo "installing Debian packages: ${missing[*]}"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+  apt_update
+  apt_install "${missing[@]}"
 fi
 
 python=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
   "$python" -m venv .venv 2>/dev/null || {
     echo "python3-venv is missing; installing it"
-    sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
-    $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq python3-venv >/dev/null
+    apt_update && apt_install python3-venv
     "$python" -m venv .venv
   }
 fi

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Starts a private PostgreSQL server for the tests (idempotent) and prints its URL.
-# It lives in var/test-postgres, listens on 127.0.0.1:${CALLCENTER_TEST_PG_PORT:-54329},
-# and trusts local connections: it is for tests only.
+# A private PostgreSQL server for the tests. It lives in ${CALLCENTER_TEST_PG_DIR:-/tmp/callcenter-test-postgres},
+# listens on 127.0.0.1:${CALLCENTER_TEST_PG_PORT:-54329}, and trusts local connections: it is for tests only.
+#   scripts/test-postgres.sh          start it if it is not running (idempotent) and print its URL
+#   scripts/test-postgres.sh status   exit 0 if a server answers on that port
+#   scripts/test-postgres.sh stop     stop the server in that folder
 set -euo pipefail
 cd "$(dirname "$0")/.."
 port=${CALLCENTER_TEST_PG_PORT:-54329}
@@ -13,6 +15,16 @@ if [ "$(id -u)" -eq 0 ]; then
   # the server refuses to run as root
   as_pg=(runuser -u postgres --)
 fi
+case "${1:-start}" in
+  status)
+    exec "$bindir/pg_isready" -q -h 127.0.0.1 -p "$port" ;;
+  stop)
+    # one that is not running is stopped already
+    "${as_pg[@]}" "$bindir/pg_ctl" -D "$data" -m fast -w stop >/dev/null 2>&1 || true
+    exit 0 ;;
+  start) ;;
+  *) echo "usage: $0 [start|status|stop]" >&2; exit 2 ;;
+esac
 if ! "$bindir/pg_isready" -q -h 127.0.0.1 -p "$port"; then
   if [ ! -f "$data/PG_VERSION" ]; then
     mkdir -p "$data"
