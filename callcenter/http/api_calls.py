@@ -29,7 +29,7 @@ from callcenter.storage.users import get_user
 routes = RouteTable()
 
 DIRECTIONS = ("inbound", "outbound", "internal")
-OUTCOMES = ("answered", "missed", "no_answer", "busy", "invalid_number", "unavailable", "failed")
+OUTCOMES = ("answered", "missed", "no_answer", "busy", "unavailable", "failed")
 DISPOSITIONS = ("resolved", "callback", "order_placed", "order_confirmed", "complaint",
                 "wrong_number", "other")
 HEARTBEAT_SECONDS = 20.0
@@ -97,7 +97,8 @@ async def websocket(request: web.Request) -> web.StreamResponse:
         raise Forbidden("Cross-site websocket refused", {"origin": origin})
     ctx = ctx_of(request)
     hub = request.app[CALLS].hub
-    ws = web.WebSocketResponse(heartbeat=HEARTBEAT_SECONDS, max_msg_size=64 * 1024)
+    ws = web.WebSocketResponse(heartbeat=HEARTBEAT_SECONDS, max_msg_size=64 * 1024,
+                               compress=hub.COMPRESS)
     await ws.prepare(request)
     conn = hub.register(ws, user_id=ctx.actor.user_id, role=ctx.actor.role.value,
                         extension=ctx.user["extension"], transport=request.transport)
