@@ -93,7 +93,7 @@ _STAMP = re.compile(r'"sent_at": ([0-9.]+), "seq": (\d+)')
 
 def serve(db_url: str, port: int) -> None:
     """The child process: the real app plus the bench routes. Also notes, for every screen pop,
-    when the hub's writer handed it to each websocket (``send_str`` returned): the server's
+    when the hub's writer handed it to each websocket (``send_frame`` returned): the server's
     share of the push latency, which no load in the browsers' process can blur."""
     from callcenter.app import create_app
     from callcenter.http.keys import CALLS
@@ -104,21 +104,21 @@ def serve(db_url: str, port: int) -> None:
     handed: list[tuple[int, int, float]] = []  # (seq, user id, ms from publish to the socket)
     user_of: dict[int, int] = {}
 
-    register, send_str = WebSocketHub.register, web.WebSocketResponse.send_str
+    register, send_frame = WebSocketHub.register, web.WebSocketResponse.send_frame
 
     def noting_register(self, ws, **kw):
         user_of[id(ws)] = kw["user_id"]
         return register(self, ws, **kw)
 
-    async def noting_send_str(self, data, compress=None):
-        await send_str(self, data, compress)
-        stamp = _STAMP.search(data, 0, 80)
+    async def noting_send_frame(self, data, opcode, compress=None):
+        await send_frame(self, data, opcode, compress)
+        stamp = _STAMP.search(bytes(data[:80]).decode("utf-8", "replace"))
         if stamp:
             handed.append((int(stamp[2]), user_of.get(id(self), 0),
                            (time.time() - float(stamp[1])) * 1000))
 
     WebSocketHub.register = noting_register
-    web.WebSocketResponse.send_str = noting_send_str
+    web.WebSocketResponse.send_frame = noting_send_frame
 
     async def publish(request: web.Request) -> web.Response:
         params = await request.json()
@@ -135,7 +135,7 @@ def serve(db_url: str, port: int) -> None:
             message = screen_pop(params.get("first", 0) + seq)
             message["sent_at"] = time.time()
             published += hub.publish(params.get("user_ids") or hub.connected_users(), message)
-            size = size or len(hub.encode(message).encode("utf-8"))
+            size = size or len(hub.encode(message))
         return web.json_response({"frames": published, "bytes": size, "late_ms": late * 1000})
 
     async def state(request: web.Request) -> web.Response:

@@ -136,10 +136,21 @@ def settings_for(db_url: str, **overrides: object) -> Settings:
     return settings.replace(**overrides) if overrides else settings
 
 
+def schema_key() -> str:
+    """The schema head and a digest of every migration file: cached databases are rebuilt
+    when a migration changes, even one edited in place under the same revision."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for path in sorted((ROOT / "callcenter" / "storage" / "migrations" / "versions").glob("*.py")):
+        digest.update(path.read_bytes())
+    return f"{head_revision()}-{digest.hexdigest()[:8]}"
+
+
 async def migrated_sqlite(path: Path) -> str:
     """A freshly migrated SQLite file at ``path`` (replacing any); returns its URL."""
     WORK.mkdir(parents=True, exist_ok=True)
-    template = WORK / f"template-{head_revision()}.sqlite3"
+    template = WORK / f"template-{schema_key()}.sqlite3"
     if not template.exists():
         partial = template.with_suffix(".partial")
         partial.unlink(missing_ok=True)
@@ -153,6 +164,86 @@ async def migrated_sqlite(path: Path) -> str:
         Path(f"{path}{suffix}").unlink(missing_ok=True)
     shutil.copy(template, path)
     return sqlite_url(path)
+
+
+async def fresh_pg_database(server_url: str, name: str) -> str:
+    """The URL of database ``name`` on the PostgreSQL server of ``server_url``, dropped and
+    created empty, then migrated."""
+    import asyncpg
+    from sqlalchemy.engine import make_url
+
+    url = make_url(server_url)
+    admin = await asyncpg.connect(user=url.username, password=url.password, host=url.host,
+                                  port=url.port or 5432, database=url.database or "postgres")
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    target = url.set(database=name).render_as_string(hide_password=False)
+    db = Database(target)
+    try:
+        await upgrade(db)
+    finally:
+        await db.dispose()
+    return target
+
+
+def asyncpg_dsn(url: str) -> str:
+    """A ``postgresql+asyncpg://`` URL as a DSN plain asyncpg takes."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+async def copy_sqlite_to_pg(path: Path, url: str, tables: Sequence[str]) -> None:
+    """Copy the rows of ``tables`` from the SQLite file at ``path`` into the (migrated, empty)
+    PostgreSQL database at ``url`` with COPY, and move the id sequences past them."""
+    import json as _json
+    import sqlite3
+
+    import asyncpg
+
+    from callcenter.storage.tables import metadata
+
+    src = sqlite3.connect(path)
+    conn = await asyncpg.connect(asyncpg_dsn(url))
+    try:
+        for name in tables:
+            table = metadata.tables[name]
+            columns = [c.name for c in table.columns]
+            converters = []
+            for c in table.columns:
+                kind = type(c.type).__name__
+                if kind == "UtcDateTime":
+                    converters.append(lambda v: v and datetime.fromisoformat(v))
+                elif kind == "JSON":
+                    converters.append(lambda v: v if v is None else _json.dumps(_json.loads(v)))
+                elif kind == "Boolean":
+                    converters.append(lambda v: v if v is None else bool(v))
+                elif kind == "Numeric":
+                    from decimal import Decimal
+                    converters.append(lambda v: v if v is None else Decimal(str(v)))
+                elif kind == "Date":
+                    from datetime import date
+                    converters.append(lambda v: v and date.fromisoformat(v))
+                else:
+                    converters.append(lambda v: v)
+            cursor = src.execute(f"SELECT {', '.join(chr(34) + c + chr(34) for c in columns)} "
+                                 f"FROM {name}")
+            while True:
+                chunk = cursor.fetchmany(50_000)
+                if not chunk:
+                    break
+                records = [tuple(f(v) for f, v in zip(converters, row)) for row in chunk]
+                await conn.copy_records_to_table(name, records=records, columns=columns)
+            if "id" in columns:
+                await conn.execute(f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "
+                                   f"coalesce((SELECT max(id) FROM {name}), 1))")
+        await conn.execute("ANALYZE")
+    finally:
+        src.close()
+        await conn.close()
 
 
 def cheap_passwords(accounts) -> None:
