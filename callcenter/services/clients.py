@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import date, datetime
 from typing import Any, Mapping
 from zoneinfo import ZoneInfo
@@ -11,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from callcenter.domain.access import Role, may_see_client
 from callcenter.domain.clients import ClientInput, FieldErrors, validate_client
+from callcenter.domain.json_text import dumps
 from callcenter.domain.phones import format_display, search_keys
 from callcenter.errors import BadRequest, DuplicateClient, NotFound, ValidationFailed
 from callcenter.services.context import Actor, Clock
@@ -33,7 +33,7 @@ def history_value(value: Any) -> str | None:
     if isinstance(value, (date, datetime)):
         return value.isoformat()
     if isinstance(value, (list, dict)):
-        return json.dumps(value, ensure_ascii=False)
+        return dumps(value)
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)

@@ -246,3 +246,16 @@ async def test_websocket_frames_that_are_not_objects_get_an_error_frame(world):
     await ws.send_json({"type": "subscribe", "topic": "calls"})  # still alive and serving
     assert (await ws.receive_json(timeout=5))["type"] == "subscribed"
     await ws.close()
+
+
+def test_json_is_written_only_through_the_writer_that_refuses_nan():
+    """Every HTTP answer goes through middleware.json_response (json_text.dumps, allow_nan
+    off); a handler calling aiohttp's json_response directly would bring NaN back."""
+    from pathlib import Path
+
+    import callcenter
+
+    root = Path(callcenter.__file__).parent
+    offenders = [str(p.relative_to(root)) for p in root.rglob("*.py")
+                 if p.name != "middleware.py" and "web.json_response(" in p.read_text("utf-8")]
+    assert offenders == []
