@@ -132,10 +132,11 @@ class FrozenClock:
         self.now += timedelta(**delta)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def listening_socket(host: str = "127.0.0.1") -> socket.socket:
+    """A TCP socket bound to a port the OS picked and already listening: hand it to the server
+    (``web.SockSite``, ``asyncio.start_server(sock=...)``). Binding, closing and binding again
+    would let another process take the port in between."""
+    return socket.create_server((host, 0))
 
 
 @dataclass
@@ -182,7 +183,7 @@ class LiveServer:
         self.call(self.app[CALLS].ami.wait_connected(timeout))
 
 
-def _serve_in_thread(settings, before=None):
+def _serve_in_thread(settings, before=None, sock=None):
     from aiohttp import web
 
     from callcenter.app import create_app
@@ -198,7 +199,7 @@ def _serve_in_thread(settings, before=None):
         app = create_app(state.pop("settings", settings))
         runner = web.AppRunner(app)
         await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", app[SERVICES].settings.http_port).start()
+        await web.SockSite(runner, sock).start()
         state["runner"], state["app"] = runner, app
 
     def run():
@@ -230,7 +231,9 @@ def _serve_in_thread(settings, before=None):
 
 @pytest.fixture
 def live_server(sqlite_url):
-    server, stop = _serve_in_thread(make_settings(sqlite_url, http_port=free_port()))
+    sock = listening_socket()
+    server, stop = _serve_in_thread(
+        make_settings(sqlite_url, http_port=sock.getsockname()[1]), sock=sock)
     yield server
     stop()
 
@@ -240,13 +243,15 @@ def live_pbx(sqlite_url):
     """The real app on a real port, listening to an AMI simulator on another real port."""
     from callcenter.ami.sim import AmiSimulator
 
+    sock = listening_socket()
+
     async def before():
         sim = AmiSimulator("callcenter", "test-ami-secret", seed=3)
         port = await sim.start()
         return {"sim": sim, "settings": make_settings(
-            sqlite_url, http_port=free_port(), ami_host="127.0.0.1", ami_port=port,
+            sqlite_url, http_port=sock.getsockname()[1], ami_host="127.0.0.1", ami_port=port,
             ami_username="callcenter", ami_secret="test-ami-secret")}
 
-    server, stop = _serve_in_thread(None, before)
+    server, stop = _serve_in_thread(None, before, sock=sock)
     yield server
     stop()

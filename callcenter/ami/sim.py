@@ -31,6 +31,7 @@ import itertools
 import logging
 import random
 import signal
+import socket
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -139,9 +140,15 @@ class AmiSimulator:
 
     # -- server --------------------------------------------------------------------------------
 
-    async def start(self, host: str = "127.0.0.1", port: int = 0) -> int:
-        """Listen on ``host:port`` (0 = any free port); return the port."""
-        self._server = await asyncio.start_server(self._accept, host, port)
+    async def start(self, host: str = "127.0.0.1", port: int = 0, *,
+                    sock: socket.socket | None = None) -> int:
+        """Listen on ``host:port`` (0 = any free port), or on ``sock``, a socket the caller
+        bound already (it then belongs to the simulator); return the port."""
+        if sock is not None:
+            self._server = await asyncio.start_server(self._accept, sock=sock)
+            host = sock.getsockname()[0]
+        else:
+            self._server = await asyncio.start_server(self._accept, host, port)
         self.port = self._server.sockets[0].getsockname()[1]
         self.log.info("AMI simulator listening on %s:%d", host, self.port)
         return self.port

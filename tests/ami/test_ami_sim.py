@@ -161,3 +161,18 @@ def test_command_line_help():
     with pytest.raises(SystemExit) as exit_info:
         main(["--help"])
     assert exit_info.value.code == 0
+
+
+async def test_the_simulator_serves_on_a_socket_it_is_given(raw_ami):
+    """Tests bind the port and hand the socket over, so no other process can take it between."""
+    sock = socket.create_server(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sim = AmiSimulator(USER, SECRET)
+    try:
+        assert await sim.start(sock=sock) == port
+        raw = await raw_ami(port)
+        pong = await raw.ask({"Action": "Ping", "ActionID": "p1"})
+        assert pong["Ping"] == "Pong"
+    finally:
+        await sim.stop()
+    assert sock.fileno() == -1  # the simulator closed it on stop
