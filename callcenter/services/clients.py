@@ -339,7 +339,9 @@ def call_row_json(c: dict[str, Any]) -> dict[str, Any]:
         "ended_at": _iso(c["ended_at"]), "talk_seconds": c["talk_seconds"],
         "wait_seconds": c["wait_seconds"], "hangup_side": c["hangup_side"],
         "hangup_cause": c["hangup_cause"], "hangup_cause_text": c["hangup_cause_text"],
-        "recording": c["recording"], "queue": c["queue"], "task_id": c["task_id"],
+        "recording": c["recording"],
+        "recording_verified": (c.get("variables") or {}).get("recording_verified") == "yes",
+        "queue": c["queue"], "task_id": c["task_id"],
         "disposition": c["disposition"], "note": c["note"],
     }
 
