@@ -232,6 +232,8 @@ class CdrReconciler:
         self.table = table
         self.live = live
         self.runs = 0
+        #: on a first read, calls that ended this long before the newest logged call are history
+        self.history_margin = timedelta(hours=1)
         self.last_report: ReconcileReport | None = None
         self._lock = asyncio.Lock()
         self._task: asyncio.Task | None = None
@@ -314,6 +316,7 @@ class CdrReconciler:
     async def _reconcile_file(self, source: CdrFile, report: ReconcileReport) -> None:
         async with self.db.read() as conn:
             cursor = await repo.get_cursor(conn, source.source)
+            floor = await self._first_read_floor(conn, cursor)
         while True:
             batch = await asyncio.to_thread(source.read, cursor)
             if batch is None:
@@ -326,7 +329,7 @@ class CdrReconciler:
             report.rows += len(batch.rows)
             report.malformed += batch.malformed
             report.held_back |= batch.held_back
-            if not await self._store_rows([row for _, row in batch.rows], report):
+            if not await self._store_rows([row for _, row in batch.rows], report, floor):
                 return
             moved = repo.Cursor(inode=batch.inode, position=batch.next_position)
             if moved != cursor:
@@ -339,6 +342,7 @@ class CdrReconciler:
     async def _reconcile_table(self, source: CdrTable, report: ReconcileReport) -> None:
         async with self.db.read() as conn:
             cursor = await repo.get_cursor(conn, source.source)
+            floor = await self._first_read_floor(conn, cursor)
         try:
             rows, malformed, newest, held = await source.read(cursor, self.clock())
         except Exception as exc:  # the PBX's database is another system: report, go on
@@ -348,17 +352,32 @@ class CdrReconciler:
         report.rows += len(rows)
         report.malformed += malformed
         report.held_back |= held
-        if not await self._store_rows(rows, report):
+        if not await self._store_rows(rows, report, floor):
             return
         if newest is not None and newest != cursor.last_calldate:
             async with self.db.write() as conn:
                 await repo.save_cursor(conn, source.source,
                                        repo.Cursor(last_calldate=newest), self.clock())
 
-    async def _store_rows(self, rows: Iterable[CdrRow], report: ReconcileReport) -> bool:
-        """Store the calls of ``rows`` the CRM has not completed; False if a store failed."""
+    async def _first_read_floor(self, conn, cursor: repo.Cursor) -> datetime | None:
+        # A source never read before may hold years of history (CDRs written long before the
+        # CRM was installed): the outage to reconcile starts where the call log ends, so older
+        # calls are not logged again and their misses owe no callback today.
+        if cursor != repo.Cursor():
+            return None
+        newest = await repo.newest_call_start(conn)
+        return None if newest is None else newest - self.history_margin
+
+    async def _store_rows(self, rows: Iterable[CdrRow], report: ReconcileReport,
+                          floor: datetime | None = None) -> bool:
+        """Store the calls of ``rows`` the CRM has not completed (and, on a first read, that
+        ended after ``floor``); False if a store failed."""
         records = [c for c in (call_from_rows(legs, self.rules)
                                for legs in group_by_linkedid(rows).values()) if c is not None]
+        if floor is not None:
+            kept = [c for c in records if c.ended_at is None or c.ended_at >= floor]
+            report.skipped += len(records) - len(kept)
+            records = kept
         report.calls += len(records)
         if not records:
             return True

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Sequence
 
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -60,6 +60,11 @@ async def completed_keys(conn: AsyncConnection, keys: Sequence[str]) -> set[str]
             calls.c.call_key.in_(keys[start:start + _CHUNK]), done))
         found.update(r.call_key for r in rows)
     return found
+
+
+async def newest_call_start(conn: AsyncConnection) -> datetime | None:
+    """When the newest call in the log started (``None`` for an empty log)."""
+    return (await conn.execute(select(func.max(calls.c.started_at)))).scalar_one_or_none()
 
 
 def check_table_name(name: str) -> str:

@@ -138,3 +138,32 @@ async def test_a_missing_file_or_an_unreadable_database_harms_nothing(db_url, ai
     assert await crm.calls() == {}
     resp_ok = crm.telephony.status()  # the runtime still answers
     assert resp_ok["status"] == "disabled"
+
+
+async def test_history_older_than_the_call_log_is_not_reconciled_on_a_first_read(
+        db_url, aiohttp_client, tmp_path):
+    """A CDR file of years before the CRM: its first read starts where the call log ends."""
+    from datetime import datetime
+
+    from callcenter.domain.call_records import CallRecord
+    from callcenter.services.calls import record_values
+    from callcenter.storage import calls as calls_repo
+
+    crm = await start_crm(db_url, aiohttp_client, asterisk_cdr_file="")
+    logged = CallRecord(key="1796164000.1", linkedid="1796164000.1", direction="inbound",
+                        started_at=datetime(2026, 12, 1, 22, 0, tzinfo=timezone.utc),
+                        ended_at=datetime(2026, 12, 1, 22, 1, tzinfo=timezone.utc),
+                        caller="79857778899", outcome="answered", talk_seconds=50.0)
+    async with crm.db.write() as conn:
+        await calls_repo.insert_call(conn, record_values(logged, "RU"))
+    lines = lines_of("crm.csv")
+    path = tmp_path / "crm.csv"
+    later = lines[16].replace("1796155397.24", "1796164100.5").replace("2026-12-01 20:03",
+                                                                       "2026-12-01 22:03")
+    path.write_text("".join(lines) + later, encoding="utf-8")
+    settled(path)
+    crm.telephony.cdr.file = CdrFile(path, local_tz=timezone.utc)
+    report = await crm.telephony.cdr.reconcile()
+    assert (report.stored, report.skipped) == (1, len(EXPECTED))
+    assert set(await crm.calls()) == {"1796164000.1", "1796164100.5"}
+    assert list(open_callbacks(await crm.tasks())) == ["+79031112233"]
