@@ -14,9 +14,10 @@ from callcenter.http import (
 )
 from callcenter.http import static
 from callcenter.http.keys import CALLS, OPENAPI, SERVICES, Services
-from callcenter.http.middleware import auth_middleware, error_middleware
+from callcenter.http.middleware import auth_middleware, error_middleware, security_headers
 from callcenter.http.routing import RouteSpec
 from callcenter.http.ws_hub import WebSocketHub
+from callcenter.http.ws_sessions import close_on_sessions_ended, session_watch
 from callcenter.services.accounts import AccountService
 from callcenter.services.clients import ClientService
 from callcenter.services.context import Clock, utc_now
@@ -50,6 +51,10 @@ def build_services(settings: Settings, db: Database, clock: Clock) -> Services:
                     importer=importer)
 
 
+async def _close_accounts(services: Services) -> None:
+    services.accounts.close()
+
+
 def create_app(settings: Settings, *, clock: Clock = utc_now) -> web.Application:
     """The web application. The database must be migrated; start-up fails with a clear
     message otherwise."""
@@ -62,6 +67,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> web.Application
     telephony = Telephony(settings, db, clock, services.clients, services.accounts,
                           WebSocketHub())
     services.ami_status = telephony.status
+    services.accounts.on_sessions_ended.append(close_on_sessions_ended(telephony.hub))
     app[SERVICES] = services
     app[CALLS] = telephony
     app[OPENAPI] = openapi.build_openapi(all_route_specs())
@@ -81,5 +87,9 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> web.Application
         await telephony.hub.close_all()
 
     app.cleanup_ctx.append(database)
+    app.cleanup_ctx.append(session_watch(telephony.hub, services.accounts,
+                                         settings.session_check_seconds))
     app.on_shutdown.append(close_websockets)
+    app.on_response_prepare.append(security_headers)
+    app.on_cleanup.append(lambda app: _close_accounts(services))
     return app

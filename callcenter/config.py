@@ -146,6 +146,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("session_days", 7, "How long a login session lasts, in days.", int),
     Setting("cookie_secure", False,
             "Mark the session cookie Secure (set true behind HTTPS).", _bool),
+    Setting("session_check_seconds", 30.0,
+            "Seconds between checks that every open websocket's session is still valid (ended "
+            "by another process, expired, user deactivated or role changed); such pages are "
+            "closed with code 4001.", float),
+    Setting("max_websockets_per_user", 10,
+            "Most websockets (open pages) one user may have; one more is refused with close "
+            "code 4029.", int),
     Setting("max_upload_mb", 20, "Largest accepted upload (CSV import), in megabytes.", int),
     Setting("log_level", "INFO", "Logging level: DEBUG, INFO, WARNING, ERROR."),
 )

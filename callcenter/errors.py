@@ -12,8 +12,10 @@
     │   └── DuplicateClient   409 duplicate_client
     ├── ValidationFailed      422 validation_failed
     │   ├── BadCsv            422 bad_csv
+    │   ├── WeakPassword      422 weak_password
     │   └── NoExtension       422 no_extension
     ├── PayloadTooLarge       413 payload_too_large
+    ├── UnsupportedMediaType  415 unsupported_media_type
     ├── ServiceUnavailable    503 service_unavailable
     └── DatabaseNotMigrated   (raised at start, not over HTTP)
 
@@ -93,12 +95,21 @@ class BadCsv(ValidationFailed):
     code = "bad_csv"
 
 
+class WeakPassword(ValidationFailed):
+    """A password shorter than the rule allows, or the login itself."""
+    code = "weak_password"
+
+
 class NoExtension(ValidationFailed):
     code = "no_extension"
 
 
 class PayloadTooLarge(AppError):
     status, code = 413, "payload_too_large"
+
+
+class UnsupportedMediaType(AppError):
+    status, code = 415, "unsupported_media_type"
 
 
 class ServiceUnavailable(AppError):

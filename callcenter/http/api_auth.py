@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from callcenter.domain.access import ALL_ROLES, PUBLIC
-from callcenter.errors import ValidationFailed
+from callcenter.errors import UnsupportedMediaType, ValidationFailed
 from callcenter.http.views import user_json
 from callcenter.http.keys import SERVICES
 from callcenter.http.middleware import (
@@ -26,6 +26,11 @@ LOGIN_BODY = {"type": "object", "required": ["login", "password"],
 @routes.post("/api/login", roles=PUBLIC, csrf=False, body=LOGIN_BODY, tag="auth",
              summary="Log in; sets the session cookie and returns the CSRF token")
 async def login(request: web.Request) -> web.Response:
+    # A cross-site HTML form can post urlencoded or text/plain without a CORS preflight, and
+    # would sign the victim's browser into the attacker's account: only JSON is taken.
+    if request.content_type != "application/json":
+        raise UnsupportedMediaType("Log in with a JSON body (Content-Type: application/json)",
+                                   {"content_type": request.content_type})
     data = await read_json(request)
     if not isinstance(data, dict) or not isinstance(data.get("login"), str) \
             or not isinstance(data.get("password"), str):
@@ -49,6 +54,15 @@ async def login(request: web.Request) -> web.Response:
 async def logout(request: web.Request) -> web.Response:
     ctx = ctx_of(request)
     await request.app[SERVICES].accounts.logout(ctx.actor, ctx.session_token)
+    response = json_response({"ok": True})
+    response.del_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+@routes.post("/api/logout/everywhere", roles=ALL_ROLES, tag="auth",
+             summary="End every session of this user (all browsers); their websockets close")
+async def logout_everywhere(request: web.Request) -> web.Response:
+    await request.app[SERVICES].accounts.logout_everywhere(ctx_of(request).actor)
     response = json_response({"ok": True})
     response.del_cookie(SESSION_COOKIE, path="/")
     return response

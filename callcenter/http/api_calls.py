@@ -20,6 +20,8 @@ from callcenter.http.middleware import (
     ctx_of, int_arg, json_response, path_id, read_json, read_json_object,
 )
 from callcenter.http.routing import RouteTable
+from callcenter.http.ws_hub import TOO_MANY_PAGES
+from callcenter.http.ws_sessions import check_origin
 from callcenter.services.clients import call_row_json, task_json
 from callcenter.storage import audit
 from callcenter.storage import calls as repo
@@ -92,16 +94,20 @@ async def _check_task_visible(services, ctx, task_id: int) -> None:
 @routes.get("/ws", roles=ALL_ROLES, tag="calls",
             summary="Websocket of live call events: call.ringing, call.answered, call.ended …")
 async def websocket(request: web.Request) -> web.StreamResponse:
-    origin = request.headers.get("Origin")
-    if origin and origin.split("://", 1)[-1] != request.host:
-        raise Forbidden("Cross-site websocket refused", {"origin": origin})
+    check_origin(request)
     ctx = ctx_of(request)
     hub = request.app[CALLS].hub
+    services = request.app[SERVICES]
     ws = web.WebSocketResponse(heartbeat=HEARTBEAT_SECONDS, max_msg_size=64 * 1024,
                                compress=hub.COMPRESS)
     await ws.prepare(request)
+    # counted and registered with no await in between, so simultaneous pages cannot all slip in
+    if hub.pages_of(ctx.actor.user_id) >= services.settings.max_websockets_per_user:
+        await ws.close(code=TOO_MANY_PAGES, message=b"too many open pages")
+        return ws
     conn = hub.register(ws, user_id=ctx.actor.user_id, role=ctx.actor.role.value,
-                        extension=ctx.user["extension"], transport=request.transport)
+                        extension=ctx.user["extension"], transport=request.transport,
+                        session=services.accounts.token_hash(ctx.session_token))
     hub.send_to(conn, {
         "type": "hello", "user": {"id": ctx.actor.user_id, "name": ctx.actor.name,
                                   "role": ctx.actor.role.value,

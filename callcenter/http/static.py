@@ -21,4 +21,6 @@ async def index(request: web.Request) -> web.StreamResponse:
 
 
 def add_static(app: web.Application) -> None:
+    # HEAD / answers like GET without the body (monitors and `curl -I` ask this way)
+    app.router.add_route("HEAD", "/", index)
     app.router.add_static("/static/", WEB_DIR, follow_symlinks=False, append_version=False)

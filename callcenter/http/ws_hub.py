@@ -30,6 +30,13 @@ from callcenter.domain.json_text import dumps
 log = logging.getLogger("callcenter.ws")
 
 TOO_SLOW = 1013  # "try again later": the browser reconnects and reloads its state
+# The session under the page ended (logout, password change, deactivation, expiry) or its user's
+# role changed: the page reloads, which shows the login screen or the new role's app.
+SESSION_ENDED = 4001
+# The user already has the most pages the server allows open: the new one is refused (the
+# oldest are kept: refusing them instead would make every open tab reconnect and push out the
+# next one, round and round); the page retries later with its longest backoff.
+TOO_MANY_PAGES = 4029
 
 
 @dataclass(eq=False)
@@ -43,6 +50,7 @@ class Connection:
     all_calls: bool = False  # a supervisor watching every call
     dropped: bool = False
     writer: asyncio.Task | None = field(default=None, repr=False)
+    session: str | None = None  # token hash of the login session the page opened it with
 
 
 class WebSocketHub:
@@ -56,8 +64,10 @@ class WebSocketHub:
 
     def register(self, ws: web.WebSocketResponse, *, user_id: int, role: str,
                  extension: str | None,
-                 transport: asyncio.BaseTransport | None = None) -> Connection:
-        conn = Connection(ws, transport, user_id, role, extension, asyncio.Queue(self.queue_size))
+                 transport: asyncio.BaseTransport | None = None,
+                 session: str | None = None) -> Connection:
+        conn = Connection(ws, transport, user_id, role, extension, asyncio.Queue(self.queue_size),
+                          session=session)
         conn.writer = asyncio.get_running_loop().create_task(self._write(conn))
         self._by_user.setdefault(user_id, set()).add(conn)
         return conn
@@ -77,6 +87,28 @@ class WebSocketHub:
     def watch_all_calls(self, conn: Connection, on: bool = True) -> None:
         conn.all_calls = on
         (self._watchers.add if on else self._watchers.discard)(conn)
+
+    def pages_of(self, user_id: int) -> int:
+        """How many websockets this user has open."""
+        return len(self._by_user.get(user_id, ()))
+
+    def connections(self) -> list[Connection]:
+        return [c for users in self._by_user.values() for c in users]
+
+    async def close_where(self, match, code: int, reason: bytes) -> int:
+        """Close every connection ``match(conn)`` is true for: from this moment nothing more
+        is queued for them (before the close frame goes out), and they leave the hub.
+        Returns how many were closed."""
+        doomed = [c for c in self.connections() if match(c)]
+        for conn in doomed:
+            conn.dropped = True
+            while not conn.queue.empty():
+                conn.queue.get_nowait()
+        await asyncio.gather(*(self._close(c, code, reason) for c in doomed),
+                             return_exceptions=True)
+        for conn in doomed:
+            await self.unregister(conn)
+        return len(doomed)
 
     def connected_users(self) -> set[int]:
         return set(self._by_user)

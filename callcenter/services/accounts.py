@@ -4,25 +4,29 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import os
 import hmac
 import re
 import secrets
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, Awaitable, Callable
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.exc import IntegrityError
 
 from callcenter.domain.access import Role, parse_role
-from callcenter.domain.lockout import LockoutPolicy, locked_until
+from callcenter.domain.lockout import LockoutPolicy, claim_attempt, settle_attempt
+from callcenter.domain.passwords import password_problem
 from callcenter.errors import (
     Conflict,
     InvalidCredentials,
     LoginLocked,
     NotFound,
     ValidationFailed,
+    WeakPassword,
 )
 from callcenter.services.context import Actor, Clock
 from callcenter.storage import audit
@@ -31,7 +35,9 @@ from callcenter.storage.database import Database
 
 LOGIN_RE = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
 EXTENSION_RE = re.compile(r"^[A-Za-z0-9]+/[A-Za-z0-9_.-]+$")
-MIN_PASSWORD = 3
+# Argon2 takes tens of milliseconds of CPU: a burst of logins is verified by this many threads,
+# the rest wait their turn, and the event loop never runs a hash itself
+PASSWORD_THREADS = max(1, min(4, (os.cpu_count() or 2)))
 # a hash that always fails, so unknown logins cost the same time as wrong passwords
 _DUMMY_HASH = PasswordHasher().hash(secrets.token_hex(16))
 
@@ -52,8 +58,20 @@ class AccountService:
         self.session_lifetime = timedelta(days=session_days)
         self.lockout = lockout
         self.hasher = PasswordHasher()
+        self._hashing = ThreadPoolExecutor(PASSWORD_THREADS, thread_name_prefix="argon2")
         # coroutines to run after users change (the softphone directory refreshes itself)
         self.on_change: list = []
+        # coroutines to run when sessions end here, so what lives on them (websockets) ends too:
+        # called with user_id= (every session of that user) or token_hash= (one session)
+        self.on_sessions_ended: list[Callable[..., Awaitable[None]]] = []
+
+    async def _sessions_ended(self, *, user_id: int | None = None,
+                              token_hash: str | None = None) -> None:
+        for hook in self.on_sessions_ended:
+            await hook(user_id=user_id, token_hash=token_hash)
+
+    def close(self) -> None:
+        self._hashing.shutdown(wait=False, cancel_futures=True)
 
     async def _changed(self) -> None:
         for hook in self.on_change:
@@ -63,7 +81,8 @@ class AccountService:
         return hmac.new(self._key, token.encode(), hashlib.sha256).hexdigest()
 
     async def hash_password(self, password: str) -> str:
-        return await asyncio.get_running_loop().run_in_executor(None, self.hasher.hash, password)
+        return await asyncio.get_running_loop().run_in_executor(self._hashing, self.hasher.hash,
+                                                                password)
 
     async def _verify(self, stored_hash: str, password: str) -> bool:
         def check() -> bool:
@@ -71,12 +90,17 @@ class AccountService:
                 return self.hasher.verify(stored_hash, password)
             except (VerificationError, InvalidHashError):
                 return False
-        return await asyncio.get_running_loop().run_in_executor(None, check)
+        return await asyncio.get_running_loop().run_in_executor(self._hashing, check)
 
     # users
 
-    def _check_user_fields(self, data: dict[str, Any], *, partial: bool) -> dict[str, Any]:
+    def _check_user_fields(self, data: dict[str, Any], *, partial: bool,
+                           current_login: str | None = None) -> dict[str, Any]:
+        """The columns to write, or ValidationFailed naming every bad field (WeakPassword when
+        the password is the only one)."""
         errors: dict[str, str] = {}
+        login_for_password = data.get("login") if isinstance(data.get("login"), str) \
+            else current_login
         values: dict[str, Any] = {}
         if "login" in data or not partial:
             login = data.get("login")
@@ -116,13 +140,16 @@ class AccountService:
             else:
                 values["language"] = data["language"]
         if "password" in data or not partial:
-            password = data.get("password")
-            if not isinstance(password, str) or len(password) < MIN_PASSWORD:
-                errors["password"] = f"at least {MIN_PASSWORD} characters"
+            problem = password_problem(login_for_password, data.get("password"))
+            if problem:
+                errors["password"] = problem
         unknown = set(data) - {"login", "name", "role", "extension", "active", "language",
                                "password"}
         for field in sorted(unknown):
             errors[field] = "unknown field"
+        if set(errors) == {"password"}:
+            raise WeakPassword(f"The password is too weak: {errors['password']}",
+                               {"fields": errors})
         if errors:
             raise ValidationFailed.fields(errors)
         return values
@@ -148,13 +175,20 @@ class AccountService:
             return await repo.get_user(conn, user_id)
 
     async def update_user(self, actor: Actor, user_id: int, data: dict[str, Any]) -> dict[str, Any]:
-        values = self._check_user_fields(data, partial=True)
+        """Change a user. A new password or a deactivation ends all their sessions; those and
+        a new role close their open websockets (pages reconnect with what they may now see)."""
+        async with self.db.read() as conn:
+            before = await repo.get_user(conn, user_id)
+        if before is None:
+            raise NotFound.entity("user", user_id)
+        values = self._check_user_fields(data, partial=True, current_login=before["login"])
         if "password" in data:
             values["password_hash"] = await self.hash_password(data["password"])
         now = self.clock()
         try:
             async with self.db.write() as conn:
-                if await repo.get_user(conn, user_id) is None:
+                before = await repo.get_user(conn, user_id)
+                if before is None:
                     raise NotFound.entity("user", user_id)
                 await repo.update_user(conn, user_id, values, now)
                 if "password_hash" in values or values.get("active") is False:
@@ -166,6 +200,9 @@ class AccountService:
                                             for k, v in values.items()})
         except IntegrityError:
             raise Conflict("A user with this login or extension already exists")
+        if "password_hash" in values or values.get("active") is False \
+                or values.get("role", before["role"]) != before["role"]:
+            await self._sessions_ended(user_id=user_id)
         await self._changed()
         async with self.db.read() as conn:
             return await repo.get_user(conn, user_id)
@@ -184,45 +221,57 @@ class AccountService:
     # login and sessions
 
     async def login(self, login: str, password: str, ip: str) -> LoginResult:
+        """Check a password and open a session, under the lockout: each attempt first claims a
+        slot in its login+address guard (locked in the database, so the count holds across
+        processes), and only a granted claim is verified; so after ``max_failures`` failures in
+        the window nothing gets in, however the guesses are timed."""
         now = self.clock()
-        async with self.db.read() as conn:
-            failures = await repo.recent_failures(
-                conn, login, ip, now - self.lockout.window - self.lockout.lock_for)
-        until = locked_until(failures, now, self.lockout)
-        if until is not None:
-            minutes = max(1, round((until - now).total_seconds() / 60))
-            raise LoginLocked(
-                f"Too many failed logins. The account is locked for this address for "
-                f"{minutes} more minute(s), until {until.strftime('%H:%M')} UTC.",
-                {"locked_until": until.isoformat()})
-        async with self.db.read() as conn:
-            user = await repo.get_user_with_hash(conn, login)
-        ok = await self._verify(user["password_hash"] if user else _DUMMY_HASH, password)
-        ok = ok and user is not None and user["active"]
         async with self.db.write() as conn:
-            await repo.record_login_attempt(conn, login, ip, now, ok)
-            await audit.record(conn, at=now, action="login" if ok else "login.failed",
-                               user_id=user["id"] if user and ok else None, login=login, ip=ip)
-            if not ok:
-                failures.append(now)
-                until = locked_until(failures, now, self.lockout)
-            else:
-                token = secrets.token_urlsafe(32)
-                csrf = secrets.token_urlsafe(24)
-                await repo.insert_session(conn, {
-                    "token_hash": self.token_hash(token), "user_id": user["id"],
-                    "csrf_token": csrf, "ip": ip, "created_at": now,
-                    "expires_at": now + self.session_lifetime,
-                })
+            guard = await repo.lock_guard(conn, login, ip, now)
+            claim = claim_attempt(guard, now, self.lockout)
+            if claim.granted or guard is None:
+                await repo.save_guard(conn, login, ip, claim.guard)
+        if not claim.granted:
+            raise self._locked(claim.locked_until, now)
+        ok, user = False, None
+        try:
+            async with self.db.read() as conn:
+                user = await repo.get_user_with_hash(conn, login)
+            ok = await self._verify(user["password_hash"] if user else _DUMMY_HASH, password)
+            ok = ok and user is not None and user["active"]
+        finally:
+            # settled even when the verification is cancelled (the browser went away): a claim
+            # left in flight would count against the account until its window ends
+            now = self.clock()
+            async with self.db.write() as conn:
+                guard = settle_attempt(await repo.lock_guard(conn, login, ip, now)
+                                       or claim.guard, now, ok, self.lockout)
+                await repo.save_guard(conn, login, ip, guard)
+                await repo.record_login_attempt(conn, login, ip, now, ok)
+                await audit.record(conn, at=now, action="login" if ok else "login.failed",
+                                   user_id=user["id"] if ok else None, login=login, ip=ip)
+                if ok:
+                    token = secrets.token_urlsafe(32)
+                    csrf = secrets.token_urlsafe(24)
+                    await repo.insert_session(conn, {
+                        "token_hash": self.token_hash(token), "user_id": user["id"],
+                        "csrf_token": csrf, "ip": ip, "created_at": now,
+                        "expires_at": now + self.session_lifetime,
+                    })
         if not ok:
-            if until is not None:
-                raise LoginLocked(
-                    "Too many failed logins. The account is locked for this address for "
-                    f"{round(self.lockout.lock_for.total_seconds() / 60)} minutes.",
-                    {"locked_until": until.isoformat()})
+            if guard.locked_until is not None and guard.locked_until > now:
+                raise self._locked(guard.locked_until, now)
             raise InvalidCredentials("Wrong login or password")
         user = {k: v for k, v in user.items() if k != "password_hash"}
         return LoginResult(user, token, csrf)
+
+    @staticmethod
+    def _locked(until, now) -> LoginLocked:
+        minutes = max(1, round((until - now).total_seconds() / 60))
+        return LoginLocked(
+            f"Too many failed logins. The account is locked for this address for "
+            f"{minutes} more minute(s), until {until.strftime('%H:%M')} UTC.",
+            {"locked_until": until.isoformat()})
 
     async def session(self, token: str) -> dict[str, Any] | None:
         """The session with its user, or None if unknown, expired or the user is inactive."""
@@ -233,10 +282,35 @@ class AccountService:
         return row
 
     async def logout(self, actor: Actor, token: str) -> None:
+        """End this session; its websockets close."""
+        token_hash = self.token_hash(token)
         async with self.db.write() as conn:
-            await repo.delete_session(conn, self.token_hash(token))
+            await repo.delete_session(conn, token_hash)
             await audit.record(conn, at=self.clock(), action="logout", user_id=actor.user_id,
                                login=actor.login, ip=actor.ip)
+        await self._sessions_ended(token_hash=token_hash)
+
+    async def logout_everywhere(self, actor: Actor) -> None:
+        """End every session of the actor (this one too); all their websockets close."""
+        async with self.db.write() as conn:
+            await repo.delete_sessions_of(conn, actor.user_id)
+            await audit.record(conn, at=self.clock(), action="logout.everywhere",
+                               user_id=actor.user_id, login=actor.login, ip=actor.ip)
+        await self._sessions_ended(user_id=actor.user_id)
+
+    async def live_sessions(self, token_hashes: list[str]) -> dict[str, dict[str, Any]]:
+        """Of these sessions (token hashes), the ones still valid, with user id and role; the
+        rest were ended, expired, or their user deactivated, possibly by another process."""
+        if not token_hashes:
+            return {}
+        async with self.db.read() as conn:
+            return await repo.live_sessions(conn, token_hashes, self.clock())
+
+    async def forget_stale_guards(self) -> int:
+        """Delete lockout guards whose window and lock are over (they would start afresh)."""
+        span = max(self.lockout.window, self.lockout.lock_for)
+        async with self.db.write() as conn:
+            return await repo.delete_stale_guards(conn, self.clock() - span)
 
 
 def role_of(user: dict[str, Any]) -> Role:

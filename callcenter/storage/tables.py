@@ -90,6 +90,18 @@ login_attempts = Table(
     Index("ix_login_attempts_login_ip_at", "login", "ip", "at"),
 )
 
+# one row per login and address, locked while an attempt is claimed or settled, so the lockout
+# holds however many guesses arrive at once and however many server processes share the database
+login_guards = Table(
+    "login_guards", metadata,
+    Column("login", String(64), primary_key=True),
+    Column("ip", String(64), primary_key=True),
+    Column("window_start", UtcDateTime, nullable=False),
+    Column("failures", Integer, nullable=False, server_default="0"),
+    Column("in_flight", Integer, nullable=False, server_default="0"),
+    Column("locked_until", UtcDateTime),
+)
+
 shops = Table(
     "shops", metadata,
     Column("id", Integer, primary_key=True),

@@ -6,9 +6,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from callcenter.storage.tables import login_attempts, sessions, users
+from callcenter.domain.lockout import Guard
+from callcenter.storage.tables import login_attempts, login_guards, sessions, users
 
 PUBLIC_USER_COLUMNS = (
     users.c.id, users.c.login, users.c.name, users.c.role, users.c.extension,
@@ -90,19 +92,57 @@ async def record_login_attempt(conn: AsyncConnection, login: str, ip: str, at: d
     await conn.execute(insert(login_attempts).values(login=login, ip=ip, at=at, success=success))
 
 
-async def recent_failures(conn: AsyncConnection, login: str, ip: str,
-                          since: datetime) -> list[datetime]:
-    """Times of failed logins for this login from this address since ``since``, after the last
-    successful one (a success clears the count)."""
-    last_ok = (await conn.execute(
-        select(func.max(login_attempts.c.at)).where(
-            login_attempts.c.login == login, login_attempts.c.ip == ip,
-            login_attempts.c.success.is_(True), login_attempts.c.at >= since)
-    )).scalar_one()
-    query = select(login_attempts.c.at).where(
-        login_attempts.c.login == login, login_attempts.c.ip == ip,
-        login_attempts.c.success.is_(False), login_attempts.c.at >= (last_ok or since),
-    ).order_by(login_attempts.c.at)
-    rows = await conn.execute(query)
-    at_values = [r.at for r in rows]
-    return [a for a in at_values if last_ok is None or a > last_ok]
+def guard_key(login: str) -> str:
+    """The login as the guard row stores it (a login longer than any real one is cut, not refused,
+    so it is still counted)."""
+    return login[:64]
+
+
+async def lock_guard(conn: AsyncConnection, login: str, ip: str, now: datetime) -> Guard | None:
+    """The guard row of this login and address, locked until ``conn``'s transaction ends; None
+    if there was none (it is then created, empty).
+
+    The first statement is a write, so SQLite takes its write lock here (a read first would let
+    another process write in between); PostgreSQL locks the row with FOR UPDATE."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    created = await conn.execute(
+        dialect.insert(login_guards)
+        .values(login=guard_key(login), ip=ip, window_start=now, failures=0, in_flight=0)
+        .on_conflict_do_nothing(index_elements=["login", "ip"]))
+    row = (await conn.execute(
+        select(login_guards).where(login_guards.c.login == guard_key(login),
+                                   login_guards.c.ip == ip).with_for_update())).one()
+    if created.rowcount == 1:
+        return None
+    return Guard(row.window_start, row.failures, row.in_flight, row.locked_until)
+
+
+async def save_guard(conn: AsyncConnection, login: str, ip: str, guard: Guard) -> None:
+    await conn.execute(update(login_guards).where(
+        login_guards.c.login == guard_key(login), login_guards.c.ip == ip).values(
+        window_start=guard.window_start, failures=guard.failures, in_flight=guard.in_flight,
+        locked_until=guard.locked_until))
+
+
+async def delete_stale_guards(conn: AsyncConnection, before: datetime) -> int:
+    """Forget guards with nothing in flight whose window and lock ended before ``before``."""
+    result = await conn.execute(delete(login_guards).where(
+        login_guards.c.window_start < before, login_guards.c.in_flight == 0,
+        (login_guards.c.locked_until.is_(None)) | (login_guards.c.locked_until < before)))
+    return result.rowcount
+
+
+async def live_sessions(conn: AsyncConnection, token_hashes: list[str],
+                        now: datetime) -> dict[str, dict[str, Any]]:
+    """Of these sessions, those still valid (not expired, not deleted, user active), by token
+    hash, each with its user's id and role."""
+    found: dict[str, dict[str, Any]] = {}
+    for i in range(0, len(token_hashes), 500):
+        rows = await conn.execute(
+            select(sessions.c.token_hash, users.c.id, users.c.role)
+            .join(users, users.c.id == sessions.c.user_id)
+            .where(sessions.c.token_hash.in_(token_hashes[i:i + 500]),
+                   sessions.c.expires_at > now, users.c.active.is_(True)))
+        for r in rows:
+            found[r.token_hash] = {"user_id": r.id, "role": r.role}
+    return found

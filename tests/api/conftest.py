@@ -12,6 +12,8 @@ from callcenter.http.keys import SERVICES
 from callcenter.services.context import Actor
 from tests.conftest import FrozenClock, make_settings
 
+PASSWORD = "secret-pw-10"  # the password rule wants at least 10 characters
+
 
 @dataclass
 class Session:
@@ -46,13 +48,13 @@ class Api:
     def services(self):
         return self.app[SERVICES]
 
-    async def user(self, login: str, role: str = "operator", password: str = "secret-pw",
+    async def user(self, login: str, role: str = "operator", password: str = PASSWORD,
                    **extra) -> dict[str, Any]:
         return await self.services.accounts.create_user(
             Actor.system("test"), {"login": login, "role": role, "password": password,
                                    "name": extra.pop("name", login.title()), **extra})
 
-    async def login(self, login: str, role: str = "operator", password: str = "secret-pw",
+    async def login(self, login: str, role: str = "operator", password: str = PASSWORD,
                     create: bool = True, **extra) -> Session:
         if create:
             await self.user(login, role, password, **extra)

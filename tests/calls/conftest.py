@@ -81,7 +81,7 @@ class Pbx:
     async def browser(self, login: str) -> TestClient:
         client = TestClient(self.server)
         await client.start_server()
-        resp = await client.post("/api/login", json={"login": login, "password": "pw-" + login})
+        resp = await client.post("/api/login", json={"login": login, "password": "pw-secret-" + login})
         assert resp.status == 200
         return client
 
@@ -103,9 +103,9 @@ async def start_pbx(db_url: str, aiohttp_client, *, sim_secret: str = AMI_SECRET
                              ("103", "Вера Новикова", "PJSIP/103")):
         users[login] = await services.accounts.create_user(actor, {
             "login": login, "name": name, "role": "operator", "extension": ext,
-            "password": "pw-" + login})
+            "password": "pw-secret-" + login})
     users["sup"] = await services.accounts.create_user(actor, {
-        "login": "sup", "name": "Светлана", "role": "supervisor", "password": "pw-sup"})
+        "login": "sup", "name": "Светлана", "role": "supervisor", "password": "pw-secret-sup"})
     ivan = await services.clients.create(actor, {
         "name": "Иван Петров", "phones": [{"number": "+79161234567", "label": "mobile"}],
         "timezone": "Europe/Moscow", "city": "Москва"})

@@ -15,8 +15,19 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    # the lockout counted from login_attempts was read and then written in two steps, so a burst
+    # of guesses all read "no failures yet": one row per login and address, locked while
+    # an attempt is claimed or settled, replaces that count
+    op.create_table('login_guards',
+    sa.Column('login', sa.String(length=64), nullable=False),
+    sa.Column('ip', sa.String(length=64), nullable=False),
+    sa.Column('window_start', sa.DateTime(), nullable=False),
+    sa.Column('failures', sa.Integer(), server_default='0', nullable=False),
+    sa.Column('in_flight', sa.Integer(), server_default='0', nullable=False),
+    sa.Column('locked_until', sa.DateTime(), nullable=True),
+    sa.PrimaryKeyConstraint('login', 'ip', name=op.f('pk_login_guards'))
+    )
 
 
 def downgrade() -> None:
-    pass
+    op.drop_table('login_guards')
