@@ -381,6 +381,11 @@ class CdrReconciler:
         report.calls += len(records)
         if not records:
             return True
+        ahead = max(c.started_at for c in records) - self.clock()
+        if ahead > timedelta(minutes=5):
+            log.warning("CDR calls start %s in the future: the CDR time zone settings "
+                        "(CALLCENTER_ASTERISK_CDR_TIMEZONE, CALLCENTER_ASTERISK_CDR_DB_TIMEZONE) "
+                        "or the PBX's clock are wrong", ahead)
         async with self.db.read() as conn:
             done = await repo.completed_keys(conn, [c.key for c in records])
         done |= set(self.live())

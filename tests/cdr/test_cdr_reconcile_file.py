@@ -167,3 +167,21 @@ async def test_history_older_than_the_call_log_is_not_reconciled_on_a_first_read
     assert (report.stored, report.skipped) == (1, len(EXPECTED))
     assert set(await crm.calls()) == {"1796164000.1", "1796164100.5"}
     assert list(open_callbacks(await crm.tasks())) == ["+79031112233"]
+
+
+async def test_cdr_times_in_the_future_are_reported_as_a_time_zone_mistake(
+        db_url, aiohttp_client, tmp_path, caplog):
+    from datetime import datetime
+
+    from callcenter.domain.cdr import CdrRules
+    from callcenter.services.cdr_reconcile import CdrReconciler
+
+    crm = await start_crm(db_url, aiohttp_client, asterisk_cdr_file="")
+    path = copy_sample("crm.csv", tmp_path)
+    # the PBX runs in Moscow (UTC+3) but its local times are read as UTC: 3 hours ahead
+    three_hours_before = datetime(2026, 12, 1, 17, 10, tzinfo=timezone.utc)
+    cdr = CdrReconciler(crm.db, lambda: three_hours_before, crm.telephony.calls.store,
+                        CdrRules(), file=CdrFile(path, local_tz=timezone.utc))
+    with caplog.at_level("WARNING", logger="callcenter.cdr"):
+        await cdr.reconcile()
+    assert "CALLCENTER_ASTERISK_CDR_TIMEZONE" in caplog.text
