@@ -39,8 +39,12 @@ def _parser() -> argparse.ArgumentParser:
         prog="callcenter", parents=[common],
         description="Telephony-centred CRM for the call centres of online shops")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("serve", parents=[common],
-                   help="run the web server (and the AMI listener when configured)")
+    serve = sub.add_parser("serve", parents=[common],
+                           help="run the web server (and the AMI listener when configured)")
+    serve.add_argument("--listen-fd", type=int, metavar="FD",
+                       help="serve on this inherited, already listening socket instead of "
+                            "binding --http-host/--http-port (for supervisors and benchmarks "
+                            "that hold the port)")
     demo = sub.add_parser("demo", parents=[common],
                           help="migrate, seed demo data if empty, and serve")
     demo.add_argument("--clients", type=int, default=1000, help="demo clients to create")
@@ -127,9 +131,10 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
         print(f"database at migration {revision}")
         return 0
     if args.command == "serve":
-        from callcenter.server import serve
+        from callcenter.server import inherited_socket, serve
 
-        await serve(settings)
+        sock = inherited_socket(args.listen_fd) if args.listen_fd is not None else None
+        await serve(settings, sock=sock)
         return 0
     if args.command == "demo":
         from callcenter.server import listen, serve

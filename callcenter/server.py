@@ -43,6 +43,21 @@ def listen(host: str, port: int) -> socket.socket:
             f"or CALLCENTER_HTTP_PORT") from None
 
 
+def inherited_socket(fd: int) -> socket.socket:
+    """The listening TCP socket passed down as file descriptor ``fd`` (``CannotListen`` if it
+    is not one)."""
+    try:
+        sock = socket.socket(fileno=fd)
+    except OSError as exc:
+        raise CannotListen(f"file descriptor {fd} is not a listening TCP socket "
+                           f"({exc.strerror})") from None
+    if sock.type != socket.SOCK_STREAM or sock.getsockopt(socket.SOL_SOCKET,
+                                                          socket.SO_ACCEPTCONN) == 0:
+        sock.detach()
+        raise CannotListen(f"file descriptor {fd} is not a listening TCP socket")
+    return sock
+
+
 async def serve(settings: Settings, *, demo_callers: list[str] | None = None,
                 sock: socket.socket | None = None,
                 on_listening: Callable[[str], None] | None = None) -> None:

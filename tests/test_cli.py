@@ -44,10 +44,10 @@ def run(db, *args, stdin="", env=None):
 class Running:
     """A command running in the background; its merged output is collected line by line."""
 
-    def __init__(self, argv, env, cwd):
+    def __init__(self, argv, env, cwd, pass_fds=()):
         self.proc = subprocess.Popen([str(a) for a in argv], env=env, cwd=cwd,
                                      stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT, text=True)
+                                     stderr=subprocess.STDOUT, text=True, pass_fds=pass_fds)
         self.lines: list[str] = []
         self.ended = False
         self._changed = threading.Condition()
@@ -347,3 +347,21 @@ def test_every_readme_command_line_runs(tmp_path):
             assert r.returncode == 0, (argv, r.stderr)
         ran.append(argv[0])
     assert ran.count("serve") >= 3 and "ami-sim" in ran and "user" in ran
+
+
+def test_serve_on_a_socket_the_caller_holds(tmp_path, db):
+    """A supervisor or a benchmark binds the port and hands the socket down: nobody can take
+    the port in between, and the server reports the port it serves on."""
+    with socket.create_server(("127.0.0.1", 0)) as held:
+        port = held.getsockname()[1]
+        server = Running([CALLCENTER, "serve", "--listen-fd", str(held.fileno()),
+                          "--secret-key", "k" * 32], base_env(tmp_path, db), tmp_path,
+                         pass_fds=(held.fileno(),))
+        try:
+            assert int(server.wait_for(LISTENING)["port"]) == port
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=10) as r:
+                assert r.status == 200
+        finally:
+            assert server.stop() == 0, server.output
+    r = run(db, "serve", "--listen-fd", "0")  # stdin: not a socket
+    assert r.returncode == 1 and "not a listening TCP socket" in r.stderr
