@@ -262,10 +262,24 @@ def _check_no_swallowed_rows(line: int, cells: list[str], delimiter: str, width:
         return
     for cell in cells:
         for inner in cell.splitlines()[1:]:
-            if inner.count(delimiter) >= width - 1:
+            if inner.count(delimiter) >= width - 1 and any(
+                    _looks_like_contact(piece) for piece in inner.split(delimiter)):
                 raise CsvFormatError(
                     "malformed", f"line {line}: a quoted cell runs over the next lines and takes in "
                                  f"what look like rows ({inner.strip()[:40]!r}); check the quotes on line {line}")
+
+
+def _looks_like_contact(piece: str) -> bool:
+    """A whole cell that is a phone number or an e-mail address (words around it: a note)."""
+    piece = piece.strip().strip('"')
+    if _EMAIL.match(piece):
+        return True
+    if not re.fullmatch(r"[+\d][\d\s()\-.]{5,}", piece):
+        return False
+    try:
+        return not normalise_phone(piece).is_internal
+    except InvalidPhone:
+        return False
 
 
 _NAME_WORD = re.compile(r"[^\W_]+", re.UNICODE)

@@ -186,6 +186,10 @@ def test_quotes_that_are_not_broken_still_read():
     plan = parse_clients_csv(data)
     assert [(r.line, r.name, r.notes) for r in plan.rows] == [
         (2, 'Иван "Ваня" Петров', "звонить; после 18\nи не в выходные"), (4, 'Мария "Маша"', None)]
+    # a note over several lines whose lines hold delimiters, but no row's contacts
+    note = "call after 6, ask for Ivan, or Maria\nsecond line, more, commas"
+    (client,) = parse_clients_csv(f'name,phone,notes\nIvan,89161234567,"{note}"\n'.encode()).rows
+    assert client.notes == note
 
 
 # (id, file text, clients as (line, name, phones), merges, conflicts)
