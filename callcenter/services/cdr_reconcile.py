@@ -374,11 +374,11 @@ class CdrReconciler:
         ended after ``floor``); False if a store failed."""
         records = [c for c in (call_from_rows(legs, self.rules)
                                for legs in group_by_linkedid(rows).values()) if c is not None]
+        report.calls += len(records)
         if floor is not None:
             kept = [c for c in records if c.ended_at is None or c.ended_at >= floor]
             report.skipped += len(records) - len(kept)
             records = kept
-        report.calls += len(records)
         if not records:
             return True
         ahead = max(c.started_at for c in records) - self.clock()
