@@ -42,6 +42,7 @@ import os
 import random
 import shlex
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -52,7 +53,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from fixtures import NOW, PASSWORD, ROOT, WORK, CpuShare, Goals, LoopLag  # noqa: E402
 from fixtures import copy_sqlite_to_pg, create_operators, fresh_pg_database  # noqa: E402
-from fixtures import free_port, wait_http  # noqa: E402
+from fixtures import listening_socket, wait_http  # noqa: E402
 from fixtures import insert_clients, insert_orders, latency_line, migrated_sqlite  # noqa: E402
 from fixtures import percentiles, russian_number, settings_for  # noqa: E402
 
@@ -155,15 +156,20 @@ async def prepare_database(path: Path, operators: int, clients: int,
     return url, [n[0] for n in numbers]
 
 
-def start_server(url: str, http_port: int, ami_port: int, command: str) -> subprocess.Popen:
-    env = dict(os.environ, CALLCENTER_DB_URL=url, CALLCENTER_HTTP_HOST="127.0.0.1",
-               CALLCENTER_HTTP_PORT=str(http_port), CALLCENTER_AMI_HOST="127.0.0.1",
+def start_server(url: str, sock: socket.socket, ami_port: int, command: str) -> subprocess.Popen:
+    """The server in a process of its own, serving on ``sock`` (handed down, then closed here)."""
+    env = dict(os.environ, CALLCENTER_DB_URL=url, CALLCENTER_AMI_HOST="127.0.0.1",
                CALLCENTER_AMI_PORT=str(ami_port), CALLCENTER_AMI_USERNAME=AMI_USER,
                CALLCENTER_AMI_SECRET=AMI_SECRET, CALLCENTER_SECRET_KEY="bench-secret-key",
                CALLCENTER_LOG_LEVEL="WARNING", CALLCENTER_RECORDINGS_DIR=str(WORK / "recordings"))
     argv = shlex.split(command) if command else [sys.executable, "-m", "callcenter", "serve"]
-    with open(LOG, "wb") as log:  # the child keeps its own copy of the descriptor
-        return subprocess.Popen(argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    argv += ["--listen-fd", str(sock.fileno())]
+    try:
+        with open(LOG, "wb") as log:  # the child keeps its own copy of the descriptor
+            return subprocess.Popen(argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                    pass_fds=(sock.fileno(),))
+    finally:
+        sock.close()  # the port lives as long as the server does
 
 
 def python_pid(pid: int) -> int:
@@ -249,9 +255,9 @@ class FloorServer:
         app.router.add_get("/raw", handler)
         self.runner = web.AppRunner(app)
         await self.runner.setup()
-        port = free_port()
-        await web.TCPSite(self.runner, "127.0.0.1", port).start()
-        return f"http://127.0.0.1:{port}/raw"
+        sock = listening_socket()
+        await web.SockSite(self.runner, sock).start()
+        return f"http://127.0.0.1:{sock.getsockname()[1]}/raw"
 
     async def push(self) -> None:
         frame = FLOOR_FRAME % time.time()
@@ -332,9 +338,9 @@ async def run(args: argparse.Namespace) -> int:
     ami_port = await sim.start()
     floor = FloorServer()
     floor_url = await floor.start()
-    http_port = free_port()
-    base = f"http://127.0.0.1:{http_port}"
-    server = start_server(url, http_port, ami_port, args.server_command)
+    sock = listening_socket()
+    base = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    server = start_server(url, sock, ami_port, args.server_command)
     browsers: subprocess.Popen | None = None
     out = WORK / "screen-pop-arrivals.json"
     out.unlink(missing_ok=True)

@@ -48,7 +48,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from fixtures import NOW, PASSWORD, ROOT, WORK, CpuShare, LoopLag, create_operators  # noqa: E402
-from fixtures import free_port, wait_http  # noqa: E402
+from fixtures import listening_socket, wait_http  # noqa: E402
 from fixtures import Goals, latency_line, migrated_sqlite, percentiles, settings_for  # noqa: E402
 
 import aiohttp  # noqa: E402
@@ -91,7 +91,7 @@ def screen_pop(seq: int) -> dict:
 _STAMP = re.compile(r'"sent_at": ([0-9.]+), "seq": (\d+)')
 
 
-def serve(db_url: str, port: int) -> None:
+def serve(db_url: str, fd: int) -> None:
     """The child process: the real app plus the bench routes. Also notes, for every screen pop,
     when the hub's writer handed it to each websocket (``send_frame`` returned): the server's
     share of the push latency, which no load in the browsers' process can blur."""
@@ -100,7 +100,8 @@ def serve(db_url: str, port: int) -> None:
     from callcenter.http.ws_hub import WebSocketHub
 
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s")
-    app = create_app(settings_for(db_url, http_port=port))
+    sock = socket.socket(fileno=fd)  # bound and listening already, handed down by the parent
+    app = create_app(settings_for(db_url, http_port=sock.getsockname()[1]))
     handed: list[tuple[int, int, float]] = []  # (seq, user id, ms from publish to the socket)
     user_of: dict[int, int] = {}
 
@@ -153,8 +154,7 @@ def serve(db_url: str, port: int) -> None:
     app.router.add_post("/bench/publish", publish)
     app.router.add_get("/bench/handed", handed_off)
     app.router.add_get("/bench/state", state)
-    web.run_app(app, host="127.0.0.1", port=port, access_log=None, print=None,
-                handle_signals=True)
+    web.run_app(app, sock=sock, access_log=None, print=None, handle_signals=True)
 
 
 # -- the browsers (this process) --------------------------------------------------------------
@@ -387,11 +387,13 @@ async def run(args: argparse.Namespace) -> int:
     WORK.mkdir(parents=True, exist_ok=True)
     db_path = WORK / "stalled-ws.sqlite3"
     url = await prepare(db_path, args.clients + args.cycles + 2)
-    port = free_port()
+    sock = listening_socket()
+    port = sock.getsockname()[1]
     base = f"http://127.0.0.1:{port}"
-    with open(LOG, "wb") as log:  # the child keeps its own copy of the descriptor
-        server = subprocess.Popen([sys.executable, __file__, "--serve", url, str(port)],
-                                  cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+    with open(LOG, "wb") as log, sock:  # the child keeps its own copies of both descriptors
+        server = subprocess.Popen([sys.executable, __file__, "--serve", url, str(sock.fileno())],
+                                  cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                                  pass_fds=(sock.fileno(),))
     readers: list[Reader] = []
     control = aiohttp.ClientSession()
     lag = LoopLag()

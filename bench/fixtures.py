@@ -117,10 +117,11 @@ class Goals:
         return 0
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def listening_socket() -> socket.socket:
+    """A loopback TCP socket on a port the OS picked, already listening: give it to the server
+    (``web.SockSite``, or ``callcenter serve --listen-fd`` in a child), so no other process can
+    take the port between choosing and serving."""
+    return socket.create_server(("127.0.0.1", 0))
 
 
 # -- databases --------------------------------------------------------------------------------
