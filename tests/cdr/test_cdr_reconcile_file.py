@@ -185,3 +185,22 @@ async def test_cdr_times_in_the_future_are_reported_as_a_time_zone_mistake(
     with caplog.at_level("WARNING", logger="callcenter.cdr"):
         await cdr.reconcile()
     assert "CALLCENTER_ASTERISK_CDR_TIMEZONE" in caplog.text
+
+
+async def test_the_file_is_read_off_the_event_loop(db_url, aiohttp_client, tmp_path):
+    import threading
+
+    crm = await start_crm(db_url, aiohttp_client, asterisk_cdr_file="")
+    file = CdrFile(copy_sample("Master.csv", tmp_path), local_tz=timezone.utc)
+    readers = []
+    real_read = file.read
+
+    def read(cursor, *args):
+        readers.append(threading.current_thread())
+        return real_read(cursor, *args)
+
+    file.read = read
+    crm.telephony.cdr.file = file
+    report = await crm.telephony.cdr.reconcile()
+    assert report.stored == len(EXPECTED)
+    assert readers and threading.main_thread() not in readers
