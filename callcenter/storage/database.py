@@ -169,8 +169,10 @@ class Database:
                     # is no session state to reset, and the reset would cost a round trip
                     return None
 
+                # all connections opened at once: a burst of calls must not wait for connects
                 self._pg_pools[lane] = await asyncpg.create_pool(
-                    dsn, min_size=1, max_size=PG_QUICK_POOL_SIZE, reset=no_reset)
+                    dsn, min_size=PG_QUICK_POOL_SIZE, max_size=PG_QUICK_POOL_SIZE,
+                    reset=no_reset)
             return self._pg_pools[lane]
 
     async def quick_rows(self, statement: ClauseElement, params: Mapping[str, Any],
@@ -216,7 +218,8 @@ class Database:
             return await conn.run_sync(_read)
 
     async def check_migrated(self) -> None:
-        """Raise DatabaseNotMigrated unless the schema is at the newest migration."""
+        """Raise DatabaseNotMigrated unless the schema is at the newest migration; then open
+        the quick lanes' connections, so the first calls do not wait for them."""
         from callcenter.storage.migrate import head_revision
 
         current = await self.current_revision()
@@ -228,6 +231,12 @@ class Database:
                 "Run `callcenter migrate` first.",
                 {"current": current, "head": head},
             )
+        if self.is_sqlite:
+            if self._sqlite_path is not None:
+                self._sqlite_connection()
+        else:
+            for lane in LANES:
+                await self._pg_pool(lane)
 
     async def ping(self) -> None:
         async with self.read_engine.connect() as conn:
