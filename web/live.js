@@ -9,6 +9,9 @@ const BACKOFF_FIRST_MS = 1000;
 const BACKOFF_MAX_MS = 30000;
 // A connection that lived this long was healthy: the next retry starts from scratch.
 const STABLE_AFTER_MS = 10000;
+// Close codes of the server (callcenter/http/ws_hub.py).
+const SESSION_ENDED = 4001;
+const TOO_MANY_PAGES = 4029;
 
 const handlers = new Map(); // type -> Set<fn>
 const stateListeners = new Set();
@@ -134,9 +137,17 @@ function open() {
     if (message.ami && (message.type === "hello" || message.type === "ami.status")) lastAmi = message.ami;
     dispatch(message);
   });
-  ws.addEventListener("close", () => {
+  ws.addEventListener("close", (event) => {
     if (socket !== ws) return;
     socket = null;
+    if (event.code === SESSION_ENDED && wanted) {
+      // Logged out elsewhere, password changed, deactivated or given another role: reload,
+      // which shows the login screen or the app of the new role.
+      location.reload();
+      return;
+    }
+    // Too many pages open for this user: wait the longest before trying again.
+    if (event.code === TOO_MANY_PAGES) attempt = Math.max(attempt, 5);
     const healthy = greeted && Date.now() - openedAt >= STABLE_AFTER_MS;
     if (healthy) attempt = 0;
     if (wanted) scheduleRetry(!greeted);
