@@ -18,9 +18,10 @@ calls the operator channel's ``Newchannel``, the first event naming it -- and th
 browser of that operator notes ``time.time()`` when the ``call.ringing`` frame whose
 ``call.linkedid`` matches arrives.  Latency = arrival - write.
 
-Beside it, the floor: with every ring event, the PBX process also pushes a frame of the same
-size over a raw aiohttp websocket of its own to the browsers' process (no server, no database):
-what a websocket push costs on this machine under the same load, in the same run.
+Beside it, the floors: with every ring event, the PBX process also pushes a frame of the same
+size over a raw aiohttp websocket of its own to the browsers' process (no server, no database),
+and runs the pop's number lookup with the plain driver (stdlib ``sqlite3``, or one plain asyncpg
+connection): what a push and a query cost on this machine under the same load, in the same run.
 
 Goals: p99 < 50 ms at 20 calls/s (< 100 ms at 50 calls/s and more); every ring produces its frame
 (0 missing).
@@ -234,6 +235,55 @@ async def drive_calls(sim: TimedSimulator, rate: float, seconds: float, endpoint
             known_caller[key] = caller_known.get(key[0], False)
 
 
+class DriverProbe:
+    """The pop's number lookup with the plain driver, timed: the database's own floor."""
+
+    SQL = "SELECT client_id FROM client_phones WHERE e164 = {}"
+
+    def __init__(self, url: str, numbers: list[str]) -> None:
+        self.url, self.numbers = url, numbers
+        self.sqlite = self.pg = None
+        self.times: list[float] = []
+        self.tasks: set[asyncio.Task] = set()
+
+    async def open(self) -> None:
+        if self.url.startswith("sqlite"):
+            import sqlite3
+
+            self.sqlite = sqlite3.connect(self.url.split("///", 1)[1])
+        else:
+            import asyncpg
+
+            from fixtures import asyncpg_dsn
+
+            self.pg = await asyncpg.connect(asyncpg_dsn(self.url))
+
+    def soon(self) -> None:
+        number = random.choice(self.numbers)
+        if self.sqlite is not None:
+            t0 = time.perf_counter()
+            self.sqlite.execute(self.SQL.format("?"), (number,)).fetchall()
+            self.times.append((time.perf_counter() - t0) * 1000)
+            return
+
+        async def query() -> None:
+            t0 = time.perf_counter()
+            await self.pg.fetch(self.SQL.format("$1"), number)
+            self.times.append((time.perf_counter() - t0) * 1000)
+
+        if not self.tasks:  # one at a time on its one connection
+            task = asyncio.get_running_loop().create_task(query())
+            self.tasks.add(task)
+            task.add_done_callback(self.tasks.discard)
+
+    async def close(self) -> None:
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+        if self.sqlite is not None:
+            self.sqlite.close()
+        if self.pg is not None:
+            await self.pg.close()
+
+
 class FloorServer:
     """A raw aiohttp websocket server: the floor a screen pop cannot beat on this machine."""
 
@@ -241,6 +291,7 @@ class FloorServer:
         self.sockets: list[web.WebSocketResponse] = []
         self.runner: web.AppRunner | None = None
         self.pushed = 0
+        self.probe: DriverProbe | None = None
 
     async def start(self) -> str:
         async def handler(request: web.Request) -> web.WebSocketResponse:
@@ -264,6 +315,8 @@ class FloorServer:
         for ws in self.sockets:
             await ws.send_frame(frame, aiohttp.WSMsgType.TEXT)
         self.pushed += 1
+        if self.probe is not None:
+            self.probe.soon()
 
     async def stop(self) -> None:
         for ws in self.sockets:
@@ -338,6 +391,8 @@ async def run(args: argparse.Namespace) -> int:
     ami_port = await sim.start()
     floor = FloorServer()
     floor_url = await floor.start()
+    floor.probe = DriverProbe(url, known)
+    await floor.probe.open()
     sock = listening_socket()
     base = f"http://127.0.0.1:{sock.getsockname()[1]}"
     server = start_server(url, sock, ami_port, args.server_command)
@@ -384,6 +439,7 @@ async def run(args: argparse.Namespace) -> int:
                 server.kill()
                 server.wait()
         await floor.stop()
+        await floor.probe.close()
         await asyncio.sleep(0.2)  # let the simulator's session see the server go
         await sim.stop()
 
@@ -408,6 +464,8 @@ async def run(args: argparse.Namespace) -> int:
     unexpected = sum(1 for key in arrivals if key not in written)
     every = percentiles(latencies[True] + latencies[False])
     raw = percentiles(report["floor_ms"])
+    plain = percentiles(floor.probe.times)
+    plain_name = "plain sqlite3" if url.startswith("sqlite") else "plain asyncpg"
     print(f"\n{started:,} calls, {len(written):,} rings; load average {load_before:.1f} -> "
           f"{load_after:.1f}\nCPU: {cpu_line}\nevent loops ran late by up to {lag_ms:.0f} ms "
           f"(PBX) and {report['lag_ms']:.0f} ms (browsers)\n")
@@ -415,6 +473,7 @@ async def run(args: argparse.Namespace) -> int:
     print(latency_line("  known callers (card looked up)", percentiles(latencies[True])))
     print(latency_line("  unknown numbers", percentiles(latencies[False])))
     print(latency_line("raw websocket push, same size, same moments", raw))
+    print(latency_line(f"number lookup in {plain_name}, same moments", plain))
     print("p99 in each 10 s of the run: " + ", ".join(
         f"{percentiles(by_window[w])['p99']:.0f}" for w in sorted(by_window)) + " ms")
     print(f"rings without a frame: {len(missing)}   frames for no ring: {unexpected}")
@@ -429,6 +488,8 @@ async def run(args: argparse.Namespace) -> int:
           f"operators, {args.rate:g} calls/s, {backend}]")
     print(f"  screen_pop.raw_push  p50 {raw['p50']:.1f} ms  p99 {raw['p99']:.1f} ms  "
           f"(a raw websocket push of the same size, for scale)")
+    print(f"  screen_pop.plain_db  p50 {plain['p50']:.2f} ms  p99 {plain['p99']:.2f} ms  "
+          f"(the number lookup in {plain_name}, for scale)")
     print(f"  screen_pop.missing   {len(missing)} of {len(written):,} rings "
           f"(goal 0: {goals.check('screen_pop.missing', not missing)})")
     for suffix in ("", "-wal", "-shm"):
