@@ -117,12 +117,13 @@ def _object(dialect: str, columns: Sequence[tuple[str, Any, str]], alias: str | 
 
 
 def _array(dialect: str, part: _Part) -> str:
-    row = _object(dialect, part.columns, "t")
     if dialect == "sqlite":
         # SQLite aggregates in the order of the (unflattened, ordered) subquery
+        row = _object(dialect, part.columns, "t")
         return f"(SELECT json_group_array({row}) FROM ({part.subquery()}) AS t)"
+    # the whole row of t as an object: no limit of 100 arguments as json_build_object has
     order = ", ".join(_in_t(term) for term in part.order.split(","))
-    return (f"(SELECT coalesce(json_agg({row} ORDER BY {order}), '[]'::json) "
+    return (f"(SELECT coalesce(json_agg(t ORDER BY {order}), '[]'::json) "
             f"FROM ({part.subquery()}) AS t)")
 
 

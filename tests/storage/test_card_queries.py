@@ -207,7 +207,7 @@ def test_the_statement_reads_every_column_of_the_tables_it_shows():
         for column in calls.columns:
             assert (f'"{column.name}"' in sql) == (column.name != "variables"), column.name
         for column in tasks.columns:
-            assert f'k."{column.name}"' in sql
+            assert f'"{column.name}"' in sql
     assert client_card.read_card_document(
         '{"id": 1, "name": "x", "company": null, "notes": null, "timezone": null, '
         '"city": null, "region": null, "tags": [], "assigned_operator_id": null, '
