@@ -365,6 +365,11 @@ const CATALOGUE = {
     "import.line": "Строка",
     "import.reason": "Причина",
     "import.message": "Описание",
+    "import.conflicts": "Общий телефон или почта, но разные имена: клиенты оставлены отдельно, проверьте",
+    "import.shared": "Общий контакт",
+    "import.other": "С кем совпадает",
+    "import.other_line": "строка {line}",
+    "import.stat.conflicts": "конфликтов имён",
 
     "user.list": "Все пользователи",
     "user.add": "Добавить пользователя",
@@ -799,6 +804,11 @@ const CATALOGUE = {
     "import.line": "Line",
     "import.reason": "Reason",
     "import.message": "Details",
+    "import.conflicts": "Shared phone or e-mail but different names: kept as separate clients, please check",
+    "import.shared": "Shared contact",
+    "import.other": "Clashes with",
+    "import.other_line": "line {line}",
+    "import.stat.conflicts": "name conflicts",
 
     "user.list": "All users",
     "user.add": "Add user",

@@ -350,6 +350,26 @@ def test_csv_import_previews_then_applies(page, live_server, sign_in, tmp_path):
     expect(page.get_by_test_id("search-result")).to_contain_text("Казань")
 
 
+def test_csv_import_shows_people_who_share_a_phone(page, live_server, sign_in, tmp_path):
+    existing = live_server.create_client(name="Пётр Сидоров", timezone="Europe/Moscow",
+                                         phones=[{"number": "+74957770000", "label": "home"}])
+    csv_file = tmp_path / "family.csv"
+    csv_file.write_text("ФИО;Телефон\nАнна Сидорова;8 495 777-00-00\n", encoding="utf-8")
+    sign_in("supervisor")
+    page.get_by_test_id("nav-import").click()
+    page.get_by_test_id("import-file").set_input_files(str(csv_file))
+    page.get_by_test_id("import-check").click()
+    report = page.get_by_test_id("import-report")
+    expect(report.get_by_test_id("import-stat-conflicts")).to_contain_text("1")
+    expect(report.get_by_test_id("import-stat-merged")).to_contain_text("0")
+    row = report.get_by_test_id("import-conflict-row")
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text("Анна Сидорова")
+    expect(row).to_contain_text("+74957770000")
+    expect(row.get_by_role("link", name="Пётр Сидоров")).to_have_attribute(
+        "href", f"#/clients/{client_id(existing)}")
+
+
 def test_repeated_wrong_passwords_lock_the_login_and_say_until_when(page, live_server):
     live_server.create_user("locked_out", "right-password-1", "operator", "Пётр Замков")
     page.goto(live_server.url + "/")

@@ -69,6 +69,7 @@ export function renderImport() {
 function renderReport(result) {
   const rejected = result.rejected || [];
   const merged = result.merged_into || [];
+  const conflicts = result.conflicts || [];
   const stat = (key, value, kind) => h("div", { class: ["stat", kind && "stat-" + kind], testid: "import-stat-" + key },
     h("div", { class: "stat-value" }, String(value ?? 0)),
     h("div", { class: "stat-label" }, t("import.stat." + key)),
@@ -80,6 +81,7 @@ function renderReport(result) {
       stat("created", result.created, "ok"),
       stat("merged", result.merged, "info"),
       stat("merged_in_file", result.merged_in_file, "info"),
+      stat("conflicts", conflicts.length, conflicts.length ? "info" : null),
       stat("rejected", rejected.length, rejected.length ? "bad" : null),
     ),
     merged.length > 0 && h("h3", { class: "report-sub" }, t("import.merged_into")),
@@ -88,6 +90,21 @@ function renderReport(result) {
       h("tbody", null, merged.map((row) => h("tr", null,
         h("td", { class: "num mono" }, row.line),
         h("td", null, h("a", { href: `#/clients/${row.client_id}` }, row.name || `#${row.client_id}`)),
+      ))),
+    ),
+    conflicts.length > 0 && h("h3", { class: "report-sub" }, t("import.conflicts")),
+    conflicts.length > 0 && h("table", { class: "table", testid: "import-conflicts" },
+      h("thead", null, h("tr", null,
+        h("th", { class: "num col-line" }, t("import.line")), h("th", null, t("import.client")),
+        h("th", null, t("import.shared")), h("th", null, t("import.other")),
+      )),
+      h("tbody", null, conflicts.map((row) => h("tr", { testid: "import-conflict-row" },
+        h("td", { class: "num mono" }, row.line),
+        h("td", null, row.name),
+        h("td", { class: "mono" }, row.shared),
+        h("td", null, row.client_id != null
+          ? h("a", { href: `#/clients/${row.client_id}` }, row.other_name || `#${row.client_id}`)
+          : `${row.other_name} (${t("import.other_line", { line: row.other_line })})`),
       ))),
     ),
     rejected.length > 0 && h("h3", { class: "report-sub" }, t("import.rejected_rows")),
