@@ -144,7 +144,13 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
         sock = listen(settings.http_host, settings.http_port)
         try:
             if not settings.secret_key:
-                settings = settings.replace(secret_key=demo_secret_key(_demo_folder(settings)))
+                folder = _demo_folder(settings)
+                try:
+                    key = demo_secret_key(folder)
+                except OSError as exc:
+                    raise AppError(f"cannot keep the demo's session key in {folder}: "
+                                   f"{exc.strerror or exc}") from None
+                settings = settings.replace(secret_key=key)
             db = Database(settings.db_url)
             try:
                 await upgrade(db)

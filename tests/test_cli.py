@@ -365,3 +365,13 @@ def test_serve_on_a_socket_the_caller_holds(tmp_path, db):
             assert server.stop() == 0, server.output
     r = run(db, "serve", "--listen-fd", "0")  # stdin: not a socket
     assert r.returncode == 1 and "not a listening TCP socket" in r.stderr
+
+
+def test_the_demo_says_so_when_it_cannot_keep_its_key(tmp_path):
+    data = tmp_path / "var"
+    data.mkdir()
+    (data / "secret-key").mkdir()  # a folder where the key file should be
+    r = run(data / "callcenter.sqlite3", "demo", "--clients", "5", "--http-port", "0")
+    assert r.returncode == 1 and r.stdout == ""
+    assert r.stderr.startswith("error: cannot keep the demo's session key in")
+    assert "Traceback" not in r.stderr

@@ -31,7 +31,7 @@ DEMO_USERS = (
 
 def demo_secret_key(folder: Path) -> str:
     """The demo's session key, kept in ``folder/secret-key`` (mode 0600) so demo sessions
-    survive a restart; made on first use. A key file that is not ours to read is an error."""
+    survive a restart; made on first use. ``OSError`` when the file cannot be read or made."""
     path = folder / "secret-key"
     try:
         key = path.read_text(encoding="ascii").strip()
