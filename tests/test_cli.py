@@ -375,3 +375,14 @@ def test_the_demo_says_so_when_it_cannot_keep_its_key(tmp_path):
     assert r.returncode == 1 and r.stdout == ""
     assert r.stderr.startswith("error: cannot keep the demo's session key in")
     assert "Traceback" not in r.stderr
+
+
+def test_the_simulator_on_a_busy_port_is_one_clear_line():
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        r = subprocess.run([str(CALLCENTER), "ami-sim", "--port", str(port), "--secret", "s"],
+                           capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1
+    lines = r.stderr.strip().splitlines()
+    assert lines == [f"error: cannot listen on 127.0.0.1:{port}: Address already in use; "
+                     "choose another with --port"], r.stderr

@@ -29,6 +29,7 @@ import contextlib
 import heapq
 import itertools
 import logging
+import os
 import random
 import signal
 import socket
@@ -411,6 +412,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         asyncio.run(run())
     except (KeyboardInterrupt, asyncio.CancelledError):
         pass
+    except OSError as exc:  # the port is taken, or the address is not this machine's
+        reason = os.strerror(exc.errno) if exc.errno else str(exc)
+        print(f"error: cannot listen on {args.host}:{args.port}: {reason}; "
+              f"choose another with --port", file=sys.stderr)
+        return 1
     return 0
 
 
