@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import socket
 import subprocess
 import sys
@@ -136,14 +137,20 @@ async def test_synthetic_calls_look_like_queue_calls(sim, raw_ami):
 
 
 async def test_command_line_replays_to_a_client():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    process = subprocess.Popen(
-        [sys.executable, "-m", "callcenter.ami.sim", "--port", str(port), "--username", USER,
-         "--secret", SECRET, "--replay", str(TRACES / "inbound_abandoned.jsonl"),
-         "--speed", "0", "--chunk-sizes", "1,300", "--seed", "5"],
-        stderr=subprocess.DEVNULL)
+    # port 0: the simulator binds a port the OS picks and says which
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "callcenter.ami.sim", "--port", "0", "--username", USER,
+        "--secret", SECRET, "--replay", str(TRACES / "inbound_abandoned.jsonl"),
+        "--speed", "0", "--chunk-sizes", "1,300", "--seed", "5", stderr=subprocess.PIPE)
+
+    async def listening_port() -> int:
+        while line := await process.stderr.readline():
+            if m := re.search(rb"AMI simulator listening on 127\.0\.0\.1:(\d+)", line):
+                return int(m[1])
+        raise AssertionError("the simulator ended without listening")
+
+    port = await asyncio.wait_for(listening_port(), 30)
+    drain = asyncio.ensure_future(process.stderr.read())  # keep its pipe from filling up
     recorder = Recorder()
     client = AmiClient("127.0.0.1", port, USER, SECRET, listener=recorder,
                        backoff_initial=0.05, backoff_cap=0.1)
@@ -154,7 +161,8 @@ async def test_command_line_replays_to_a_client():
     finally:
         await client.stop()
         process.terminate()
-        process.wait(5)
+        await asyncio.wait_for(process.wait(), 10)
+        await drain
 
 
 def test_command_line_help():
