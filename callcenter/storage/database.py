@@ -104,10 +104,12 @@ class Database:
     def __init__(self, url: str):
         self.url = url
         self.engine = make_engine(url, role="write")  # also what migrations run on
-        self.read_engine = make_engine(url, role="read")
         self.is_sqlite = self.engine.dialect.name == "sqlite"
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
         self._sqlite_path = _sqlite_path(url) if self.is_sqlite else None
+        # an in-memory SQLite database lives in its engine: a second engine would see another
+        self.read_engine = self.engine if self.is_sqlite and self._sqlite_path is None \
+            else make_engine(url, role="read")
         self._quick_sqlite: sqlite3.Connection | None = None
         self._pg_pools: dict[str, Any] = {}
         self._pg_pools_lock: asyncio.Lock | None = None
@@ -249,5 +251,6 @@ class Database:
         pools, self._pg_pools = list(self._pg_pools.values()), {}
         for pool in pools:
             await pool.close()
-        await self.read_engine.dispose()
+        if self.read_engine is not self.engine:
+            await self.read_engine.dispose()
         await self.engine.dispose()
