@@ -225,7 +225,7 @@ def test_demo_sessions_survive_a_restart(tmp_path):
     try:
         m = first.wait_for(LISTENING)
         first.wait_for(re.compile(r"=== callcenter demo ==="))
-        jar = _login(f"http://127.0.0.1:{m['port']}", "101", "demo101")
+        jar = _login(f"http://127.0.0.1:{m['port']}", "101", "demo-pass-101")
     finally:
         assert first.stop() == 0, first.output
     assert NO_KEY_WARNING not in first.output

@@ -22,8 +22,9 @@ from callcenter.storage.tables import client_emails, client_phones, orders, shop
 
 DEMO_USERS = (
     # login, name, role, extension, password
-    ("101", "Анна Соколова", "operator", "PJSIP/101", "demo101"),
-    ("102", "Борис Кузнецов", "operator", "PJSIP/102", "demo102"),
+    # the same password rule as everyone's (10 characters, not the login)
+    ("101", "Анна Соколова", "operator", "PJSIP/101", "demo-pass-101"),
+    ("102", "Борис Кузнецов", "operator", "PJSIP/102", "demo-pass-102"),
     ("supervisor", "Светлана Орлова", "supervisor", None, "demo-supervisor"),
     ("admin", "Администратор", "admin", None, "demo-admin"),
 )
@@ -121,5 +122,3 @@ async def seed_demo(db: Database, *, clients: int, now: datetime, seed: int = 7)
 def _json_items(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{k: (f"{v:.2f}" if k == "price" and not isinstance(v, str) else v)
              for k, v in item.items()} for item in items]
-
-
