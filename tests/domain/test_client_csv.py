@@ -313,3 +313,11 @@ def test_round_trip_any_encoding_and_delimiter(names, encoding, delimiter):
     plan = parse_clients_csv(out.getvalue().encode(encoding))
     assert [(r.name, r.phones) for r in plan.rows] == [(n, (f"+7916{i:03d}4567",)) for i, n in enumerate(names)]
     assert (plan.encoding, plan.delimiter) == (encoding, delimiter)
+
+
+@given(cyrillic_names, cyrillic_names)
+@settings(deadline=None)
+def test_names_agree_is_symmetric_and_reflexive(a, b):
+    assert names_agree(a, b) is names_agree(b, a)
+    assert names_agree(a, a) and names_agree(a, a.upper())
+    assert names_agree(a, f"{a} {b}")  # a longer name that holds it
