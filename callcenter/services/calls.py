@@ -92,6 +92,7 @@ def call_json(call: CallRecord, directory: OperatorDirectory, region: str) -> di
         "callee": number(call.callee), "customer_number": number(call.customer_number),
         "operators_rung": [who(e) for e in call.operators_rung],
         "answered_by": who(call.answered_by) if call.answered_by else None,
+        "placed_by": who(call.placed_by) if call.placed_by else None,
         "started_at": call.started_at.isoformat(),
         "answered_at": call.answered_at.isoformat() if call.answered_at else None,
         "ended_at": call.ended_at.isoformat() if call.ended_at else None,

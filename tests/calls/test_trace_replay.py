@@ -259,6 +259,9 @@ async def test_manual_dial_pops_the_client_and_logs_one_outbound_call(pbx):
     ringing = next(m for m in got if m["type"] == "call.ringing")
     assert ringing["number_e164"] == "+79161234567"
     assert ringing["client"]["id"] == pbx.ivan_id and ringing["call"]["direction"] == "outbound"
+    # a supervisor watching every call tells their own dialled call by placed_by (never rung)
+    assert ringing["call"]["operators_rung"] == []
+    assert ringing["call"]["placed_by"]["user_id"] == pbx.users["101"]["id"]
     (call,) = await pbx.settle(1)
     assert (call["direction"], call["outcome"], call["placed_by"]) == ("outbound", "answered", "PJSIP/101")
     assert call["callee"] == "89161234567" and call["callee_e164"] == "+79161234567"
@@ -397,5 +400,22 @@ async def test_a_failed_click_to_call_names_the_client_it_was_for(pbx):
     assert sorted(c["outcome"] for c in calls) == ["no_answer", "unavailable"]
     for call in calls:
         assert call["client_id"] == maria["id"] and call["callee_e164"] == "+79161234567"
+    await ws.close()
+    await anna.session.close()
+
+
+async def test_an_originate_the_crm_did_not_send_still_pops_the_client_once_dialled(pbx):
+    """Another tool's Originate (no CRM variables): the operator's card pops while the phone
+    rings, with nobody yet, and shows the client as soon as Asterisk dials the number."""
+    anna = await pbx.browser("101")
+    ws = await anna.ws_connect("/ws")
+    assert (await ws.receive_json(timeout=5))["type"] == "hello"
+    await pbx.replay("outbound_click_to_call")
+    got = await messages_until(ws, "call.ended")
+    first, second = [m for m in got if m["type"] == "call.ringing"]
+    assert first["client"] is None and second["client"]["id"] == pbx.ivan_id
+    assert second["number_e164"] == "+79161234567" and first["call_key"] == second["call_key"]
+    (call,) = await pbx.settle(1)
+    assert (call["client_id"], call["action_id"]) == (pbx.ivan_id, None)
     await ws.close()
     await anna.session.close()

@@ -41,7 +41,9 @@ export function createScreenPop({ me, ctx }) {
 
   function rungHere(message) {
     if (!isWatchingAll()) return true;
-    return ((message.call && message.call.operators_rung) || []).some(isMe);
+    const call = message.call || {};
+    // a call dialled on my own softphone pops my card although my phone never rang
+    return (call.operators_rung || []).some(isMe) || isMe(call.placed_by);
   }
 
   function open(message) {
