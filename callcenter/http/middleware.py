@@ -149,13 +149,23 @@ async def auth_middleware(request: web.Request, handler):
     return await handler(request)
 
 
+def public_origin(request: web.Request) -> tuple[str, str]:
+    """The scheme and host the browser used: behind a reverse proxy that ends TLS, what it says
+    in X-Forwarded-Proto / X-Forwarded-Host (a page cannot set these on a browser's request, so
+    they cannot be used to pass a foreign Origin off as ours)."""
+    scheme = request.headers.get("X-Forwarded-Proto", "").split(",")[0].strip().lower()
+    host = request.headers.get("X-Forwarded-Host", "").split(",")[0].strip()
+    return (scheme if scheme in ("http", "https") else request.scheme), (host or request.host)
+
+
 def content_security_policy(request: web.Request) -> str:
     """The page may run only its own scripts and styles (nothing inline), talk only to this
     server (its websocket named with its host, as older browsers do not count ws: as 'self'),
     and may not be framed."""
-    ws_scheme = "wss" if request.scheme == "https" else "ws"
+    scheme, host = public_origin(request)
+    ws_scheme = "wss" if scheme == "https" else "ws"
     return ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-            f"connect-src 'self' {ws_scheme}://{request.host}; object-src 'none'; "
+            f"connect-src 'self' {ws_scheme}://{host}; object-src 'none'; "
             "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 
 

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from callcenter.errors import Forbidden
+from callcenter.http.middleware import public_origin
 from callcenter.http.ws_hub import SESSION_ENDED, WebSocketHub
 from callcenter.services.accounts import AccountService
 
@@ -40,8 +41,9 @@ def check_origin(request: web.Request) -> None:
     try:
         parts = urlsplit(origin)
         theirs = _origin_tuple(parts.scheme.lower(), parts.hostname, parts.port)
-        mine_url = urlsplit(f"{request.scheme}://{request.host}")
-        mine = _origin_tuple(request.scheme, mine_url.hostname, mine_url.port)
+        scheme, host = public_origin(request)
+        mine_url = urlsplit(f"{scheme}://{host}")
+        mine = _origin_tuple(scheme, mine_url.hostname, mine_url.port)
     except ValueError:
         raise Forbidden("Cross-site websocket refused", {"origin": origin[:200]}) from None
     if theirs != mine:

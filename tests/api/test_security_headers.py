@@ -139,3 +139,9 @@ async def test_a_weak_password_among_other_bad_fields_is_one_validation_error(ap
     error = (await resp.json())["error"]
     assert error["code"] == "validation_failed"
     assert set(error["details"]["fields"]) == {"login", "password"}
+
+
+async def test_behind_a_tls_proxy_the_policy_names_the_public_websocket(api):
+    resp = await api.anon.get("/", headers={"X-Forwarded-Proto": "https",
+                                            "X-Forwarded-Host": "crm.shop.example"})
+    assert "connect-src 'self' wss://crm.shop.example;" in resp.headers["Content-Security-Policy"]

@@ -162,3 +162,26 @@ async def test_the_origin_must_match_scheme_host_and_port(api, origin, allowed):
         with pytest.raises(WSServerHandshakeError) as exc:
             await anna.client.ws_connect("/ws", headers=headers)
         assert exc.value.status == 403
+
+
+@pytest.mark.parametrize("forwarded,origin,allowed", [
+    ({"X-Forwarded-Proto": "https", "X-Forwarded-Host": "crm.shop.example"},
+     "https://crm.shop.example", True),
+    ({"X-Forwarded-Proto": "https", "X-Forwarded-Host": "crm.shop.example"},
+     "http://crm.shop.example", False),
+    ({"X-Forwarded-Proto": "https", "X-Forwarded-Host": "crm.shop.example"},
+     "https://crm.shop.example:8443", False),
+    ({"X-Forwarded-Proto": "https", "X-Forwarded-Host": "crm.shop.example"},
+     "https://evil.example", False),
+])
+async def test_behind_a_tls_proxy_the_origin_is_the_public_one(api, forwarded, origin, allowed):
+    anna = await api.login("anna")
+    headers = {"Origin": origin, **forwarded}
+    if allowed:
+        ws = await anna.client.ws_connect("/ws", headers=headers)
+        assert (await ws.receive_json(timeout=DEADLINE))["type"] == "hello"
+        await ws.close()
+    else:
+        with pytest.raises(WSServerHandshakeError) as exc:
+            await anna.client.ws_connect("/ws", headers=headers)
+        assert exc.value.status == 403
