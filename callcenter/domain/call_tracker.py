@@ -33,7 +33,6 @@ Noise (VarSet, Newexten, RTCP, device/queue-member state...) costs one dict look
 from __future__ import annotations
 
 import dataclasses
-from collections import OrderedDict
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from types import MappingProxyType
@@ -45,40 +44,9 @@ from callcenter.domain.call_records import (
 from callcenter.domain.call_state import (
     EXTERNAL, LOCAL, OPERATOR, STATE_RINGING, STATE_UP, Call, Leg, clean, dialled_number, to_int,
 )
+from callcenter.domain.originates import ORIGINATE_REASONS, SentOriginates
 
 __all__ = ["CallTracker"]
-
-#: OriginateResponse ``Reason`` (the last control frame seen on the dialled channel).
-ORIGINATE_REASONS = {0: "unavailable", 1: "rejected", 3: "no_answer", 5: "busy", 8: "congestion"}
-
-
-@dataclasses.dataclass(slots=True)
-class SentOriginate:
-    """An Originate the CRM sent: what its OriginateResponse and first channel are matched to."""
-
-    action_id: str
-    endpoint: str
-    exten: str | None
-    variables: dict[str, str]
-    spy: bool
-    sent_at: datetime
-    claimed: bool = False  # its first channel was seen
-
-
-def originate_variables(value: object) -> dict[str, str]:
-    """An Originate's ``Variable`` header(s) -> ``{name: value}`` for the ``CRM_*`` ones.
-
-    ``value`` is one header (``"A=1,B=2"``: Asterisk splits it on commas) or a list of them."""
-    items = value if isinstance(value, (list, tuple)) else [value] if isinstance(value, str) else []
-    found: dict[str, str] = {}
-    for item in items:
-        for pair in str(item).split(","):
-            name, sep, val = pair.partition("=")
-            name = name.strip().lstrip("_")
-            if sep and name.startswith("CRM_") and val:
-                found[name] = val
-    return found
-
 
 class CallTracker:
     """Follows every call on one Asterisk; see the module docstring for the contract."""
@@ -89,8 +57,7 @@ class CallTracker:
                               trunks=frozenset(config.trunk_endpoints),
                               operator_contexts=frozenset(config.operator_contexts))
         self._spool = config.monitor_spool.rstrip("/") + "/"
-        self._failed_actions: OrderedDict[str, None] = OrderedDict()
-        self._sent: OrderedDict[str, SentOriginate] = OrderedDict()  # by ActionID
+        self._sent = SentOriginates(config.recent_ended_limit, config.originate_match_seconds)
         self.errors = 0
         self._handlers = {
             "Newchannel": self._on_newchannel,
@@ -165,17 +132,10 @@ class CallTracker:
         """The CRM is sending this Originate (its AMI fields: ``ActionID``, ``Channel``,
         ``Exten`` or ``Application``/``Data``, ``Variable``); call it before sending."""
         try:
-            action_id = str(action.get("ActionID") or "")
             channel = str(action.get("Channel") or "")
-            if not action_id or not channel:
-                return
-            endpoint = self._book.classify(channel)[0]
-            variables = originate_variables(action.get("Variable"))
-            spy = str(action.get("Application") or "").lower() == "chanspy" or "CRM_SPY" in variables
-            exten = None if spy else clean(str(action.get("Exten") or ""))
-            self._sent[action_id] = SentOriginate(action_id, endpoint, exten, variables, spy, at)
-            while len(self._sent) > self._book.recent_limit:
-                self._sent.popitem(last=False)
+            if channel:
+                self._sent.add(action, self._book.classify(channel)[0],
+                               clean(str(action.get("Exten") or "")), at)
         except Exception:
             self.errors += 1
 
@@ -194,19 +154,16 @@ class CallTracker:
     def _claim_originate(self, leg: Leg, at: datetime, out: list) -> None:
         """A channel Asterisk created as the first of a new call: the first channel of the
         oldest unclaimed Originate the CRM sent to that endpoint moments ago, if any."""
-        window = timedelta(seconds=self._config.originate_match_seconds)
-        for sent in self._sent.values():
-            if sent.claimed or sent.endpoint != leg.endpoint or at - sent.sent_at > window:
-                continue
-            sent.claimed = True
-            call = leg.call
-            call.action_id = call.action_id or sent.action_id
-            call.originate_exten = call.originate_exten or sent.exten
-            for name, value in sent.variables.items():
-                call.variables.setdefault(name, value)
-            if sent.spy:
-                self._book.mark_spy(call, out)
+        sent = self._sent.claim(leg.endpoint, at)
+        if sent is None:
             return
+        call = leg.call
+        call.action_id = call.action_id or sent.action_id
+        call.originate_exten = call.originate_exten or sent.exten
+        for name, value in sent.variables.items():
+            call.variables.setdefault(name, value)
+        if sent.spy:
+            self._book.mark_spy(call, out)
 
     def _on_newstate(self, e: Mapping[str, str], at: datetime, out: list) -> None:
         leg = self._book.leg(e, at, out, adopt=True)
@@ -470,9 +427,8 @@ class CallTracker:
                 leg.call.action_id = action_id
             if sent.spy or e.get("Application") == "ChanSpy":
                 self._book.mark_spy(leg.call, out)
-        if e.get("Response") != "Failure" or action_id in self._failed_actions:
+        if e.get("Response") != "Failure" or not self._sent.first_failure(action_id):
             return
-        remember(self._failed_actions, action_id, self._book.recent_limit)
         if sent.spy:
             return  # a supervisor's listen-in that did not connect: not a customer call
         reason = ORIGINATE_REASONS.get(to_int(e.get("Reason")), "failed")  # type: ignore[arg-type]

@@ -262,3 +262,30 @@ def test_an_answered_call_is_announced_before_its_answer() -> None:
             else:
                 assert key in seen, (name, type(e).__name__)
         assert any(isinstance(e, CallAnswered) for e in effects)
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("CRM_TASK_ID=42", {"CRM_TASK_ID": "42"}),
+    ("CRM_TASK_ID=42,CRM_NUMBER=+79161234567", {"CRM_TASK_ID": "42", "CRM_NUMBER": "+79161234567"}),
+    (["__CRM_CLIENT_ID=7", "OTHER=1", "CRM_EMPTY="], {"CRM_CLIENT_ID": "7"}),
+    (None, {}), (42, {}), ("garbage", {}),
+])
+def test_originate_variables(value, expected) -> None:
+    from callcenter.domain.originates import originate_variables
+
+    assert originate_variables(value) == expected
+
+
+def test_an_originate_claims_only_a_new_call_at_its_endpoint_within_the_window() -> None:
+    from callcenter.domain.originates import SentOriginates
+
+    sent = SentOriginates(limit=2, match_seconds=10)
+    sent.add({"ActionID": "a-1"}, "PJSIP/101", "79161234567", T0)
+    assert sent.claim("PJSIP/102", T0) is None
+    assert sent.claim("PJSIP/101", T0 + timedelta(seconds=11)) is None
+    assert sent.claim("PJSIP/101", T0 + timedelta(seconds=1)).action_id == "a-1"
+    assert sent.claim("PJSIP/101", T0 + timedelta(seconds=1)) is None  # claimed once
+    assert sent.first_failure("a-1") and not sent.first_failure("a-1")
+    sent.add({"ActionID": "a-2"}, "PJSIP/101", None, T0)
+    sent.add({"ActionID": "a-3"}, "PJSIP/101", None, T0)
+    assert sent.get("a-1") is None and sent.get("a-3") is not None  # bounded
