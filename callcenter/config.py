@@ -100,6 +100,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("spool_dir", "var/spool",
             "Folder for call records that could not be stored at shutdown; they are stored "
             "at the next start."),
+    Setting("stop_store_seconds", 10.0,
+            "At shutdown, how long to wait for the database to take the call records still "
+            "queued before writing them to the spool folder.", float),
+    Setting("call_unknown_after_seconds", 14400.0,
+            "A call still in progress after this many seconds, not live on the PBX and in no "
+            "CDR, is closed with status and outcome unknown (a late end or CDR still "
+            "completes it).", float),
     Setting("ami_host", "", "Asterisk AMI host; empty disables the AMI listener."),
     Setting("ami_port", 5038, "Asterisk AMI port.", int),
     Setting("ami_username", "callcenter", "AMI user name (manager.conf)."),

@@ -31,7 +31,8 @@ from callcenter.storage.users import get_user
 routes = RouteTable()
 
 DIRECTIONS = ("inbound", "outbound", "internal")
-OUTCOMES = ("answered", "missed", "no_answer", "busy", "unavailable", "failed")
+OUTCOMES = ("answered", "missed", "no_answer", "busy", "invalid_number", "unavailable", "failed",
+            "unknown")
 DISPOSITIONS = ("resolved", "callback", "order_placed", "order_confirmed", "complaint",
                 "wrong_number", "other")
 HEARTBEAT_SECONDS = 20.0

@@ -2,20 +2,18 @@
 
 The AMI listener feeds events to the pure CallTracker synchronously (fast) and hands the
 effects here. Effects of one call run one after another, in order (a card must not pop after
-its call ended); effects of different calls run concurrently, so a slow lookup for one caller
-never delays another caller's pop. A call record that cannot be stored is retried until it is:
-a call is never dropped.
+its call ended); effects of different calls run concurrently on a bounded pool of workers
+(:mod:`callcenter.services.call_workers`), so a slow lookup for one caller never delays another
+caller's pop and a burst of calls cannot start a lookup each at once. The call log
+(:mod:`callcenter.services.call_log`) is fed synchronously, before any effect runs: a call's row
+is written when it starts and completed when it ends, in group commits, and never dropped.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
-import json
 import logging
-from dataclasses import fields
-from datetime import datetime
-from pathlib import Path
 from typing import Any, Awaitable, Callable
 
 from callcenter.domain.call_records import (
@@ -30,6 +28,10 @@ from callcenter.domain.call_records import (
 )
 from callcenter.domain.access import Role, client_for_pop
 from callcenter.domain.phones import try_normalise
+from callcenter.services.call_log import (  # noqa: F401 - public names of the call log
+    CallLog, Discard, read_spool, record_from_json, record_to_json, record_values, write_spool,
+)
+from callcenter.services.call_workers import KeyedWorkers
 from callcenter.services.context import Clock
 from callcenter.services.operators import OperatorDirectory  # noqa: F401  (re-exported)
 from callcenter.storage import calls as repo
@@ -38,35 +40,6 @@ from callcenter.storage import clients as clients_repo
 from callcenter.storage.database import Database
 
 log = logging.getLogger("callcenter.calls")
-
-
-class PerCallSequencer:
-    """Runs coroutines in order per key, concurrently across keys."""
-
-    def __init__(self) -> None:
-        self._tails: dict[str, asyncio.Task] = {}
-
-    def submit(self, key: str, job: Callable[[], Awaitable[None]]) -> asyncio.Task:
-        previous = self._tails.get(key)
-
-        async def run() -> None:
-            if previous is not None:
-                await asyncio.gather(previous, return_exceptions=True)
-            try:
-                await job()
-            except Exception:
-                log.exception("call %s: handling an effect failed", key)
-            finally:
-                if self._tails.get(key) is task:
-                    del self._tails[key]
-
-        task = asyncio.get_running_loop().create_task(run())
-        self._tails[key] = task
-        return task
-
-    async def drain(self) -> None:
-        while self._tails:
-            await asyncio.gather(*list(self._tails.values()), return_exceptions=True)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -112,7 +85,8 @@ class CallService:
                  card: Callable[[int], Awaitable[dict[str, Any]]],
                  summaries: Callable[[list[int]], Awaitable[list[dict[str, Any]]]],
                  *, region: str, store_retry_seconds: float = 2.0,
-                 own_clients_only: bool = False):
+                 own_clients_only: bool = False, workers: int = 8,
+                 id_wait_seconds: float = 5.0):
         self.db = db
         self.own_clients_only = own_clients_only  # operators see only their own clients
         self.clock = clock
@@ -121,18 +95,42 @@ class CallService:
         self.card = card
         self.summaries = summaries
         self.region = region
-        self.store_retry_seconds = store_retry_seconds
-        self.sequencer = PerCallSequencer()
+        self.log = CallLog(db, clock, region, self._user_id_of,
+                           retry_seconds=store_retry_seconds)
+        self.workers = KeyedWorkers(self._run_effect, size=workers, droppable=_droppable)
+        # how long call.ended waits for the call's row id (known at once when its start row
+        # is stored) before it goes out without it
+        self.id_wait_seconds = id_wait_seconds
         self._lookups: dict[str, dict[str, Any]] = {}
-        self.unsaved: dict[str, CallRecord] = {}
         self.pops = 0
+
+    @property
+    def unsaved(self) -> set[str]:
+        """Keys of the calls whose record is queued and not stored yet."""
+        return self.log.pending_keys()
+
+    def _user_id_of(self, endpoint: str | None) -> int | None:
+        user = self.directory.user(endpoint)
+        return user["id"] if user else None
 
     # entry point from the AMI listener: never blocks, never raises
 
     def carry_out(self, effects: list[Effect]) -> None:
         for effect in effects:
             key = getattr(effect, "call_key", None) or effect.call.key
-            self.sequencer.submit(key, lambda e=effect: self._handle(e))
+            if isinstance(effect, CallStarted):
+                self.log.started(effect.call)
+            elif isinstance(effect, CallEnded):
+                self.workers.submit(key, (effect, self.log.ended(effect.call)), last=True)
+                continue
+            self.workers.submit(key, effect)
+
+    async def _run_effect(self, item) -> None:
+        if isinstance(item, tuple):
+            effect, stored = item
+            await self._ended(effect.call, stored)
+        else:
+            await self._handle(item)
 
     async def _handle(self, effect: Effect) -> None:
         if isinstance(effect, OperatorRinging):
@@ -148,8 +146,6 @@ class CallService:
             self.publish(self._people(call), {
                 "type": "call.answered", "call_key": call.key, "call": live,
                 "answered_by": live["answered_by"]}, watchers=True)
-        elif isinstance(effect, CallEnded):
-            await self._ended(effect.call)
         elif isinstance(effect, OriginateFailed):
             user = self.directory.user(effect.endpoint)
             self.publish([user["id"]] if user else [], {
@@ -232,142 +228,48 @@ class CallService:
             return found
         return {**found, "client": client, "candidates": candidates}
 
-    async def _ended(self, call: CallRecord) -> None:
+    async def _ended(self, call: CallRecord, stored_id: asyncio.Future) -> None:
         self._lookups.pop(call.key, None)
         # the operators' consultation leg of an attended transfer lives on in the customer's
-        # call (its handled_by): the log keeps one record per customer call
-        stored = None if call.merged_into else await self._store_until_done(call)
+        # call (its handled_by): the log keeps one record per customer call (stored_id: None)
+        try:
+            stored = await asyncio.wait_for(asyncio.shield(stored_id), self.id_wait_seconds)
+        except asyncio.TimeoutError:  # the database is slow or away: the row comes later
+            stored = None
         message = {"type": "call.ended", "call_key": call.key,
                    "call": call_json(call, self.directory, self.region)}
         if stored:
             message["call"]["id"] = stored
         self.publish(self._people(call), message, watchers=True)
 
-    async def _store_until_done(self, call: CallRecord) -> int | None:
-        delay = self.store_retry_seconds
-        while True:
-            try:
-                call_id = await self.store(call)
-                self.unsaved.pop(call.key, None)
-                return call_id
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                self.unsaved[call.key] = call
-                log.exception("could not store call %s; retrying in %.0f s", call.key, delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 60.0)
-
     async def store(self, call: CallRecord) -> int:
-        """Write the call once (idempotent by its key) with its client and tasks."""
-        customer = try_normalise(call.customer_number, self.region) \
-            if call.customer_number else None
-        e164 = customer.e164 if customer else None
-        now = self.clock()
-        async with self.db.write() as conn:
-            client_id = None
-            if e164:
-                ids = {cid for cid, _ in await clients_repo.client_ids_by_phone(conn, [e164])}
-                client_id = ids.pop() if len(ids) == 1 else None
-            answered_user = self.directory.user(call.answered_by)
-            values = record_values(call, self.region)
-            values.update(client_id=client_id,
-                          answered_by_user_id=answered_user["id"] if answered_user else None)
-            call_id, inserted = await repo.insert_call(conn, values)
-            if inserted and e164:
-                await self._tasks_after(conn, call, call_id, e164, client_id, now)
-        return call_id
-
-    async def _tasks_after(self, conn, call: CallRecord, call_id: int, e164: str,
-                           client_id: int | None, now: datetime) -> None:
-        if call.outcome == "answered":
-            await repo.close_callbacks(conn, e164, "reached" if call.direction == "outbound"
-                                       else "called_back", now)
-        elif call.direction == "inbound" and call.outcome == "missed":
-            task = await repo.open_callback_for(conn, e164)
-            if task is not None:
-                await repo.touch_callback(conn, task["id"], call_id, now)
-            else:
-                await repo.insert_task(conn, {
-                    "kind": "callback", "status": "open", "client_id": client_id,
-                    "phone_e164": e164, "title": f"Missed call from {e164}", "due_at": now,
-                    "call_id": call_id, "attempts": 1, "created_at": now, "updated_at": now})
+        """Store one call now: the idempotent upsert by call key (see ``CallLog.store``);
+        for calls known from elsewhere, e.g. Asterisk's CDR. Returns the call's id."""
+        return await self.log.store(call)
 
     async def drain(self) -> None:
-        await self.sequencer.drain()
+        """Wait until every effect handed over so far is carried out and every call record
+        queued is stored (tests and benchmarks use it to settle)."""
+        while True:
+            await self.workers.drain()
+            await self.log.flush()
+            if not self.workers.queued and not self.log.backlog:
+                return
 
-    # the spool: call records that could not be stored before shutdown
+    def start(self) -> None:
+        """Start the workers and the call log's writer (inside the running loop)."""
+        self.workers.start()
+        self.log.start()
 
-    def spool(self, path: Path) -> int:
-        """Write the records still unsaved to ``path`` (JSON lines); returns how many."""
-        if not self.unsaved:
-            return 0
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("a", encoding="utf-8") as fh:
-            for call in self.unsaved.values():
-                fh.write(json.dumps(record_to_json(call), ensure_ascii=False) + "\n")
-        count = len(self.unsaved)
-        log.error("%d call record(s) could not be stored; kept in %s for the next start",
-                  count, path)
-        return count
-
-    async def store_spooled(self, path: Path) -> int:
-        """Store the records a previous run spooled, then remove the file."""
-        if not path.exists():
-            return 0
-        stored = 0
-        for line in path.read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                await self.store(record_from_json(json.loads(line)))
-                stored += 1
-        path.unlink()
-        log.info("stored %d spooled call record(s) from %s", stored, path)
-        return stored
+    async def stop(self, timeout: float, spool) -> int:
+        """Stop: pops still waiting are dropped (their calls' records are already in the
+        log), then the log stores what it can within ``timeout`` and spools the rest.
+        Returns how many records were spooled."""
+        await self.workers.stop()
+        return await self.log.close(timeout, spool)
 
 
-_TIMES = ("started_at", "ring_started_at", "answered_at", "ended_at")
-
-
-def record_to_json(call: CallRecord) -> dict[str, Any]:
-    data = {f.name: getattr(call, f.name) for f in fields(call)}
-    for name in _TIMES:
-        data[name] = data[name].isoformat() if data[name] else None
-    data["variables"] = dict(call.variables)
-    for name in ("operators_rung", "handled_by"):
-        data[name] = list(data[name])
-    return data
-
-
-def record_from_json(data: dict[str, Any]) -> CallRecord:
-    known = {f.name for f in fields(CallRecord)}
-    values = {k: v for k, v in data.items() if k in known}
-    for name in _TIMES:
-        if values.get(name):
-            values[name] = datetime.fromisoformat(values[name])
-    for name in ("operators_rung", "handled_by"):
-        values[name] = tuple(values.get(name) or ())
-    return CallRecord(**values)
-
-
-def record_values(call: CallRecord, region: str) -> dict[str, Any]:
-    def e164(raw):
-        parsed = try_normalise(raw, region) if raw else None
-        return parsed.e164 if parsed else None
-
-    task_id = call.task_id
-    return {
-        "call_key": call.key, "linkedid": call.linkedid, "direction": call.direction,
-        "caller": call.caller, "caller_e164": e164(call.caller), "caller_name": call.caller_name,
-        "callee": call.callee, "callee_e164": e164(call.callee),
-        "operators_rung": list(call.operators_rung), "answered_by": call.answered_by,
-        "handled_by": list(call.handled_by), "placed_by": call.placed_by,
-        "started_at": call.started_at, "answered_at": call.answered_at,
-        "ended_at": call.ended_at, "outcome": call.outcome or "failed",
-        "talk_seconds": round(call.talk_seconds or 0),
-        "wait_seconds": None if call.wait_seconds is None else round(call.wait_seconds),
-        "hangup_side": call.hangup_side, "hangup_cause": call.hangup_cause,
-        "hangup_cause_text": call.hangup_cause_text, "recording": call.recording,
-        "queue": call.queue, "action_id": call.action_id,
-        "task_id": int(task_id) if task_id and task_id.isdigit() else None,
-        "variables": dict(call.variables),
-    }
+def _droppable(item) -> bool:
+    # a pop or a lookup that would come after its call ended, or behind a huge backlog, is
+    # worthless; the call's start, answer and end messages are not dropped
+    return isinstance(item, (OperatorRinging, CallStarted))

@@ -334,7 +334,7 @@ def call_row_json(c: dict[str, Any]) -> dict[str, Any]:
         "callee": c["callee_e164"] or c["callee"], "client_id": c["client_id"],
         "operators_rung": c["operators_rung"] or [], "answered_by": c["answered_by"],
         "answered_by_user_id": c["answered_by_user_id"], "handled_by": c["handled_by"] or [],
-        "placed_by": c["placed_by"], "outcome": c["outcome"],
+        "placed_by": c["placed_by"], "outcome": c["outcome"], "status": c["status"],
         "started_at": _iso(c["started_at"]), "answered_at": _iso(c["answered_at"]),
         "ended_at": _iso(c["ended_at"]), "talk_seconds": c["talk_seconds"],
         "wait_seconds": c["wait_seconds"], "hangup_side": c["hangup_side"],

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from callcenter.ami.client import AmiClient
-from callcenter.ami.status import AmiStatus
+from callcenter.ami.status import AmiState, AmiStatus
 from callcenter.config import Settings
 from callcenter.domain.call_records import TrackerConfig
 from callcenter.domain.call_tracker import CallTracker
@@ -35,7 +35,6 @@ CARD_READER = Actor(user_id=None, login="screen-pop", role=None, name="screen-po
 
 
 class Telephony:
-    drain_seconds = 10.0
 
     def __init__(self, settings: Settings, db: Database, clock: Clock, clients: ClientService,
                  accounts: AccountService, hub: "WebSocketHub"):
@@ -49,6 +48,9 @@ class Telephony:
                                       if e.strip()),
             operator_contexts=frozenset({settings.ami_context, *TrackerConfig.operator_contexts})))
         self._directory_watch: asyncio.Task | None = None
+        self._unknown_sweep: asyncio.Task | None = None
+        # whether the tracker's live calls are the PBX's: not while AMI is down or resyncing
+        self._in_sync = not settings.ami_host
         self.calls = CallService(
             db, clock, self.directory, self.hub.publish,
             card=lambda client_id: clients.card(CARD_READER, client_id, lane="telephony"),
@@ -85,7 +87,11 @@ class Telephony:
         await self.directory.refresh()
         # users added or changed by the CLI (another process) are noticed without a restart
         self._directory_watch = asyncio.get_running_loop().create_task(self.directory.watch())
-        await self.calls.store_spooled(self.spool_path)
+        self.calls.start()
+        # what a previous run could not store (its stop spooled it) is stored before anything
+        await self.calls.log.restore(self.spool_path)
+        self._unknown_sweep = asyncio.get_running_loop().create_task(
+            self._close_unknown_calls(), name="unknown-calls")
         self.cdr.request()
         if self.ami is not None:
             self.ami.start()
@@ -95,18 +101,19 @@ class Telephony:
             log.info("AMI disabled (CALLCENTER_AMI_HOST is empty): no calls will be tracked")
 
     async def stop(self) -> None:
-        await self.cdr.close()
         if self._directory_watch is not None:
             self._directory_watch.cancel()
             await asyncio.gather(self._directory_watch, return_exceptions=True)
             self._directory_watch = None
+        await self.cdr.close()
         if self.ami is not None:
             await self.ami.stop()
-        try:
-            await asyncio.wait_for(self.calls.drain(), self.drain_seconds)
-        except asyncio.TimeoutError:
-            # the database is not taking writes: keep the calls on disk, never drop them
-            self.calls.spool(self.spool_path)
+        if self._unknown_sweep is not None:
+            self._unknown_sweep.cancel()
+            await asyncio.gather(self._unknown_sweep, return_exceptions=True)
+            self._unknown_sweep = None
+        # every record not stored within the time allowed goes to the spool, none is dropped
+        await self.calls.stop(self.settings.stop_store_seconds, self.spool_path)
         await self.hub.close_all()
 
     def status(self) -> dict[str, Any]:
@@ -158,16 +165,44 @@ class Telephony:
             self.calls.carry_out(effects)
 
     def on_resync_begin(self) -> None:
+        self._in_sync = False
         self.tracker.begin_resync()
 
     def on_resync_end(self, at: datetime) -> None:
         self.calls.carry_out(self.tracker.end_resync(at))
+        self._in_sync = True
         self.cdr.request()
 
     def _followed(self) -> set[str]:
         # the live record (recording, task, hangup cause) is better than the CDR's
         return {*self.calls.unsaved, *(c.key for c in self.tracker.live_calls())}
 
+    async def _close_unknown_calls(self) -> None:
+        """Close as ``unknown`` the calls left in progress whose end never came (the CRM was
+        killed or off AMI when they ended) and that no CDR completed: run now and then, only
+        while the tracker knows what is live on the PBX, and after the CDR reconciliation
+        (at start and after every reconnect) had its go, since it completes them properly."""
+        older_than = timedelta(seconds=self.settings.call_unknown_after_seconds)
+        every = min(max(older_than.total_seconds() / 4, 0.05), 300.0)
+        while True:
+            try:
+                await self.close_unknown_calls(older_than)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("closing calls left in progress failed; trying again later")
+            await asyncio.sleep(every)
+
+    async def close_unknown_calls(self, older_than: timedelta) -> int:
+        """One sweep (see ``_close_unknown_calls``); returns how many calls were closed."""
+        if not self._in_sync:
+            return 0
+        await self.cdr.wait_idle()
+        live = {c.key for c in self.tracker.live_calls()}
+        return await self.calls.log.close_unknown(older_than, live.__contains__)
+
     def on_status(self, status: AmiStatus) -> None:
+        if status.state != AmiState.CONNECTED:
+            self._in_sync = False
         users = self.hub.connected_users()
         self.hub.publish(users, {"type": "ami.status", "ami": self.status()})

@@ -246,7 +246,11 @@ calls = Table(
     Column("variables", JSON, nullable=False, default=dict),
     Column("disposition", String(32)),
     Column("note", Text),
+    # in_progress: written when the call started; completed: its end is known (final);
+    # unknown: closed without its end (outcome unknown) until a late end or CDR fills it in
+    Column("status", String(16), nullable=False, server_default="completed"),
     Index("ix_calls_caller_e164", "caller_e164"),
+    Index("ix_calls_status_started", "status", "started_at"),
     Index("ix_calls_callee_e164", "callee_e164"),
 )
 

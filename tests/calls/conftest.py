@@ -55,13 +55,15 @@ class Pbx:
         await self.sim.replay(path, speed=speed, fresh_ids=fresh_ids)
 
     async def settle(self, calls: int, timeout: float = 10.0) -> list[dict[str, Any]]:
-        """Wait until ``calls`` calls are stored and all effects are carried out."""
+        """Wait until ``calls`` calls are stored complete (rows are written in progress when
+        a call starts) and all effects are carried out."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while True:
             await self.telephony.calls.drain()
             rows = await self.stored_calls()
-            if len(rows) >= calls or loop.time() > deadline:
+            done = [r for r in rows if r["status"] != "in_progress"]
+            if (len(done) >= calls and len(done) == len(rows)) or loop.time() > deadline:
                 return rows
             await asyncio.sleep(0.05)
 

@@ -202,40 +202,6 @@ async def test_storing_a_call_again_after_a_restart_keeps_one_row(pbx):
     assert len(await pbx.stored_calls()) == 1
 
 
-async def test_calls_not_stored_at_shutdown_are_spooled_and_stored_at_next_start(pbx, tmp_path):
-    from callcenter.services.calls import record_from_json, record_to_json
-
-    calls = pbx.telephony.calls
-    real_store = calls.store
-    failures = []
-
-    async def broken_store(call):
-        failures.append(call.key)
-        raise ConnectionError("database is down")
-
-    calls.store = broken_store
-    calls.store_retry_seconds = 0.05
-    await pbx.replay("inbound_answered")
-    for _ in range(100):
-        if calls.unsaved:
-            break
-        await asyncio.sleep(0.05)
-    (record,) = calls.unsaved.values()
-    assert record_from_json(record_to_json(record)) == record
-    spool = tmp_path / "unsaved-calls.jsonl"
-    for task in list(calls.sequencer._tails.values()):
-        task.cancel()
-    assert calls.spool(spool) == 1
-    assert await pbx.stored_calls() == []
-    calls.store = real_store
-    assert await calls.store_spooled(spool) == 1
-    (call,) = await pbx.stored_calls()
-    assert call["linkedid"] == record.linkedid and call["outcome"] == "answered"
-    assert not spool.exists()
-
-
-# -- the newer real traces (2026-12-01) ----------------------------------------------------------
-
 async def test_agent_pause_and_ready_two_calls(pbx):
     await pbx.replay("agent_pause_and_ready")
     first, second = sorted(await pbx.settle(2), key=lambda c: c["started_at"])

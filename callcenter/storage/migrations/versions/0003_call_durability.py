@@ -15,8 +15,15 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    # a plain ADD COLUMN (no table rebuild on SQLite: rebuilding calls would fire the
+    # ON DELETE SET NULL of tasks.call_id); rows stored before were all complete
+    with op.batch_alter_table('calls', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('status', sa.String(length=16), nullable=False,
+                                      server_default='completed'))
+        batch_op.create_index('ix_calls_status_started', ['status', 'started_at'], unique=False)
 
 
 def downgrade() -> None:
-    pass
+    with op.batch_alter_table('calls', schema=None) as batch_op:
+        batch_op.drop_index('ix_calls_status_started')
+        batch_op.drop_column('status')
