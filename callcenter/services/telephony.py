@@ -23,6 +23,7 @@ from callcenter.services.accounts import AccountService
 from callcenter.services.calls import CallService, OperatorDirectory, call_json
 from callcenter.services.cdr_reconcile import reconciler_from_settings
 from callcenter.services.click_to_call import ClickToCallService
+from callcenter.services.recordings import RecordingProbe
 from callcenter.services.clients import ClientService
 from callcenter.services.context import Actor, Clock
 from callcenter.storage.database import Database
@@ -63,12 +64,14 @@ class Telephony:
                 settings.ami_secret, listener=self, ping_interval=settings.ami_ping_interval,
                 clock=clock, logger=logging.getLogger("callcenter.ami"))
         accounts.on_change.append(self.directory.refresh)
+        self.click_to_call = ClickToCallService(db, self.originate,
+                                                shop_cid=settings.shop_caller_id)
+        # recordings with no audio (the header MixMonitor leaves) are not listed
+        self.calls.log.recording_probe = RecordingProbe(settings.recordings_dir)
         # calls that rang and ended while the CRM was down or off AMI, from Asterisk's CDR
         self.cdr = reconciler_from_settings(settings, db, clock,
                                             lambda call: self.calls.store(call),
                                             self.directory.is_operator, self._followed)
-        self.click_to_call = ClickToCallService(db, self.originate,
-                                                shop_cid=settings.shop_caller_id)
 
     @staticmethod
     def _summaries(db: Database, clients: ClientService):
