@@ -34,9 +34,11 @@ from sqlalchemy.sql import ClauseElement
 from callcenter.errors import DatabaseNotMigrated
 
 LANES = ("api", "telephony")
-PG_QUICK_POOL_SIZE = 8  # per lane; each pop or card is one statement, held for well under 1 ms
+# per lane; each pop or card is one statement holding a connection well under 1 ms, so a few
+# serve thousands a second; kept small, as every server process opens them on PostgreSQL
+PG_QUICK_POOL = (2, 4)  # min_size (opened at start), max_size
 SQLITE_READ_POOL = (5, 10)  # pool_size, max_overflow of the SQLite reader engine
-PG_POOLS = {"write": (5, 10), "read": (10, 20)}
+PG_POOLS = {"write": (5, 10), "read": (5, 15)}
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -171,9 +173,9 @@ class Database:
                     # is no session state to reset, and the reset would cost a round trip
                     return None
 
-                # all connections opened at once: a burst of calls must not wait for connects
+                # opened before the first call, so that a burst does not wait for connects
                 self._pg_pools[lane] = await asyncpg.create_pool(
-                    dsn, min_size=PG_QUICK_POOL_SIZE, max_size=PG_QUICK_POOL_SIZE,
+                    dsn, min_size=PG_QUICK_POOL[0], max_size=PG_QUICK_POOL[1],
                     reset=no_reset)
             return self._pg_pools[lane]
 
