@@ -121,7 +121,9 @@ class CallService:
             if isinstance(effect, CallStarted):
                 self.log.started(effect.call)
             elif isinstance(effect, CallEnded):
-                self.workers.submit(key, (effect, self.log.ended(effect.call)), last=True)
+                # not last=True: a pop whose call ended meanwhile still goes out (a missed
+                # call's card is worth seeing), only a huge backlog drops pops
+                self.workers.submit(key, (effect, self.log.ended(effect.call)))
                 continue
             self.workers.submit(key, effect)
 
@@ -270,6 +272,6 @@ class CallService:
 
 
 def _droppable(item) -> bool:
-    # a pop or a lookup that would come after its call ended, or behind a huge backlog, is
-    # worthless; the call's start, answer and end messages are not dropped
+    # a pop or a lookup behind a backlog of tens of thousands of effects comes far too late
+    # to help anyone; the answer and end messages (and the call log) are never dropped
     return isinstance(item, (OperatorRinging, CallStarted))
