@@ -24,6 +24,7 @@ The protocol is usable as ``panoramisk.Manager(protocol_factory=AmiProtocol)`` t
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 from typing import Any, Protocol
 from urllib.parse import unquote
@@ -93,6 +94,8 @@ class AmiProtocol(AMIProtocol):
     """See the module docstring. ``factory`` may be given here or set later (as Manager does)."""
 
     encoding = "utf-8"
+    #: messages handled in one turn of the event loop before other work gets its turn
+    slice_messages = 64
 
     def __init__(
         self,
@@ -111,6 +114,8 @@ class AmiProtocol(AMIProtocol):
         self.closed = False
         self.responses: dict[str, Any] = {}
         self.framer = AmiFramer(max_message_bytes=max_message_bytes, log=self.log)
+        self._backlog: collections.deque[str] = collections.deque()
+        self._draining = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         factory, log = self.factory, self.log
@@ -128,8 +133,38 @@ class AmiProtocol(AMIProtocol):
         if self.version is None and self.framer.version is not None:
             self.version = self.framer.version
             self.log.debug("AMI protocol version: %r", self.version)
-        for text in texts:
-            self.text_received(text)
+        self._backlog.extend(texts)
+        if not self._draining:
+            self._drain_backlog()
+
+    def _drain_backlog(self) -> None:
+        # A burst arrives as reads of hundreds of messages; handling them all in one go would
+        # keep the event loop from the web API for as long. Handle a slice, then let the loop
+        # breathe; while a backlog remains the socket is not read, so a PBX sending faster than
+        # the CRM can follow is slowed by TCP instead of growing our memory.
+        backlog = self._backlog
+        for _ in range(min(len(backlog), self.slice_messages)):
+            self.text_received(backlog.popleft())
+        transport = self.transport
+        if backlog and not self.closed:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:  # fed by hand, outside an event loop: handle it all now
+                self._flush_backlog()
+                return
+            if not self._draining:
+                self._draining = True
+                if transport is not None and hasattr(transport, "pause_reading"):
+                    transport.pause_reading()
+            loop.call_soon(self._drain_backlog)
+        elif self._draining:
+            self._draining = False
+            if transport is not None and not self.closed and hasattr(transport, "resume_reading"):
+                transport.resume_reading()
+
+    def _flush_backlog(self) -> None:
+        while self._backlog:
+            self.text_received(self._backlog.popleft())
 
     def text_received(self, text: str) -> None:
         """Handle the decoded text of one whole message (skipped if malformed)."""
@@ -168,6 +203,7 @@ class AmiProtocol(AMIProtocol):
         Like panoramisk, the owner is not told when the close was our own (``close()`` first).
         """
         if not self.closed:
+            self._flush_backlog()  # what arrived before the end is handled, never dropped
             self.close()
             if self.factory is not None:
                 self.factory.connection_lost(exc)
