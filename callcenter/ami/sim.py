@@ -158,7 +158,11 @@ class AmiSimulator:
         """Stop listening, drop every client, cancel scripted replays."""
         if self._server is not None:
             self._server.close()
-        self.disconnect_all()
+        # a stopping PBX drops its links at once: a close would first wait to flush what a
+        # client that stopped reading never takes, and stop would hang on it
+        for session in list(self._sessions):
+            session.logged_in = False
+            session.writer.transport.abort()
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
