@@ -10,7 +10,8 @@ from aiohttp import web
 
 from callcenter.config import Settings
 from callcenter.http import (
-    api_auth, api_calls, api_clients, api_import, api_orders, api_users, openapi,
+    api_agents, api_auth, api_calls, api_clients, api_import, api_orders, api_outcomes,
+    api_planner, api_tasks, api_users, openapi,
 )
 from callcenter.http import static
 from callcenter.http.keys import CALLS, OPENAPI, SERVICES, Services
@@ -29,7 +30,8 @@ from callcenter.storage.database import Database
 log = logging.getLogger("callcenter")
 
 ROUTE_TABLES = (api_auth.routes, api_clients.routes, api_orders.routes, api_users.routes,
-                api_import.routes, api_calls.routes, openapi.routes, static.routes)
+                api_import.routes, api_calls.routes, api_agents.routes, api_tasks.routes,
+                api_outcomes.routes, api_planner.routes, openapi.routes, static.routes)
 
 
 def all_route_specs() -> list[RouteSpec]:

@@ -160,6 +160,39 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("max_websockets_per_user", 10,
             "Most websockets (open pages) one user may have; one more is refused with close "
             "code 4029.", int),
+    Setting("pause_reasons", "lunch,break,training,meeting,technical",
+            "Comma-separated reasons an operator may pause for (the first is the default); "
+            "sent to Asterisk as QueuePause's Reason."),
+    Setting("wrap_up_seconds", 60,
+            "After-call work: how long an operator stays in wrap-up after a call before being "
+            "ready again if no outcome is saved; 0 ends wrap-up only with the outcome.", int),
+    Setting("calling_hours", "mon-sun 09:00-21:00",
+            "When clients may be called, in each client's own local time: weekday ranges with "
+            "hours, separated by ';', e.g. 'mon-fri 09:00-21:00; sat 10:00-18:00' (days not "
+            "named are closed)."),
+    Setting("holidays", "01-01,01-02,01-07,05-09",
+            "Days no client is called, comma-separated: MM-DD every year or YYYY-MM-DD once, "
+            "in the client's local calendar."),
+    Setting("redial_ladder", "5m,30m,3h,1d",
+            "Delays before the next attempt after the 1st, 2nd, ... failed attempt (m, h: "
+            "absolute; d: the same wall-clock time that many days later); one failure more "
+            "than there are steps archives the task."),
+    Setting("next_task_order", "own_callback,missed_call,redial,order_confirmation,reminder",
+            "Which due tasks the Next task button hands out first: own_callback (the "
+            "operator's own callbacks), callback (anyone's), missed_call, redial (tasks with a "
+            "failed attempt), order_confirmation, reminder; kinds not named come last."),
+    Setting("callback_handover_minutes", 15,
+            "A personal callback still undone this many minutes after it was due goes to "
+            "anyone, so it is not lost while its owner is away.", int),
+    Setting("task_lease_minutes", 10,
+            "A task handed out by Next task goes back to the pool if no attempt is recorded "
+            "within this many minutes.", int),
+    Setting("autodial_preview_seconds", 5,
+            "Power dialling: seconds an operator with auto-dial sees the next task's card "
+            "before it is dialled.", int),
+    Setting("scheduler_interval_seconds", 15.0,
+            "Seconds between the scheduler's rounds (handing over overdue callbacks, returning "
+            "expired leases, moving tasks into the next calling window).", float),
     Setting("max_upload_mb", 20, "Largest accepted upload (CSV import), in megabytes.", int),
     Setting("log_level", "INFO", "Logging level: DEBUG, INFO, WARNING, ERROR."),
 )

@@ -446,6 +446,12 @@ const CATALOGUE = {
     "tz.Asia/Shanghai": "Шанхай",
     "tz.America/New_York": "Нью-Йорк",
     "tz.America/Los_Angeles": "Лос-Анджелес",
+    // --- agents ---
+    // --- tasks ---
+    // --- outcomes ---
+    // --- planner ---
+    // --- screen ---
+    // --- server-texts ---
   },
 
   en: {
@@ -885,6 +891,12 @@ const CATALOGUE = {
     "tz.Asia/Shanghai": "Shanghai",
     "tz.America/New_York": "New York",
     "tz.America/Los_Angeles": "Los Angeles",
+    // --- agents ---
+    // --- tasks ---
+    // --- outcomes ---
+    // --- planner ---
+    // --- screen ---
+    // --- server-texts ---
   },
 };
 

@@ -26,6 +26,11 @@ class Services:
     orders: "OrderService"
     importer: "ImportService"
     ami_status: Any = None  # callable returning the AMI link status, set when AMI is wired
+    agents: Any = None      # services.agents.AgentService
+    tasks: Any = None       # services.tasks.TaskService
+    outcomes: Any = None    # services.outcomes.OutcomeService
+    planner: Any = None     # services.planner.PlannerService
+    scheduler: Any = None   # services.scheduler.Scheduler
 
 
 SERVICES: web.AppKey[Services] = web.AppKey("services", Services)

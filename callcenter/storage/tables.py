@@ -65,6 +65,8 @@ users = Table(
     Column("password_hash", String(200), nullable=False),
     Column("active", Boolean, nullable=False, default=True),
     Column("language", String(8), nullable=False, default="ru"),
+    # power dialling: in ready state the next task is dialled after a short preview
+    Column("autodial", Boolean, nullable=False, server_default=text("false")),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
 )
@@ -254,11 +256,17 @@ calls = Table(
     Index("ix_calls_callee_e164", "callee_e164"),
 )
 
-# Work for operators: callbacks owed after missed calls, redials, new orders to confirm.
+# Work for operators: missed calls to return, callbacks agreed with a client, redials, new
+# orders to confirm, reminders.  A failed attempt keeps the task and moves its due time along the
+# redial ladder (``failures`` is the position on it; ``attempts`` counts every attempt); a final
+# outcome closes it (done) or archives it.  ``ready_at`` is the first moment it may be handed out
+# (its due time moved into the client's calling window) and ``window_ends_at`` the end of that
+# window: the claim is one indexed query with no time-zone arithmetic in SQL.
 tasks = Table(
     "tasks", metadata,
     Column("id", Integer, primary_key=True),
     Column("kind", String(32), nullable=False),
+    # open / done / archived
     Column("status", String(16), nullable=False),
     Column("client_id", Integer, ForeignKey("clients.id", ondelete="CASCADE"), index=True),
     Column("phone_e164", String(32)),
@@ -273,11 +281,104 @@ tasks = Table(
     Column("updated_at", UtcDateTime, nullable=False),
     Column("closed_at", UtcDateTime),
     Column("closed_reason", String(64)),
+    Column("priority", Integer, nullable=False, server_default="0"),
+    Column("failures", Integer, nullable=False, server_default="0"),
+    # place in the next-task order (CALLCENTER_NEXT_TASK_ORDER), lower first
+    Column("rank", Integer, nullable=False, server_default="0"),
+    Column("ready_at", UtcDateTime),
+    Column("window_ends_at", UtcDateTime),
+    Column("lease_until", UtcDateTime),
+    Column("result", String(32)),
+    Column("note", Text),
+    Column("order_id", Integer, ForeignKey("orders.id", ondelete="SET NULL"), index=True),
+    Column("previous_task_id", Integer, ForeignKey("tasks.id", ondelete="SET NULL")),
+    Column("created_by", Integer, ForeignKey("users.id", ondelete="SET NULL")),
+    # when a personal callback still undone was handed over to anyone
+    Column("handed_over_at", UtcDateTime),
+    # the IANA zone (or candidate zones, comma-separated) the times were computed in
+    Column("timezone", String(400)),
     Index("ix_tasks_status_due", "status", "due_at"),
-    # at most one open callback per number: repeated missed calls do not pile up tasks
-    Index("uq_tasks_open_callback", "phone_e164", unique=True,
-          sqlite_where=text("status = 'open' AND kind = 'callback'"),
-          postgresql_where=text("status = 'open' AND kind = 'callback'")),
+    Index("ix_tasks_claim", "status", "rank", "ready_at"),
+    Index("ix_tasks_assigned_status", "assigned_to", "status"),
+    # at most one open missed-call task per number: repeated missed calls do not pile up tasks
+    Index("uq_tasks_open_missed_call", "phone_e164", unique=True,
+          sqlite_where=text("status = 'open' AND kind = 'missed_call'"),
+          postgresql_where=text("status = 'open' AND kind = 'missed_call'")),
+)
+
+# Every attempt on a task: who, when, the outcome, through which call.
+task_attempts = Table(
+    "task_attempts", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("task_id", Integer, ForeignKey("tasks.id", ondelete="CASCADE"), nullable=False,
+           index=True),
+    Column("at", UtcDateTime, nullable=False),
+    Column("outcome", String(32), nullable=False),
+    Column("note", Text),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="SET NULL")),
+    Column("call_id", Integer, ForeignKey("calls.id", ondelete="SET NULL")),
+    # operator (a button or the API) or pbx (the outcome of a call placed for the task)
+    Column("source", String(16), nullable=False),
+    Column("next_at", UtcDateTime),
+    # the call key of a PBX outcome: the same call moves the ladder once
+    Column("call_key", String(128), unique=True),
+)
+
+# The outcomes operators press after a call, edited by admins.
+outcome_definitions = Table(
+    "outcome_definitions", metadata,
+    Column("code", String(32), primary_key=True),
+    Column("label_ru", String(100), nullable=False),
+    Column("label_en", String(100), nullable=False),
+    # closes the task (done), unless it archives
+    Column("final", Boolean, nullable=False, server_default=text("false")),
+    # a failed attempt: moves the task along the redial ladder
+    Column("failed_attempt", Boolean, nullable=False, server_default=text("false")),
+    # archives the task at once, with this outcome as the reason
+    Column("archives", Boolean, nullable=False, server_default=text("false")),
+    # needs next_at (a callback the client asked for)
+    Column("requires_next_at", Boolean, nullable=False, server_default=text("false")),
+    # kind of the task opened next in the chain (e.g. a reminder after a confirmed order)
+    Column("next_task_kind", String(32)),
+    Column("hotkey", String(8)),
+    Column("position", Integer, nullable=False, server_default="0"),
+    Column("active", Boolean, nullable=False, server_default=text("true")),
+    Column("builtin", Boolean, nullable=False, server_default=text("false")),
+    Column("updated_at", UtcDateTime),
+)
+
+# Each operator's state right now, and every change of it (for the reports).
+agent_states = Table(
+    "agent_states", metadata,
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    # offline / ready / paused / ringing / talking / wrap_up
+    Column("state", String(16), nullable=False),
+    Column("reason", String(64)),
+    Column("since", UtcDateTime, nullable=False),
+    # ready or paused: what the operator chose, returned to after a call
+    Column("chosen", String(16), nullable=False, server_default="offline"),
+    Column("chosen_reason", String(64)),
+    Column("wrap_up_until", UtcDateTime),
+)
+
+agent_state_changes = Table(
+    "agent_state_changes", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("reason", String(64)),
+    # crm (the operator's click), pbx (the phone, Asterisk's autopause), system (wrap-up limit)
+    Column("source", String(16), nullable=False),
+    Index("ix_agent_state_changes_user_at", "user_id", "at"),
+)
+
+# The scheduler's progress per job, so a restart catches up from where it was.
+scheduler_jobs = Table(
+    "scheduler_jobs", metadata,
+    Column("name", String(64), primary_key=True),
+    Column("last_run_at", UtcDateTime),
+    Column("updated_at", UtcDateTime, nullable=False),
 )
 
 # How far each source of Asterisk CDRs has been read: a CSV file by inode and byte offset, a cdr

@@ -48,6 +48,11 @@ CASES: dict[tuple[str, str], Case] = {
                                  "task_id": w.tasks["anna"]}), 202),
     ("GET", "/api/tasks"): (lambda w, who: Req("/api/tasks?status=open"), 200),
     ("GET", "/api/calls/live"): (lambda w, who: Req("/api/calls/live"), 200),
+    # --- agents cases ---
+    # --- tasks cases ---
+    # --- outcomes cases ---
+    # --- planner cases ---
+    # --- screen cases ---
     ("GET", "/api/clients"): (lambda w, who: Req("/api/clients?q=Клиент"), 200),
     ("POST", "/api/clients"): (lambda w, who: Req(
         "/api/clients", {"name": f"Новый клиент ({who})", "city": "Тула"}), 201),
