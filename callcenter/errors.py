@@ -9,7 +9,9 @@
     ├── CsrfFailed            403 csrf_failed
     ├── NotFound              404 not_found
     ├── Conflict              409 conflict
-    │   └── DuplicateClient   409 duplicate_client
+    │   ├── DuplicateClient   409 duplicate_client
+    │   ├── DoNotCall         409 do_not_call
+    │   └── BuiltinOutcome    409 builtin_outcome
     ├── ValidationFailed      422 validation_failed
     │   ├── BadCsv            422 bad_csv
     │   ├── WeakPassword      422 weak_password
@@ -78,6 +80,16 @@ class Conflict(AppError):
 
 class DuplicateClient(Conflict):
     code = "duplicate_client"
+
+
+class DoNotCall(Conflict):
+    """The client asked not to be called: no call, task or schedule for them."""
+    code = "do_not_call"
+
+
+class BuiltinOutcome(Conflict):
+    """A built-in outcome may be relabelled, not removed nor given another meaning."""
+    code = "builtin_outcome"
 
 
 class ValidationFailed(AppError):
