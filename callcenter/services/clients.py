@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from typing import Any, Mapping
 from zoneinfo import ZoneInfo
@@ -24,6 +25,20 @@ from callcenter.storage.database import Database
 
 MAX_QUERY_WORDS = 10
 MAX_QUERY_CHARS = 200
+
+
+#: A query of digits (and spaces, dashes, dots, brackets) finds the numbers ending with them
+#: once it has this many digits: "0101" finds +7 926 555-01-01.
+SUFFIX_MIN_DIGITS = 4
+_SUFFIX_QUERY = re.compile(r"^[0-9\s().-]+$")
+
+
+def phone_suffix(q: str) -> str | None:
+    """The digits a query means as the end of a phone number, or None."""
+    if not _SUFFIX_QUERY.match(q):
+        return None
+    digits = "".join(ch for ch in q if ch in "0123456789")
+    return digits if len(digits) >= SUFFIX_MIN_DIGITS else None
 
 
 def history_value(value: Any) -> str | None:
@@ -230,11 +245,12 @@ class ClientService:
                              f"{MAX_QUERY_CHARS} characters", {"param": "q"})
         name = email = order_number = None
         prefixes: list[str] = []
+        suffix = phone_suffix(q)
         if q:
             prefixes = search_keys(q, self.region)
             if "@" in q:
                 email = q
-            elif not prefixes:
+            elif not prefixes and not suffix:
                 name = q
                 order_number = q
             else:
@@ -243,7 +259,7 @@ class ClientService:
             hits, total = await repo.search_clients(
                 conn, name=name, phone_prefixes=prefixes, email=email,
                 order_number=order_number, operator_id=self._operator_filter(actor),
-                limit=limit, offset=offset)
+                limit=limit, offset=offset, phone_suffix=suffix)
             items = await self.summaries(conn, [cid for cid, _ in hits])
         matched = dict(hits)
         for item in items:

@@ -15,6 +15,7 @@ from callcenter.storage.tables import (
     client_phones,
     clients,
     orders,
+    reversed_digits,
     users,
 )
 
@@ -40,7 +41,12 @@ async def update_client(conn: AsyncConnection, client_id: int, values: dict[str,
 
 
 def _search_name(name: str) -> str:
-    return " ".join(name.casefold().split())
+    return fold_name(name)
+
+
+def fold_name(text: str) -> str:
+    """How names are compared in search: casefolded, "ё" as "е", spaces collapsed."""
+    return " ".join(text.casefold().replace("ё", "е").split())
 
 
 async def replace_phones(conn: AsyncConnection, client_id: int, phones: Sequence[Any]) -> None:
@@ -151,18 +157,30 @@ def _prefix_range(column, prefix: str):
     return and_(column >= prefix, column < prefix + "\U0010ffff")
 
 
+def _digits_prefix_range(column, digits: str):
+    """Values of ``column`` (digits only) starting with ``digits``: an index range whose upper
+    bound is the prefix plus one ("1019" -> "102"), right under any collation."""
+    stem = digits.rstrip("9")
+    if not stem:
+        return column >= digits
+    return and_(column >= digits, column < stem[:-1] + str(int(stem[-1]) + 1))
+
+
 async def search_clients(
     conn: AsyncConnection, *, name: str | None, phone_prefixes: Sequence[str],
     email: str | None, order_number: str | None, operator_id: int | None,
-    limit: int, offset: int,
+    limit: int, offset: int, phone_suffix: str | None = None,
 ) -> tuple[list[tuple[int, str | None]], int]:
     """Client ids matching any of the given criteria, newest first, with what matched.
 
-    With no criteria at all every client matches (the plain list).
+    ``name`` matches every word anywhere in the name (any case, "ё" as "е"); a phone matches
+    when its E.164 starts with one of ``phone_prefixes`` or its digits end with
+    ``phone_suffix`` (the reversed-digits index). With no criteria at all every client
+    matches (the plain list).
     """
     branches = []
     if name:
-        words = name.casefold().split()
+        words = fold_name(name).split()
         cond = and_(*[clients.c.search_name.contains(w, autoescape=True) for w in words])
         branches.append(select(clients.c.id.label("cid"), literal("name").label("matched"))
                         .where(cond))
@@ -170,6 +188,11 @@ async def search_clients(
         branches.append(select(client_phones.c.client_id.label("cid"),
                                literal("phone").label("matched"))
                         .where(_prefix_range(client_phones.c.e164, prefix)))
+    if phone_suffix:
+        branches.append(select(client_phones.c.client_id.label("cid"),
+                               literal("phone").label("matched"))
+                        .where(_digits_prefix_range(client_phones.c.digits_reversed,
+                                                    reversed_digits(phone_suffix))))
     if email:
         branches.append(select(client_emails.c.client_id.label("cid"),
                                literal("email").label("matched"))

@@ -133,6 +133,16 @@ clients = Table(
     Column("updated_at", UtcDateTime, nullable=False),
 )
 
+def reversed_digits(e164: str) -> str:
+    """The number's digits read backwards: "the last digits" search is a prefix search on it."""
+    return "".join(ch for ch in reversed(e164) if ch.isdigit())
+
+
+def _reversed_digits_default(context) -> str:
+    # every insert through SQLAlchemy fills it, whichever module writes the phones
+    return reversed_digits(context.get_current_parameters()["e164"])
+
+
 client_phones = Table(
     "client_phones", metadata,
     Column("id", Integer, primary_key=True),
@@ -140,6 +150,8 @@ client_phones = Table(
            index=True),
     Column("number", String(64), nullable=False),
     Column("e164", String(32), nullable=False, index=True),
+    Column("digits_reversed", String(32), nullable=False, default=_reversed_digits_default,
+           index=True),
     Column("extension", String(16)),
     Column("label", String(32)),
     Column("position", Integer, nullable=False, default=0),
