@@ -43,6 +43,42 @@ def _optional_timezone(value: Any) -> str:
     return _timezone(value) if str(value).strip() else ""
 
 
+def _calling_hours(value: Any) -> str:
+    from callcenter.domain.calling_hours import parse_calling_hours
+
+    parse_calling_hours(str(value))
+    return str(value).strip()
+
+
+def _holidays(value: Any) -> str:
+    from callcenter.domain.calling_hours import parse_holidays
+
+    parse_holidays(str(value))
+    return str(value).strip()
+
+
+def _redial_ladder(value: Any) -> str:
+    from callcenter.domain.redial import parse_ladder
+
+    parse_ladder(str(value))
+    return str(value).strip()
+
+
+NEXT_TASK_ORDER_NAMES = ("own_callback", "callback", "missed_call", "redial",
+                         "order_confirmation", "reminder")
+
+
+def _next_task_order(value: Any) -> str:
+    names = [name.strip() for name in str(value).split(",") if name.strip()]
+    unknown = [name for name in names if name not in NEXT_TASK_ORDER_NAMES]
+    if unknown:
+        raise ValueError(f"unknown {', '.join(map(repr, unknown))}; "
+                         f"use {', '.join(NEXT_TASK_ORDER_NAMES)}")
+    if len(set(names)) != len(names):
+        raise ValueError("a name is listed twice")
+    return ",".join(names)
+
+
 def _table_name(value: Any) -> str:
     import re
 
@@ -89,7 +125,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("default_region", "RU",
             "ISO country code used to read phone numbers written without a country code."),
     Setting("timezone", "Europe/Moscow",
-            "The shop's IANA time zone; clients without one are assumed to live in it.", _timezone),
+            "The shop's IANA time zone. Each client is called in their own zone (set on the "
+            "client, else from the city or region, else from a phone number with exactly one "
+            "zone); this one is assumed only when none of those gives anything.", _timezone),
     Setting("recordings_dir", "recordings",
             "Folder where the CRM reads call recordings: Asterisk's monitor directory as this "
             "machine sees it (the same folder on the PBX host, or where it is mounted). Used at "
@@ -169,18 +207,19 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("calling_hours", "mon-sun 09:00-21:00",
             "When clients may be called, in each client's own local time: weekday ranges with "
             "hours, separated by ';', e.g. 'mon-fri 09:00-21:00; sat 10:00-18:00' (days not "
-            "named are closed)."),
+            "named are closed).", _calling_hours),
     Setting("holidays", "01-01,01-02,01-07,05-09",
             "Days no client is called, comma-separated: MM-DD every year or YYYY-MM-DD once, "
-            "in the client's local calendar."),
+            "in the client's local calendar.", _holidays),
     Setting("redial_ladder", "5m,30m,3h,1d",
             "Delays before the next attempt after the 1st, 2nd, ... failed attempt (m, h: "
             "absolute; d: the same wall-clock time that many days later); one failure more "
-            "than there are steps archives the task."),
+            "than there are steps archives the task.", _redial_ladder),
     Setting("next_task_order", "own_callback,missed_call,redial,order_confirmation,reminder",
             "Which due tasks the Next task button hands out first: own_callback (the "
             "operator's own callbacks), callback (anyone's), missed_call, redial (tasks with a "
-            "failed attempt), order_confirmation, reminder; kinds not named come last."),
+            "failed attempt), order_confirmation, reminder; kinds not named come last.",
+            _next_task_order),
     Setting("callback_handover_minutes", 15,
             "A personal callback still undone this many minutes after it was due goes to "
             "anyone, so it is not lost while its owner is away.", int),
