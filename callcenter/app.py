@@ -9,6 +9,8 @@ from typing import AsyncIterator
 from aiohttp import web
 
 from callcenter.config import Settings
+from callcenter.domain.calling_hours import parse_calling_hours
+from callcenter.domain.tasks import parse_order as parse_task_order, rank_for
 from callcenter.http import (
     api_agents, api_auth, api_calls, api_clients, api_import, api_orders, api_outcomes,
     api_planner, api_tasks, api_users, openapi,
@@ -20,10 +22,15 @@ from callcenter.http.routing import RouteSpec
 from callcenter.http.ws_hub import WebSocketHub
 from callcenter.http.ws_sessions import close_on_sessions_ended, session_watch
 from callcenter.services.accounts import AccountService
+from callcenter.services.agents import AgentService, staff_pages
 from callcenter.services.clients import ClientService
 from callcenter.services.context import Clock, utc_now
 from callcenter.services.importer import ImportService
 from callcenter.services.orders import OrderService
+from callcenter.services.planner import PlannerService
+from callcenter.services.outcomes import OutcomeService
+from callcenter.services.scheduler import Scheduler
+from callcenter.services.tasks import TaskService
 from callcenter.services.telephony import Telephony
 from callcenter.storage.database import Database
 
@@ -49,8 +56,15 @@ def build_services(settings: Settings, db: Database, clock: Clock) -> Services:
     orders = OrderService(db, clock, clients)
     importer = ImportService(db, clock, clients, region=settings.default_region,
                              shop_timezone=settings.timezone)
-    return Services(settings=settings, db=db, accounts=accounts, clients=clients, orders=orders,
-                    importer=importer)
+    services = Services(settings=settings, db=db, accounts=accounts, clients=clients,
+                        orders=orders, importer=importer)
+    services.planner = PlannerService(
+        db, clock, clients, hours=parse_calling_hours(settings.calling_hours, settings.holidays),
+        shop_timezone=settings.timezone)
+    services.outcomes = OutcomeService(db, clock)
+    services.tasks = TaskService(db, clock, settings, clients, services.outcomes,
+                                 agents=lambda: services.agents)
+    return services
 
 
 async def _close_accounts(services: Services) -> None:
@@ -69,7 +83,20 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> web.Application
     telephony = Telephony(settings, db, clock, services.clients, services.accounts,
                           WebSocketHub())
     services.ami_status = telephony.status
+    services.agents = telephony.agents = AgentService(
+        db, clock, pause_reasons=settings.pause_reasons.split(","),
+        wrap_up_seconds=settings.wrap_up_seconds, publish=telephony.hub.publish,
+        staff_ids=staff_pages(telephony.hub), user_of_endpoint=telephony.directory.user,
+        ami=telephony.ami)
     services.accounts.on_sessions_ended.append(close_on_sessions_ended(telephony.hub))
+    task_order = parse_task_order(settings.next_task_order)
+    services.scheduler = Scheduler(
+        db, clock, interval_seconds=settings.scheduler_interval_seconds,
+        handover_minutes=settings.callback_handover_minutes, publish=telephony.hub.publish,
+        task_order=task_order)
+    telephony.calls.log.missed_call_rank = rank_for("missed_call", 0, None, task_order)
+    telephony.click_to_call.clock = clock
+    services.orders.confirmation_rank = rank_for("order_confirmation", 0, None, task_order)
     app[SERVICES] = services
     app[CALLS] = telephony
     app[OPENAPI] = openapi.build_openapi(all_route_specs())
@@ -79,16 +106,29 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> web.Application
 
     async def database(app: web.Application) -> AsyncIterator[None]:
         await db.check_migrated()
+        await services.agents.start()  # states loaded before AMI's first events
         await telephony.start()
         yield
         await telephony.stop()
+        await services.agents.stop()
         await db.dispose()
+
+    async def scheduling(app: web.Application) -> AsyncIterator[None]:
+        # the task service's parts, whichever order the services were wired in
+        if services.tasks is not None:
+            services.scheduler.placement = services.orders.placement = \
+                services.tasks.placement
+            telephony.calls.log.pbx_outcome = services.tasks.apply_pbx_outcome
+        await services.scheduler.start()
+        yield
+        await services.scheduler.stop()
 
     async def close_websockets(app: web.Application) -> None:
         # before aiohttp waits for running handlers, or every open page delays the shutdown
         await telephony.hub.close_all()
 
     app.cleanup_ctx.append(database)
+    app.cleanup_ctx.append(scheduling)
     app.cleanup_ctx.append(session_watch(telephony.hub, services.accounts,
                                          settings.session_check_seconds))
     app.on_shutdown.append(close_websockets)

@@ -201,6 +201,21 @@ class AmiClient:
         await self.send_action(fields)
         return action_id
 
+    async def queue_pause(self, interface: str, paused: bool, reason: str | None = None,
+                          queue: str | None = None) -> dict[str, str]:
+        """Pause (``paused``) or unpause ``interface`` (``PJSIP/101``) in ``queue``, or in every
+        queue it is a member of when ``queue`` is None; ``reason`` goes to Asterisk's
+        ``PausedReason``. Raises like :meth:`send_action` (``ActionFailed`` when Asterisk
+        refuses, e.g. the interface is no queue's member)."""
+        fields: dict[str, Any] = {"Action": "QueuePause",
+                                  "ActionID": self.new_action_id("queuepause"),
+                                  "Interface": interface, "Paused": "true" if paused else "false"}
+        if queue:
+            fields["Queue"] = queue
+        if reason:
+            fields["Reason"] = reason
+        return await self.send_action(fields)
+
     async def send_action(self, fields: Mapping[str, Any], timeout: float | None = None
                           ) -> dict[str, str]:
         """Send one single-reply action once; return the reply's fields.

@@ -2,7 +2,8 @@
 
 Used by the simulator to answer ``CoreShowChannels`` and ``QueueStatus`` like Asterisk would
 after a reconnect: one ``CoreShowChannel`` per channel created (``Newchannel``) and not yet hung
-up (``Hangup``), with its latest snapshot.
+up (``Hangup``), with its latest snapshot; and which queue members are paused (from the
+``QueueMemberPause`` events it sends), shown as ``Paused``/``PausedReason`` in ``QueueMember``.
 """
 
 from __future__ import annotations
@@ -24,10 +25,16 @@ class PbxState:
         self.members = list(members)
         self.channels: dict[str, dict[str, str]] = {}
         self._created: dict[str, float] = {}
+        # paused members and their reason ("" when none was given)
+        self.paused: dict[str, str] = {}
+        self.last_pause: dict[str, int] = {}
 
     def observe(self, fields: dict[str, str], now: float) -> None:
         """Update from one event the PBX sends."""
         event = fields.get("Event")
+        if event == "QueueMemberPause":
+            self._observe_pause(fields)
+            return
         uniqueid = fields.get("Uniqueid")
         if not event or not uniqueid:
             return
@@ -54,6 +61,34 @@ class PbxState:
         elif event == "BridgeLeave":
             channel["BridgeId"] = ""
 
+    def _observe_pause(self, fields: dict[str, str]) -> None:
+        member = fields.get("Interface") or fields.get("MemberName")
+        if not member:
+            return
+        if fields.get("Paused") == "1":
+            self.paused[member] = fields.get("PausedReason", "")
+        else:
+            self.paused.pop(member, None)
+        if fields.get("LastPause", "0").isdigit():
+            self.last_pause[member] = int(fields.get("LastPause", "0"))
+
+    def _busy(self) -> set[str]:
+        return {c["Channel"].rsplit("-", 1)[0] for c in self.channels.values()}
+
+    def queue_member_pause(self, member: str, paused: bool, reason: str,
+                           now: float) -> dict[str, str]:
+        """The ``QueueMemberPause`` event Asterisk 22 sends when ``member`` is (un)paused
+        (the fields of tests/traces/agent_pause_and_ready.ami), for :meth:`observe`."""
+        busy = member in self._busy()
+        last_pause = int(now) if paused else self.last_pause.get(member, 0)
+        return {"Event": "QueueMemberPause", "Privilege": "agent,all", "Queue": self.queue,
+                "MemberName": member, "Interface": member, "StateInterface": member,
+                "Membership": "static", "Penalty": "0", "CallsTaken": "0", "LastCall": "0",
+                "LastPause": str(last_pause), "LoginTime": "0",
+                "InCall": "1" if busy else "0", "Status": "2" if busy else "1",
+                "Paused": "1" if paused else "0", "PausedReason": reason if paused else "",
+                "Ringinuse": "1", "Wrapuptime": "0"}
+
     def core_show_channels(self, action_id: str, now: float) -> list[dict[str, str]]:
         """The events answering ``CoreShowChannels`` (the ``Response`` itself excluded)."""
         events = []
@@ -74,15 +109,17 @@ class PbxState:
                    "TalkTime": "0", "Completed": "0", "Abandoned": "0", "ServiceLevel": "0",
                    "ServicelevelPerf": "0.0", "ServicelevelPerf2": "0.0", "Weight": "0",
                    "ActionID": action_id}]
-        busy = {c["Channel"].rsplit("-", 1)[0] for c in self.channels.values()}
+        busy = self._busy()
         for member in self.members:
             events.append({"Event": "QueueMember", "Queue": self.queue, "Name": member,
                            "Location": member, "StateInterface": member,
                            "Membership": "static", "Penalty": "0", "CallsTaken": "0",
-                           "LastCall": "0", "LastPause": "0", "LoginTime": "0",
-                           "InCall": "1" if member in busy else "0",
-                           "Status": "2" if member in busy else "1", "Paused": "0",
-                           "PausedReason": "", "Wrapuptime": "0", "ActionID": action_id})
+                           "LastCall": "0", "LastPause": str(self.last_pause.get(member, 0)),
+                           "LoginTime": "0", "InCall": "1" if member in busy else "0",
+                           "Status": "2" if member in busy else "1",
+                           "Paused": "1" if member in self.paused else "0",
+                           "PausedReason": self.paused.get(member, ""), "Wrapuptime": "0",
+                           "ActionID": action_id})
         events.append({"Event": "QueueStatusComplete", "ActionID": action_id,
                        "EventList": "Complete", "ListItems": str(len(events))})
         return events

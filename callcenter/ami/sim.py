@@ -5,7 +5,8 @@ secret gets ``Response: Error`` / ``Message: Authentication failed`` and the soc
 like Asterisk); ``Ping``; ``CoreShowChannels`` (one ``CoreShowChannel`` per channel the
 simulated PBX believes is up, learnt from the events it sent); ``QueueStatus``; ``Originate``
 (``Originate successfully queued``; with ``originate_trace`` it then replays that outbound
-trace with the trace's ActionID replaced by the new one); ``Logoff``; anything else gets
+trace with the trace's ActionID replaced by the new one); ``QueuePause`` (then the
+``QueueMemberPause`` event, and ``Paused`` in later ``QueueStatus`` answers); ``Logoff``; anything else gets
 ``Invalid/unknown command``.
 
 Events go to every logged-in client: :meth:`AmiSimulator.replay` plays the incoming side of a
@@ -312,6 +313,8 @@ class AmiSimulator:
                                  "Message": "Originate successfully queued"})
             if self.originate_trace is not None:
                 self._script_originate(head.get("ActionID", ""))
+        elif action == "queuepause":
+            await self._queue_pause(session, fields, head)
         else:
             await session.reply({"Response": "Error", **head,
                                  "Message": "Invalid/unknown command"})
@@ -332,6 +335,25 @@ class AmiSimulator:
         self.log.info("AMI simulator: refused login for %r from %s", fields.get("Username"), peer)
         await session.reply({"Response": "Error", **head, "Message": "Authentication failed"})
         session.close()
+
+    async def _queue_pause(self, session: _Session, fields: dict[str, str],
+                           head: dict[str, str]) -> None:
+        """As Asterisk 22: the reply, then to every client the pause device's state and a
+        ``QueueMemberPause``; an interface that is no member's is refused."""
+        member = fields.get("Interface", "")
+        queue = fields.get("Queue")
+        if member not in self.pbx.members or (queue and queue != self.pbx.queue):
+            await session.reply({"Response": "Error", **head, "Message": "Interface not found"})
+            return
+        paused = fields.get("Paused", "").lower() in ("true", "yes", "1", "on")
+        await session.reply({"Response": "Success", **head, "Message":
+                             "Interface paused successfully" if paused
+                             else "Interface unpaused successfully"})
+        await self.broadcast([
+            {"Event": "DeviceStateChange", "Privilege": "call,all",
+             "Device": f"Queue:{self.pbx.queue}_pause_{member}",
+             "State": "INUSE" if paused else "NOT_INUSE"},
+            self.pbx.queue_member_pause(member, paused, fields.get("Reason", ""), self.clock())])
 
     async def _list_reply(self, session: _Session, head: dict[str, str], message: str,
                           events: list[dict[str, str]]) -> None:

@@ -2,6 +2,37 @@
 
 from __future__ import annotations
 
+from aiohttp import web
+
+from callcenter.domain.access import ALL_ROLES
+from callcenter.http.keys import SERVICES
+from callcenter.http.middleware import ctx_of, json_response, read_json_object
 from callcenter.http.routing import RouteTable
 
 routes = RouteTable()
+
+STATE_BODY = {
+    "type": "object", "required": ["state"],
+    "properties": {"state": {"type": "string", "enum": ["ready", "paused", "offline"]},
+                   "reason": {"type": ["string", "null"],
+                              "description": "one of CALLCENTER_PAUSE_REASONS (paused only; "
+                                             "the first when omitted)"}}}
+
+
+@routes.get("/api/agents", roles=ALL_ROLES, tag="agents",
+            summary="Operators' states (staff: every operator; an operator: self), the pause "
+                    "reasons and the wrap-up limit")
+async def list_agents(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    return json_response(await services.agents.listing(ctx_of(request).actor))
+
+
+@routes.post("/api/agents/me/state", roles=ALL_ROLES, tag="agents", body=STATE_BODY,
+             summary="Choose one's own state: ready, paused (with a reason) or offline; "
+                     "sent to the PBX as QueuePause (\"pbx\": sent | pending | refused | none)")
+async def set_my_state(request: web.Request) -> web.Response:
+    body = await read_json_object(request)
+    services = request.app[SERVICES]
+    agent = await services.agents.set_state(ctx_of(request).actor, body.get("state"),
+                                            body.get("reason"))
+    return json_response(agent)

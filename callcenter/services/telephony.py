@@ -20,7 +20,7 @@ from callcenter.domain.call_records import TrackerConfig
 from callcenter.domain.call_tracker import CallTracker
 from callcenter.domain.click_to_call import OriginateParams
 from callcenter.services.accounts import AccountService
-from callcenter.services.calls import CallService, OperatorDirectory, call_json
+from callcenter.services.calls import CallService, OperatorDirectory
 from callcenter.services.cdr_reconcile import reconciler_from_settings
 from callcenter.services.click_to_call import ClickToCallService
 from callcenter.services.recordings import RecordingProbe
@@ -58,6 +58,7 @@ class Telephony:
             summaries=self._summaries(db, clients), region=settings.default_region,
             own_clients_only=settings.operators_see_own_clients_only)
         self.ami: AmiClient | None = None
+        self.agents: Any = None  # services.agents.AgentService: follows every AMI event
         if settings.ami_host:
             self.ami = AmiClient(
                 settings.ami_host, settings.ami_port, settings.ami_username,
@@ -127,8 +128,21 @@ class Telephony:
         return data
 
     def live(self) -> list[dict[str, Any]]:
-        return [call_json(c, self.directory, self.settings.default_region)
-                for c in self.tracker.live_calls()]
+        return [self.calls.live_json(c) for c in self.tracker.live_calls()]
+
+    async def pops_for(self, endpoint: str | None) -> list[dict[str, Any]]:
+        """What a page of the operator at ``endpoint`` missed if it (re)connects now: a
+        call.ringing for each call ringing their phone, a call.answered for each call they are
+        in. Sent after "hello", so a call that rang while the page's link was down still pops."""
+        user = self.directory.user(endpoint)
+        if user is None:
+            return []
+        pops = await self.calls.ringing_pops(user, self.tracker.ringing_at(endpoint))
+        # the lookups took a while: only the calls that still ring, and those it is in by now
+        still = {call.key for call in self.tracker.ringing_at(endpoint)}
+        talking = [self.calls.answered_message(call) for call in self.tracker.live_calls()
+                   if call.answered_by == endpoint and call.ended_at is None]
+        return [pop for pop in pops if pop["call_key"] in still] + talking
 
     async def originate(self, params: OriginateParams) -> str:
         """Send one click-to-call Originate (never re-sent); its ActionID.
@@ -166,6 +180,8 @@ class Telephony:
         effects = self.tracker.feed(event, at)
         if effects:
             self.calls.carry_out(effects)
+        if self.agents is not None:
+            self.agents.on_ami_event(event)
 
     def on_resync_begin(self) -> None:
         self._in_sync = False
@@ -174,6 +190,8 @@ class Telephony:
     def on_resync_end(self, at: datetime) -> None:
         self.calls.carry_out(self.tracker.end_resync(at))
         self._in_sync = True
+        if self.agents is not None:
+            self.agents.on_resync_end()
         self.cdr.request()
 
     def _followed(self) -> set[str]:

@@ -1,0 +1,301 @@
+"""Operators' states: kept in memory, stored with their history, told to the PBX, pushed.
+
+``AgentService`` holds one :class:`~callcenter.domain.agents.AgentState` per operator, loaded at
+start. Events reach it from two sides, both applied at once on the event loop (so the
+answer of a choice and the PBX's events are never interleaved halfway):
+
+* the operator's choice (``set_state``): stored, pushed, then sent to the PBX as ``QueuePause``
+  for their endpoint. While AMI is down the choice is kept as pending (the answer says
+  ``"pbx": "pending"``) and sent after the next AMI resync; until then what the PBX reports
+  about that operator's pause is ignored, everything else about them is not;
+* the PBX (``on_ami_event``, called by the telephony runtime for every AMI event, cheap for
+  the ones that say nothing about an operator): pauses made on the phone or by Asterisk,
+  the phone's device state. On start and after every resync the ``QueueStatus`` answer
+  (its ``QueueMember`` events) is the truth for paused/ready.
+
+Writes go through one queue and one writer task, in order: the current state
+(``agent_states``) and, for every change of state or reason, a row of
+``agent_state_changes`` with its time and source (``crm``, ``pbx``, ``system``). Each stored
+change is pushed as ``{"type": "agent.state", "agent": {...}}`` to the operator's own pages and
+to every staff page.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Iterable
+from datetime import datetime, timezone
+from typing import Any
+
+from callcenter.ami.errors import ActionFailed, ActionLost, AmiNotConnected
+from callcenter.domain.access import STAFF, Role
+from callcenter.domain.agents import (
+    AGENT_EVENTS, CHOICES, OFFLINE_REASON, AgentState, Chosen, Event, OutcomeSaved, PbxPause,
+    QueuePause, Step, Tick, initial_state, read_ami_event, step,
+)
+from callcenter.errors import Forbidden, ValidationFailed
+from callcenter.services.context import Actor, Clock
+from callcenter.storage import agents as repo
+from callcenter.storage.database import Database
+
+log = logging.getLogger("callcenter.agents")
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.astimezone(timezone.utc).isoformat() if value else None
+
+
+def agent_json(user: dict[str, Any], s: AgentState | None) -> dict[str, Any]:
+    return {"user_id": user["id"], "login": user["login"], "name": user["name"],
+            "extension": user["extension"],
+            "state": s.state if s else "offline", "reason": s.reason if s else None,
+            "since": _iso(s.since) if s else None,
+            "wrap_up_until": _iso(s.wrap_up_until) if s else None,
+            "chosen": s.chosen if s else "offline", "chosen_reason": s.chosen_reason if s else None,
+            "autodial": bool(user.get("autodial"))}
+
+
+def pause_for(s: AgentState) -> QueuePause:
+    """What the PBX must be told for the operator's choice."""
+    if s.chosen == "ready":
+        return QueuePause(False, None)
+    return QueuePause(True, s.chosen_reason if s.chosen == "paused" else OFFLINE_REASON)
+
+
+class AgentService:
+    """See the module docstring."""
+
+    def __init__(self, db: Database, clock: Clock, *, pause_reasons: Iterable[str],
+                 wrap_up_seconds: int, publish: Callable[..., int],
+                 staff_ids: Callable[[], Iterable[int]],
+                 user_of_endpoint: Callable[[str], dict[str, Any] | None],
+                 ami: Any = None, tick_seconds: float = 0.5) -> None:
+        self.db = db
+        self.clock = clock
+        self.pause_reasons = [r.strip() for r in pause_reasons if r.strip()]
+        self.wrap_up_seconds = wrap_up_seconds
+        self.publish = publish
+        self.staff_ids = staff_ids
+        self.user_of_endpoint = user_of_endpoint
+        self.ami = ami  # an AmiClient, or None when no PBX is connected
+        self.tick_seconds = tick_seconds
+        self._states: dict[int, AgentState] = {}
+        self._users: dict[int, dict[str, Any]] = {}
+        self._pending: set[int] = set()  # choices the PBX was not told yet
+        self._writes: asyncio.Queue[tuple[int, AgentState, tuple | None,
+                                          asyncio.Future | None]] | None = None
+        self._tasks: list[asyncio.Task] = []
+        self._background: set[asyncio.Task] = set()
+
+    # lifecycle
+
+    async def start(self) -> None:
+        async with self.db.read() as conn:
+            self._states = await repo.load_states(conn)
+        self._writes = asyncio.Queue()
+        loop = asyncio.get_running_loop()
+        self._tasks = [loop.create_task(self._writer(), name="agent-states"),
+                       loop.create_task(self._ticker(), name="agent-wrap-up")]
+
+    async def stop(self) -> None:
+        for task in list(self._background):
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
+        if self._writes is not None:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._writes.join(), 5.0)
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
+
+    # reading
+
+    def state_of(self, user_id: int) -> str:
+        s = self._states.get(user_id)
+        return s.state if s else "offline"
+
+    def current(self, user_id: int) -> AgentState | None:
+        return self._states.get(user_id)
+
+    async def list(self, actor: Actor) -> list[dict[str, Any]]:
+        """Staff: every agent (operators and anyone with an extension); an operator: self."""
+        async with self.db.read() as conn:
+            if actor.role in STAFF:
+                people = await repo.agent_users(conn)
+            elif actor.user_id is not None:
+                people = await repo.agent_users(conn, actor.user_id)
+            else:
+                people = []
+        for user in people:
+            self._users[user["id"]] = user
+        return [agent_json(u, self._states.get(u["id"])) for u in people]
+
+    async def listing(self, actor: Actor) -> dict[str, Any]:
+        return {"items": await self.list(actor), "pause_reasons": list(self.pause_reasons),
+                "wrap_up_seconds": self.wrap_up_seconds}
+
+    async def history(self, user_id: int, since: datetime | None = None) -> list[dict[str, Any]]:
+        async with self.db.read() as conn:
+            return await repo.changes(conn, user_id, since=since)
+
+    # the operator's choice
+
+    async def set_state(self, actor: Actor, state: Any, reason: Any = None) -> dict[str, Any]:
+        """Store the actor's choice and tell the PBX; the agent JSON with ``pbx``: ``sent``,
+        ``pending`` (AMI down: sent after the link is back), ``refused`` (Asterisk said no,
+        e.g. the endpoint is in no queue) or ``none`` (no extension, or no PBX)."""
+        if actor.user_id is None:
+            raise Forbidden("Only a user has an agent state")
+        if state not in CHOICES:
+            raise ValidationFailed.fields({"state": "must be one of " + ", ".join(CHOICES)})
+        if state == "paused":
+            if reason is None or reason == "":
+                reason = self.pause_reasons[0] if self.pause_reasons else None
+            elif not isinstance(reason, str) or reason not in self.pause_reasons:
+                raise ValidationFailed.fields(
+                    {"reason": "must be one of " + ", ".join(self.pause_reasons)})
+        else:
+            reason = None
+        async with self.db.read() as conn:
+            (user,) = await repo.agent_users(conn, actor.user_id) or [None]
+        if user is None:
+            raise Forbidden("This account is not active")
+        self._users[user["id"]] = user
+        done = asyncio.get_running_loop().create_future()
+        result = self._apply(user["id"], Chosen(state, reason), "crm", done=done)
+        await done
+        pbx = await self._tell_pbx(user["id"], user["extension"], result.pbx)
+        return {**agent_json(user, self._states.get(user["id"])), "pbx": pbx}
+
+    async def _tell_pbx(self, user_id: int, extension: str | None,
+                        pause: QueuePause | None) -> str:
+        if pause is None or not extension or self.ami is None:
+            return "none"
+        self._pending.discard(user_id)
+        try:
+            await self.ami.queue_pause(extension, pause.paused, pause.reason)
+        except (AmiNotConnected, ActionLost) as exc:
+            self._pending.add(user_id)
+            log.info("QueuePause for %s not told to the PBX yet (%s): sent after the AMI "
+                     "link is back", extension, exc)
+            return "pending"
+        except ActionFailed as exc:
+            log.warning("Asterisk refused QueuePause for %s: %s", extension, exc.message)
+            return "refused"
+        return "sent"
+
+    async def outcome_saved(self, user_id: int) -> None:
+        """The outcome of the user's call is saved: their wrap-up ends."""
+        self._apply(user_id, OutcomeSaved(), "crm")
+
+    # the PBX
+
+    def on_ami_event(self, message: dict[str, str]) -> None:
+        """Follow one AMI event (any event: most are dismissed by their name)."""
+        if message.get("Event") not in AGENT_EVENTS:
+            return
+        read = read_ami_event(message)
+        if read is None:
+            return
+        endpoint, events = read
+        user = self.user_of_endpoint(endpoint)
+        if user is None:
+            return
+        self._users.setdefault(user["id"], user)
+        for event in events:
+            if isinstance(event, PbxPause) and user["id"] in self._pending:
+                continue  # the operator's own choice is still to be sent, and wins
+            self._apply(user["id"], event, "pbx")
+
+    def on_resync_end(self) -> None:
+        """After the AMI resync: send the choices the PBX was not told."""
+        if not self._pending or self.ami is None:
+            return
+        task = asyncio.get_running_loop().create_task(self._send_pending())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _send_pending(self) -> None:
+        for user_id in sorted(self._pending):
+            user, s = self._users.get(user_id), self._states.get(user_id)
+            if user is None or s is None or not user.get("extension"):
+                self._pending.discard(user_id)
+                continue
+            await self._tell_pbx(user_id, user["extension"], pause_for(s))
+
+    # applying and storing
+
+    def _apply(self, user_id: int, event: Event, source: str, *,
+               done: asyncio.Future | None = None) -> Step:
+        now = self.clock()
+        current = self._states.get(user_id) or initial_state(now)
+        result = step(current, event, now, wrap_up_seconds=self.wrap_up_seconds)
+        if result.stored or done is not None:
+            self._states[user_id] = result.state
+            change = ((result.state.since, result.state.state, result.state.reason, source)
+                      if result.changed else None)
+            if self._writes is None:
+                raise RuntimeError("AgentService is not started")
+            self._writes.put_nowait((user_id, result.state, change, done))
+        return result
+
+    async def _writer(self) -> None:
+        assert self._writes is not None
+        while True:
+            user_id, s, change, done = await self._writes.get()
+            try:
+                await self._store(user_id, s, change)
+                if done is not None and not done.done():
+                    done.set_result(None)
+            except Exception as exc:
+                log.exception("could not store the state of user %s", user_id)
+                if done is not None and not done.done():
+                    done.set_exception(exc)
+            finally:
+                self._writes.task_done()
+
+    async def _store(self, user_id: int, s: AgentState, change: tuple | None) -> None:
+        for attempt in range(3):
+            try:
+                async with self.db.write() as conn:
+                    await repo.save_state(conn, user_id, s)
+                    if change is not None:
+                        await repo.add_change(conn, user_id, *change)
+                    if "autodial" not in self._users.get(user_id, {}):
+                        found = await repo.agent_users(conn, user_id)
+                        if found:
+                            self._users[user_id] = found[0]
+                break
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                if attempt == 2:
+                    raise
+                await asyncio.sleep(0.5 * (attempt + 1))
+        user = self._users.get(user_id)
+        if user is not None:
+            self.publish({user_id, *self.staff_ids()},
+                         {"type": "agent.state", "agent": agent_json(user, s)})
+
+    async def _ticker(self) -> None:
+        while True:
+            await asyncio.sleep(self.tick_seconds)
+            now = self.clock()
+            for user_id, s in list(self._states.items()):
+                if s.state == "wrap_up" and s.wrap_up_until is not None and \
+                        now >= s.wrap_up_until:
+                    self._apply(user_id, Tick(), "system")
+
+    async def drain(self) -> None:
+        """Wait until every change so far is stored (tests)."""
+        if self._writes is not None:
+            await self._writes.join()
+
+
+def staff_pages(hub) -> Callable[[], set[int]]:
+    """The users with a staff page open on this hub."""
+    staff = {Role.SUPERVISOR.value, Role.ADMIN.value}
+    return lambda: {c.user_id for c in hub.connections() if c.role in staff}
