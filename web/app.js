@@ -16,6 +16,9 @@ import { renderImport } from "./views/import.js";
 import { renderUsers } from "./views/users.js";
 import { renderCalls } from "./views/calls.js";
 import { renderLiveCalls } from "./views/live_calls.js";
+import { renderTasks } from "./views/tasks.js";
+import { renderArchive } from "./views/archive.js";
+import { renderOutcomesAdmin } from "./views/outcomes_admin.js";
 import { createScreenPop } from "./views/screen_pop.js";
 import { connectLive, disconnectLive } from "./live.js";
 import { installClickToCall } from "./click_to_call.js";
@@ -122,6 +125,9 @@ const VIEWS = {
   "live": (params, ctx) => renderLiveCalls(ctx),
   "import": (params, ctx) => renderImport(ctx),
   "users": (params, ctx) => renderUsers(ctx),
+  "tasks": (params, ctx) => renderTasks(ctx),
+  "archive": (params, ctx) => renderArchive(ctx),
+  "outcomes": (params, ctx) => renderOutcomesAdmin(ctx),
 };
 
 function renderRoute() {

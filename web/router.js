@@ -1,4 +1,5 @@
-// Hash routes: #/, #/clients/new, #/clients/12, #/clients/12/edit, #/calls, #/live, #/import, #/users.
+// Hash routes: #/, #/clients/new, #/clients/12, #/clients/12/edit, #/calls, #/live, #/import, #/users,
+// #/tasks, #/archive, #/outcomes (a query after ? is the page's own: #/clients/12?task=34).
 
 const ROUTES = [
   { name: "home", pattern: /^\/?$/ },
@@ -9,6 +10,9 @@ const ROUTES = [
   { name: "live", pattern: /^\/live$/ },
   { name: "import", pattern: /^\/import$/ },
   { name: "users", pattern: /^\/users$/ },
+  { name: "tasks", pattern: /^\/tasks$/ },
+  { name: "archive", pattern: /^\/archive$/ },
+  { name: "outcomes", pattern: /^\/outcomes$/ },
 ];
 
 /** {name, params} for the current location.hash; unknown paths → {name: "not-found"}. */

@@ -13,8 +13,13 @@ import { toast, translatedOr } from "../ui.js";
 import { CLOCK_TICK_MS, localClock } from "./client_card.js";
 import { newClientForm } from "./client_form.js";
 import { candidateList, clientSections, outcomeForm } from "./call_card_parts.js";
+import { outcomeButtons } from "./outcome_buttons.js";
 
 const LEAVE_MS = 180;
+// How long the card shows where the task went (next attempt at …) after an outcome button.
+const RESULT_SHOWN_MS = 6000;
+// Outcomes the PBX tells from the hangup cause: preselected among the outcome buttons.
+const PBX_OUTCOMES = ["no_answer", "busy", "unavailable", "invalid_number"];
 
 /**
  * createCallCard({message, me, ctx, hooks}) for the first message about a call
@@ -39,6 +44,7 @@ export function createCallCard({ message, me, ctx, hooks }) {
   let removed = false;
   let createForm = null;
   let outcome = null;
+  let buttons = null; // the one-click outcomes (GET /api/outcomes) above the form
   let clock = null;
   let clockTimer = null;
 
@@ -232,7 +238,20 @@ export function createCallCard({ message, me, ctx, hooks }) {
         remove(true);
       },
     });
-    mount(afterSlot, outcome.el);
+    buttons = outcomeButtons({
+      callId,
+      clientId: linkedClientId || (client && client.id) || null,
+      preselect: PBX_OUTCOMES.includes(call.outcome) ? call.outcome : null,
+      note: () => { const text = outcome.el.querySelector("textarea"); return text ? text.value : ""; },
+      scope: el,
+      testid: "call-outcome-buttons",
+      onSaved: ({ text }) => {
+        toast(text, "success");
+        outcome.el.hidden = true;
+        setTimeout(() => remove(true), RESULT_SHOWN_MS);
+      },
+    });
+    mount(afterSlot, buttons.el, outcome.el);
     // Wrapping up starts here, unless the operator is typing somewhere else.
     const active = document.activeElement;
     const typing = active instanceof HTMLElement && !el.contains(active)
@@ -328,7 +347,10 @@ export function createCallCard({ message, me, ctx, hooks }) {
     ended(message, mine) {
       adopt(message);
       if (message.call && message.call.id) callId = message.call.id;
-      if (mine || state === "answered") {
+      if (buttons) buttons.setCall(callId);
+      // a call I placed (click-to-call) gets its outcome also when nobody answered
+      const placedByMe = !!(call.placed_by && me && call.placed_by.user_id === me.id);
+      if (mine || state === "answered" || placedByMe) {
         state = "ended";
         endNote = null;
         el.hidden = false;
@@ -364,6 +386,7 @@ export function createCallCard({ message, me, ctx, hooks }) {
     el.dataset.state = "closed";
     clearInterval(ticker);
     clearInterval(clockTimer);
+    if (buttons) buttons.destroy();
     el.classList.add("leaving");
     setTimeout(() => el.remove(), LEAVE_MS);
     if (hooks.onRemove) hooks.onRemove(card, byOperator);

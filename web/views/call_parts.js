@@ -36,6 +36,13 @@ export function customerNumber(row) {
 /** A click-to-call button; the document-wide handler in click_to_call.js does the rest. */
 export function callButton({ phone, clientId, taskId, dnc = false, label = true, testid }) {
   if (!phone) return null;
+  if (dnc) {
+    // A do-not-call client is never dialled (the server refuses too): the button says why.
+    return h("button", {
+      type: "button", class: "btn btn-sm btn-call btn-warn btn-dnc", testid, disabled: true,
+      dataset: { blocked: "do_not_call" }, title: t("client.dnc_hint"), "aria-label": t("client.dnc_hint"),
+    }, "⛔", label && " " + t("client.dnc"));
+  }
   const dataset = { action: "call", phone };
   if (clientId) dataset.clientId = clientId;
   if (taskId) dataset.taskId = taskId;

@@ -12,6 +12,8 @@ import { renderOrders } from "./card_orders.js";
 import { renderHistory } from "./card_history.js";
 import { renderCalls, renderTasks } from "./card_calls.js";
 import { callButton } from "./call_parts.js";
+import { taskCard, taskIdFromHash } from "./task_card.js";
+import { takeHandoff } from "./next_task.js";
 
 export const CLOCK_TICK_MS = 30000;
 // Hours of the client's day when a call is polite; outside them the clock is flagged.
@@ -21,6 +23,9 @@ export function renderClientCard(id, ctx) {
   const el = h("div", { class: "page page-card" }, loading());
   let destroyed = false;
   let clockTimer = null;
+  const taskId = taskIdFromHash(); // opened for a task (Next task, the tasks list)
+  let claimed = taskId ? takeHandoff(taskId) : null; // used by the first paint only
+  let task = null;
 
   async function load() {
     try {
@@ -37,9 +42,13 @@ export function renderClientCard(id, ctx) {
     document.title = `${client.name} — ${t("app.title")}`;
     const clock = localClock(client);
     clockTimer = setInterval(clock.tick, CLOCK_TICK_MS);
+    if (task) task.destroy();
+    task = taskId ? taskCard({ taskId, client, ctx, claimed: claimed && claimed.task, autodial: claimed && claimed.autodial }) : null;
+    claimed = null;
     mount(el,
       h("article", { class: "card", testid: "client-card", dataset: { id: client.id } },
         header(client, clock.el),
+        task && task.el,
         h("div", { class: "card-grid" },
           h("div", { class: "card-side" },
             contactsPanel(client),
@@ -62,6 +71,7 @@ export function renderClientCard(id, ctx) {
     destroy() {
       destroyed = true;
       clearInterval(clockTimer);
+      if (task) task.destroy();
     },
   };
 }

@@ -5,6 +5,7 @@ import { h } from "../dom.js";
 import { t, getLang, setLang, LANGUAGES } from "../i18n.js";
 import { lastAmiStatus, liveState, onLive, onLiveState } from "../live.js";
 import { translatedOr } from "../ui.js";
+import { createNextTask } from "./next_task.js";
 
 const HEALTH_EVERY_MS = 15000;
 
@@ -74,9 +75,11 @@ export function createTopbar({ user, hasRole, onLogout }) {
   const links = [
     { route: ["home", "client", "client-new", "client-edit"], hash: "#/", label: t("nav.clients"), show: true },
     { route: ["calls"], hash: "#/calls", label: t("nav.calls"), show: true, testid: "nav-calls" },
+    { route: ["tasks", "archive"], hash: "#/tasks", label: t("nav.tasks"), show: true, testid: "nav-tasks" },
     { route: ["live"], hash: "#/live", label: t("nav.live"), show: hasRole("supervisor"), testid: "nav-live" },
     { route: ["import"], hash: "#/import", label: t("nav.import"), show: hasRole("supervisor"), testid: "nav-import" },
     { route: ["users"], hash: "#/users", label: t("nav.users"), show: hasRole("admin"), testid: "nav-users" },
+    { route: ["outcomes"], hash: "#/outcomes", label: t("nav.outcomes"), show: hasRole("admin"), testid: "nav-outcomes" },
   ].filter((link) => link.show);
 
   const anchors = links.map((link) => ({
@@ -85,6 +88,7 @@ export function createTopbar({ user, hasRole, onLogout }) {
   }));
   const ami = amiIndicator();
   const liveLink = liveIndicator();
+  const nextTask = createNextTask({ user });
 
   const el = h("header", { class: "topbar" },
     h("a", { class: "brand", href: "#/", title: t("app.name") },
@@ -92,6 +96,7 @@ export function createTopbar({ user, hasRole, onLogout }) {
       h("span", { class: "brand-name" }, t("app.name")),
     ),
     h("nav", { class: "nav", "aria-label": t("nav.label") }, anchors.map((a) => a.el)),
+    nextTask.el,
     h("div", { class: "topbar-spacer" }),
     liveLink.el,
     ami.el,
@@ -113,6 +118,6 @@ export function createTopbar({ user, hasRole, onLogout }) {
         else a.removeAttribute("aria-current");
       }
     },
-    destroy: () => { ami.destroy(); liveLink.destroy(); },
+    destroy: () => { nextTask.destroy(); ami.destroy(); liveLink.destroy(); },
   };
 }
