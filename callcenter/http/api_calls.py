@@ -22,7 +22,8 @@ from callcenter.http.middleware import (
 from callcenter.http.routing import RouteTable
 from callcenter.http.ws_hub import TOO_MANY_PAGES
 from callcenter.http.ws_sessions import check_origin
-from callcenter.services.clients import call_row_json, task_json
+from callcenter.services.calls import call_rows_json
+from callcenter.services.clients import call_row_json
 from callcenter.storage import audit
 from callcenter.storage import calls as repo
 from callcenter.storage.clients import get_client, insert_activity
@@ -116,6 +117,9 @@ async def websocket(request: web.Request) -> web.StreamResponse:
         "ami": request.app[SERVICES].ami_status() if request.app[SERVICES].ami_status
         else {"status": "disabled"}})
     try:
+        # the calls at this operator's phone now: a page whose link was down gets their cards
+        for message in await request.app[CALLS].pops_for(ctx.user["extension"]):
+            hub.send_to(conn, message)
         async for msg in ws:
             if msg.type != WSMsgType.TEXT:
                 continue
@@ -170,7 +174,8 @@ async def list_calls(request: web.Request) -> web.Response:
             limit=int_arg(request, "limit", 50, low=1, high=500),
             offset=int_arg(request, "offset", 0),
             own_operator_id=own, own_endpoint=ctx.user["extension"] if own else None)
-    return json_response({"items": [call_row_json(r) for r in rows], "total": total})
+        items = await call_rows_json(conn, rows)
+    return json_response({"items": items, "total": total})
 
 
 @routes.patch("/api/calls/{id}", roles=ALL_ROLES, tag="calls",
@@ -256,20 +261,6 @@ async def originate(request: web.Request) -> web.Response:
         channel=ctx.user["extension"], number=parsed, user_id=ctx.actor.user_id,
         task_id=data.get("task_id"), client_id=data.get("client_id")))
     return json_response({"action_id": placed.action_id, "number": placed.number}, status=202)
-
-
-@routes.get("/api/tasks", roles=ALL_ROLES, tag="tasks", query=("status", "kind", "limit", "offset"),
-            summary="Tasks: callbacks owed after missed calls and others")
-async def list_tasks(request: web.Request) -> web.Response:
-    services = request.app[SERVICES]
-    async with services.db.read() as conn:
-        rows, total = await repo.list_tasks(
-            conn, status=request.query.get("status") or None,
-            kind=request.query.get("kind") or None,
-            limit=int_arg(request, "limit", 50, low=1, high=500),
-            offset=int_arg(request, "offset", 0),
-            own_operator_id=services.clients.restricted_to(ctx_of(request).actor))
-    return json_response({"items": [task_json(t) for t in rows], "total": total})
 
 
 @routes.get("/api/calls/live", roles=STAFF, tag="calls",

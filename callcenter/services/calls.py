@@ -32,6 +32,7 @@ from callcenter.services.call_log import (  # noqa: F401 - public names of the c
     CallLog, Discard, read_spool, record_from_json, record_to_json, record_values, write_spool,
 )
 from callcenter.services.call_workers import KeyedWorkers
+from callcenter.services.clients import call_row_json
 from callcenter.services.context import Clock
 from callcenter.services.operators import OperatorDirectory  # noqa: F401  (re-exported)
 from callcenter.storage import calls as repo
@@ -49,10 +50,15 @@ def _shown_number(raw: str | None, region: str) -> str | None:
     return parsed.e164 or parsed.internal if parsed else raw
 
 
-def call_json(call: CallRecord, directory: OperatorDirectory, region: str) -> dict[str, Any]:
-    """A live call as the browser sees it."""
+def call_json(call: CallRecord, directory: OperatorDirectory, region: str,
+              found: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A live call as the browser sees it. ``found`` is the lookup of the customer's number
+    (see ``CallService.lookup``): the client it names gives ``client_id`` and ``client_name``,
+    which the pages show instead of the PBX's caller-ID text."""
     def number(raw):
         return _shown_number(raw, region)
+
+    client = (found or {}).get("client")
 
     def who(endpoint):
         user = directory.user(endpoint)
@@ -71,7 +77,32 @@ def call_json(call: CallRecord, directory: OperatorDirectory, region: str) -> di
         "ended_at": call.ended_at.isoformat() if call.ended_at else None,
         "outcome": call.outcome, "talk_seconds": round(call.talk_seconds or 0),
         "task_id": _int_or_none(call.task_id),
+        "client_id": client["id"] if client else None,
+        "client_name": client.get("name") if client else None,
+        "client_candidates": len((found or {}).get("candidates") or []),
     }
+
+
+async def call_rows_json(conn, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Stored calls as the call log shows them: ``call_row_json`` with the CRM client's name
+    (``client_name``) and the operators' names for ``answered_by``, ``placed_by`` and
+    ``operators_rung`` (``operators_rung_names``, one per endpoint, None when nobody has that
+    phone), read from the users by their extension."""
+    clients = await clients_repo.client_names(conn, [r["client_id"] for r in rows])
+    endpoints = {e for r in rows for e in (r["answered_by"], r["placed_by"],
+                                            *(r["operators_rung"] or []))}
+    by_endpoint = await clients_repo.names_by_extension(conn, endpoints)
+    by_id = await clients_repo.operator_names(conn, [r["answered_by_user_id"] for r in rows])
+    out = []
+    for r in rows:
+        item = call_row_json(r)
+        item["client_name"] = clients.get(r["client_id"])
+        item["answered_by_name"] = by_id.get(r["answered_by_user_id"]) \
+            or by_endpoint.get(r["answered_by"])
+        item["placed_by_name"] = by_endpoint.get(r["placed_by"])
+        item["operators_rung_names"] = [by_endpoint.get(e) for e in item["operators_rung"]]
+        out.append(item)
+    return out
 
 
 def _int_or_none(value: str | None) -> int | None:
@@ -144,7 +175,7 @@ class CallService:
                                             "reason": effect.reason})
         elif isinstance(effect, CallAnswered):
             call = effect.call
-            live = call_json(call, self.directory, self.region)
+            live = self.live_json(call)
             self.publish(self._people(call), {
                 "type": "call.answered", "call_key": call.key, "call": live,
                 "answered_by": live["answered_by"]}, watchers=True)
@@ -156,13 +187,18 @@ class CallService:
                 "endpoint": effect.endpoint}, watchers=True)
         elif isinstance(effect, CallStarted):
             call = effect.call
-            self.publish([], {"type": "call.started",
-                              "call": call_json(call, self.directory, self.region)},
-                         watchers=True)
             if call.direction == "inbound" and call.caller and call.key not in self._lookups:
                 # look the caller up while the dialplan answers and queues the call, so the
-                # card is ready when the operators' phones start ringing
+                # card is ready when the operators' phones start ringing (and the watchers'
+                # board names the client from the start)
                 self._lookups[call.key] = await self.lookup(call.caller)
+            self.publish([], {"type": "call.started", "call": self.live_json(call)},
+                         watchers=True)
+
+    def live_json(self, call: CallRecord, found: dict[str, Any] | None = None) -> dict[str, Any]:
+        """``call_json`` with the client its number was looked up as, when it was."""
+        return call_json(call, self.directory, self.region,
+                         found if found is not None else self._lookups.get(call.key))
 
     def _people(self, call: CallRecord) -> list[int]:
         endpoints = {*call.operators_rung, *call.handled_by}
@@ -210,7 +246,7 @@ class CallService:
             self._lookups[call.key] = found
         self.pops += 1
         message = {"type": "call.ringing", "call_key": call.key,
-                   "call": call_json(call, self.directory, self.region), **found}
+                   "call": self.live_json(call, found), **found}
         shown = self.pop_for(user, found)
         if shown is found:
             self.publish([user["id"]], message, watchers=True)
@@ -230,8 +266,28 @@ class CallService:
             return found
         return {**found, "client": client, "candidates": candidates}
 
+    async def ringing_pops(self, user: dict[str, Any], calls: list[CallRecord]) -> list[dict[str, Any]]:
+        """The call.ringing messages of these calls as ``user``'s page gets them (a page that
+        connects while they ring): the same card as the live pop, looked up when not cached."""
+        out = []
+        for call in calls:
+            found = self._lookups.get(call.key)
+            if found is None:
+                number = call.customer_number or call.variables.get("CRM_NUMBER")
+                found = await self.lookup(number, _int_or_none(call.variables.get("CRM_CLIENT_ID")))
+            out.append({"type": "call.ringing", "call_key": call.key,
+                        "call": self.live_json(call, found),
+                        **self.pop_for(user, found)})
+        return out
+
+    def answered_message(self, call: CallRecord) -> dict[str, Any]:
+        """The call.answered message of a call in progress."""
+        live = self.live_json(call)
+        return {"type": "call.answered", "call_key": call.key, "call": live,
+                "answered_by": live["answered_by"]}
+
     async def _ended(self, call: CallRecord, stored_id: asyncio.Future) -> None:
-        self._lookups.pop(call.key, None)
+        found = self._lookups.pop(call.key, None)
         # the operators' consultation leg of an attended transfer lives on in the customer's
         # call (its handled_by): the log keeps one record per customer call (stored_id: None)
         try:
@@ -239,7 +295,7 @@ class CallService:
         except asyncio.TimeoutError:  # the database is slow or away: the row comes later
             stored = None
         message = {"type": "call.ended", "call_key": call.key,
-                   "call": call_json(call, self.directory, self.region)}
+                   "call": self.live_json(call, found)}
         if stored:
             message["call"]["id"] = stored
         self.publish(self._people(call), message, watchers=True)

@@ -129,6 +129,26 @@ async def operator_names(conn: AsyncConnection, ids: Iterable[int | None]) -> di
     return {r.id: r.name for r in rows}
 
 
+async def client_names(conn: AsyncConnection, ids: Iterable[int | None]) -> dict[int, str]:
+    wanted = {i for i in ids if i}
+    if not wanted:
+        return {}
+    rows = await conn.execute(select(clients.c.id, clients.c.name).where(clients.c.id.in_(wanted)))
+    return {r.id: r.name for r in rows}
+
+
+async def names_by_extension(conn: AsyncConnection,
+                             endpoints: Iterable[str | None]) -> dict[str, str]:
+    """Users' names by their softphone endpoint (``PJSIP/101``), deactivated users included:
+    an old call still names who took it."""
+    wanted = {e for e in endpoints if e}
+    if not wanted:
+        return {}
+    rows = await conn.execute(select(users.c.extension, users.c.name)
+                              .where(users.c.extension.in_(wanted)))
+    return {r.extension: r.name for r in rows}
+
+
 async def client_ids_by_phone(conn: AsyncConnection, e164s: Sequence[str],
                               exclude: int | None = None) -> list[tuple[int, str]]:
     """(client_id, e164) pairs for clients holding any of the numbers (the E.164 index)."""
