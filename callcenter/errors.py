@@ -2,6 +2,7 @@
 
     AppError
     ├── BadRequest            400 bad_request
+    │   └── UnreadableTime    400 unreadable_time
     ├── NotAuthenticated      401 not_authenticated
     ├── InvalidCredentials    401 invalid_credentials
     ├── LoginLocked           429 login_locked
@@ -44,6 +45,11 @@ class AppError(Exception):
 
 class BadRequest(AppError):
     status, code = 400, "bad_request"
+
+
+class UnreadableTime(BadRequest):
+    """A quick date/time entry that cannot be read; ``details.reason`` says why."""
+    code = "unreadable_time"
 
 
 class NotAuthenticated(AppError):

@@ -24,8 +24,9 @@ Which day, when the text does not say it fully:
 * a day and month without a year is this year if still ahead, else next year;
 * ``сегодня``/``today``, a full date and ISO are taken as written, even when already past.
 
-Local times that do not exist (the hour skipped when clocks go forward) become the first
-moment after the gap; local times that occur twice (clocks go back) are the first of the two.
+Local times that do not exist (the hour skipped when clocks go forward) move forward by the
+gap (03:30 in a 03:00→04:00 gap is 04:30), as in the redial rules; local times that occur
+twice (clocks go back) are the first of the two.
 
 Anything unreadable raises a subclass of :class:`QuickTimeError` (a ``ValueError``) whose
 ``reason`` is a machine code; no other exception escapes for any text.
@@ -230,22 +231,11 @@ def _clock_of(text: str) -> time | None:
 # -- local time → UTC -------------------------------------------------------------------------
 
 def local_to_utc(naive: datetime, zone: ZoneInfo) -> datetime:
-    """The UTC instant of a wall-clock time in ``zone``: a time inside a DST gap becomes the
-    first moment after the gap, a time that occurs twice the first occurrence."""
-    first = naive.replace(tzinfo=zone, fold=0).astimezone(timezone.utc)
-    if first.astimezone(zone).replace(tzinfo=None) == naive:
-        return first
-    # inside a gap: fold=1 reads it with the offset after the switch, which lands before the
-    # switch; the switch itself is the first instant whose wall clock is past ``naive``
-    low = naive.replace(tzinfo=zone, fold=1).astimezone(timezone.utc)
-    high = first
-    while high - low > timedelta(seconds=1):
-        mid = low + (high - low) / 2
-        if mid.astimezone(zone).replace(tzinfo=None) > naive:
-            high = mid
-        else:
-            low = mid
-    return high.replace(microsecond=0)
+    """The UTC instant of a wall-clock time in ``zone``, by the redial rules' convention
+    (:func:`callcenter.domain.redial.local_to_utc`): a time inside a DST gap is read with the
+    offset in force before the switch, so it moves forward by the gap (Vilnius 29.03.2026
+    03:30 → 04:30 summer time); a time that occurs twice is the first occurrence."""
+    return naive.replace(tzinfo=zone, fold=0).astimezone(timezone.utc)
 
 
 def _on(day: date, clock: time, zone: ZoneInfo) -> datetime:

@@ -161,8 +161,8 @@ def test_a_midnight_crossing():
 
 # Vilnius: clocks go forward 29 March 2026 03:00 → 04:00, back 25 October 2026 04:00 → 03:00
 @pytest.mark.parametrize("now,text,utc", [
-    # a local time in the gap becomes the first moment after it (04:00 EEST = 01:00 UTC)
-    (datetime(2026, 3, 28, 9, 0, tzinfo=timezone.utc), "завтра 3:30", "2026-03-29T01:00:00+00:00"),
+    # a local time in the gap moves forward by the gap: 03:30 → 04:30 EEST = 01:30 UTC
+    (datetime(2026, 3, 28, 9, 0, tzinfo=timezone.utc), "завтра 3:30", "2026-03-29T01:30:00+00:00"),
     (datetime(2026, 3, 28, 9, 0, tzinfo=timezone.utc), "29.03 03:00", "2026-03-29T01:00:00+00:00"),
     # just before and after the gap
     (datetime(2026, 3, 28, 9, 0, tzinfo=timezone.utc), "завтра 2:59", "2026-03-29T00:59:00+00:00"),
@@ -181,12 +181,23 @@ def test_dst_switch_in_vilnius(now, text, utc):
 
 def test_local_to_utc_rule():
     gap = datetime(2026, 3, 29, 3, 15)
-    assert local_to_utc(gap, VILNIUS) == datetime(2026, 3, 29, 1, 0, tzinfo=timezone.utc)
+    assert local_to_utc(gap, VILNIUS) == datetime(2026, 3, 29, 1, 15, tzinfo=timezone.utc)
     doubled = datetime(2026, 10, 25, 3, 15)
     assert local_to_utc(doubled, VILNIUS) == datetime(2026, 10, 25, 0, 15, tzinfo=timezone.utc)
-    # New York skips 02:00-03:00 on 8 March 2026: 02:30 is 03:00 EDT = 07:00 UTC
+    # New York skips 02:00-03:00 on 8 March 2026: 02:30 reads as 03:30 EDT = 07:30 UTC
     assert local_to_utc(datetime(2026, 3, 8, 2, 30), ZoneInfo("America/New_York")) == \
-        datetime(2026, 3, 8, 7, 0, tzinfo=timezone.utc)
+        datetime(2026, 3, 8, 7, 30, tzinfo=timezone.utc)
+
+
+@pytest.mark.parametrize("zone", ["Europe/Vilnius", "Europe/Kyiv", "America/New_York",
+                                  "Europe/Moscow", "Australia/Lord_Howe"])
+def test_local_times_resolve_as_the_redial_rules_do(zone):
+    from callcenter.domain import redial
+
+    start = datetime(2026, 1, 1)
+    for step in range(0, 365 * 24 * 4, 7):  # every 1 h 45 min through the year
+        naive = start + timedelta(minutes=15 * step)
+        assert local_to_utc(naive, ZoneInfo(zone)) == redial.local_to_utc(naive, zone), naive
 
 
 @pytest.mark.parametrize("text,error", [

@@ -1,0 +1,3 @@
+"""The planner's API tests use the API tests' app and sessions (tests/api/conftest.py)."""
+
+from tests.api.conftest import api, api_with  # noqa: F401
