@@ -363,9 +363,23 @@ def call_row_json(c: dict[str, Any]) -> dict[str, Any]:
 
 
 def task_json(t: dict[str, Any]) -> dict[str, Any]:
+    """A task as the API shows it everywhere (times in UTC).  The client's name, do-not-call
+    flag and the owner's name come with rows read joined (storage.tasks); rows without them
+    (the client card's) show null there."""
+    zones = t.get("timezone") or ""
     return {
-        "id": t["id"], "kind": t["kind"], "status": t["status"], "client_id": t["client_id"],
-        "phone": t["phone_e164"], "title": t["title"], "due_at": _iso(t["due_at"]),
-        "attempts": t["attempts"], "call_id": t["call_id"], "created_at": _iso(t["created_at"]),
+        "id": t["id"], "kind": t["kind"], "status": t["status"], "title": t["title"],
+        "client_id": t["client_id"], "client_name": t.get("client_name"),
+        "phone": t["phone_e164"], "due_at": _iso(t["due_at"]),
+        "ready_at": _iso(t.get("ready_at")), "window_ends_at": _iso(t.get("window_ends_at")),
+        "client_timezone": zones or None, "client_zone_known": bool(zones) and "," not in zones,
+        "attempts": t["attempts"], "failures": t.get("failures", 0),
+        "priority": t.get("priority", 0), "assigned_to": t.get("assigned_to"),
+        "assigned_to_name": t.get("assigned_to_name"), "claimed_by": t.get("claimed_by"),
+        "lease_until": _iso(t.get("lease_until")), "result": t.get("result"),
+        "note": t.get("note"), "order_id": t.get("order_id"),
+        "previous_task_id": t.get("previous_task_id"), "call_id": t.get("call_id"),
         "closed_at": _iso(t["closed_at"]), "closed_reason": t["closed_reason"],
+        "created_at": _iso(t["created_at"]), "updated_at": _iso(t.get("updated_at")),
+        "do_not_call": bool(t.get("client_do_not_call")),
     }

@@ -49,8 +49,33 @@ CASES: dict[tuple[str, str], Case] = {
     ("GET", "/api/tasks"): (lambda w, who: Req("/api/tasks?status=open"), 200),
     ("GET", "/api/calls/live"): (lambda w, who: Req("/api/calls/live"), 200),
     # --- agents cases ---
+    ("GET", "/api/agents"): (lambda w, who: Req("/api/agents"), 200),
+    ("POST", "/api/agents/me/state"): (lambda w, who: Req(
+        "/api/agents/me/state", {"state": "paused", "reason": "training"}), 200),
     # --- tasks cases ---
+    ("POST", "/api/tasks"): (lambda w, who: Req("/api/tasks", {
+        "kind": "reminder", "client_id": w.clients["anna"], "due_at": "2026-11-24T12:00:00+03:00",
+        "title": f"Напомнить ({who})"}), 201),
+    ("POST", "/api/tasks/next"): (lambda w, who: Req("/api/tasks/next"), 200),
+    ("GET", "/api/tasks/archive"): (lambda w, who: Req("/api/tasks/archive?q=Борис"), 200),
+    ("GET", "/api/tasks/{id}"): (lambda w, who: Req(f"/api/tasks/{w.tasks['anna']}"), 200),
+    ("POST", "/api/tasks/{id}/outcome"): (lambda w, who: Req(
+        f"/api/tasks/{w.tasks['boris']}/outcome", {"outcome": "no_answer", "note": f"{who}"}),
+        200),
+    ("POST", "/api/tasks/{id}/release"): (lambda w, who: Req(
+        f"/api/tasks/{w.tasks['boris']}/release"), 200),
+    ("POST", "/api/tasks/{id}/restore"): (lambda w, who: Req(
+        f"/api/tasks/{w.tasks.get('archived_' + who, w.tasks['anna'])}/restore"), 200),
+    ("POST", "/api/calls/{id}/outcome"): (lambda w, who: Req(
+        f"/api/calls/{w.calls['anna']}/outcome", {"outcome": "confirmed", "note": who}), 200),
     # --- outcomes cases ---
+    ("GET", "/api/outcomes"): (lambda w, who: Req("/api/outcomes"), 200),
+    ("POST", "/api/outcomes"): (lambda w, who: Req("/api/outcomes", {
+        "code": f"sent_sms_{who}", "label_ru": "Отправлено SMS", "label_en": "SMS sent"}), 201),
+    ("PATCH", "/api/outcomes/{code}"): (lambda w, who: Req(
+        "/api/outcomes/no_answer", {"label_ru": f"Не берёт трубку ({who})"}), 200),
+    ("DELETE", "/api/outcomes/{code}"): (lambda w, who: Req(
+        f"/api/outcomes/{w.outcomes.get(who, 'gone')}"), 200),
     # --- planner cases ---
     ("GET", "/api/planner/parse"): (lambda w, who: Req(
         f"/api/planner/parse?text=%2B30m&client_id={w.clients['anna']}&tz=Europe/Moscow"), 200),

@@ -34,6 +34,7 @@ class World:
     order_numbers: dict[str, str] = field(default_factory=dict)
     calls: dict[str, int] = field(default_factory=dict)
     tasks: dict[str, int] = field(default_factory=dict)
+    outcomes: dict[str, str] = field(default_factory=dict)  # login -> an outcome they may remove
     spare_user: dict[str, Any] | None = None
     sim: AmiSimulator | None = None
 
@@ -68,6 +69,9 @@ async def build_world(api_with, *, own_clients_only: bool = False, pbx: bool = F
     shop = await services.orders.create_shop(system, {"slug": "tehnomir", "name": "Техномир"})
     world = World(api, {}, users, shop, sim=sim)
     world.spare_user = await api.user("spare", "operator", PASSWORD)
+    await services.outcomes.create(system, {"code": "letter_sent", "label_ru": "Письмо отправлено",
+                                            "label_en": "Letter sent"})
+    world.outcomes["admin"] = "letter_sent"
     now = api.clock()
     for login in ("anna", "boris"):
         card = await services.clients.create(system, {
@@ -100,6 +104,22 @@ async def build_world(api_with, *, own_clients_only: bool = False, pbx: bool = F
                     "phone_e164": caller, "title": f"Перезвонить {caller}", "due_at": now,
                     "attempts": 1, "assigned_to": users[login]["id"] if not client_id else None,
                     "created_at": now, "updated_at": now})
+        # due now and inside the calling window: Next task has one for each role to take
+        for who in ("anna", "sup", "admin"):
+            world.tasks[f"ready_{who}"] = await _insert(conn, tasks, {
+                "kind": "order_confirmation", "status": "open",
+                "client_id": world.clients["boris"], "phone_e164": PHONES["boris"],
+                "title": f"Подтвердить заказ ({who})", "due_at": now,
+                "ready_at": now - timedelta(minutes=1), "window_ends_at": now + timedelta(hours=8),
+                "timezone": "Europe/Moscow", "attempts": 0, "created_at": now,
+                "updated_at": now})
+        # archived after the ladder ran out, one for each role to bring back
+        for who in ("anna", "sup", "admin"):
+            world.tasks[f"archived_{who}"] = await _insert(conn, tasks, {
+                "kind": "redial", "status": "archived", "client_id": world.clients["boris"],
+                "phone_e164": PHONES["boris"], "title": f"Дозвон ({who})", "due_at": now,
+                "attempts": 5, "failures": 5, "created_at": now, "updated_at": now,
+                "closed_at": now, "closed_reason": "ladder_exhausted"})
     for login in PEOPLE:
         world.sessions[login] = await api.login(login, password=PASSWORD, create=False)
     return world

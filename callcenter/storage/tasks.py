@@ -1,0 +1,250 @@
+"""Tasks, their attempts, the next-task claim and the archive: the SQL about them.
+
+The claim hands a task to one operator only, however many ask at once and however many server
+processes share the database: it is one ``UPDATE ... WHERE id = (SELECT ... LIMIT 1)
+RETURNING``.  On PostgreSQL the inner SELECT locks its row ``FOR UPDATE SKIP LOCKED``, so
+concurrent claimers take different rows without waiting for each other.  On SQLite the claim is
+the first statement of its write transaction: SQLite takes the write lock when the UPDATE
+starts, before it reads (as ``BEGIN IMMEDIATE`` would), and holds it to the commit, so no other
+connection of any process can pick the same row in between.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Sequence
+
+from sqlalchemy import and_, exists, func, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from callcenter.storage.calls import visible_tasks
+from callcenter.storage.tables import (
+    client_phones, clients, orders, task_attempts, tasks, users,
+)
+
+t = tasks
+
+
+def _view():
+    """Tasks with what the API shows beside them: the client's name and do-not-call flag, the
+    owner's name."""
+    return (select(t, clients.c.name.label("client_name"),
+                   clients.c.do_not_call.label("client_do_not_call"),
+                   users.c.name.label("assigned_to_name"))
+            .select_from(t.outerjoin(clients, clients.c.id == t.c.client_id)
+                         .outerjoin(users, users.c.id == t.c.assigned_to)))
+
+
+def _dialect(conn: AsyncConnection):
+    return postgresql if conn.dialect.name == "postgresql" else sqlite
+
+
+async def get_task(conn: AsyncConnection, task_id: int, *,
+                   for_update: bool = False) -> dict[str, Any] | None:
+    """The task row; ``for_update`` locks it on PostgreSQL until the transaction ends."""
+    query = select(t).where(t.c.id == task_id)
+    if for_update and conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    row = (await conn.execute(query)).first()
+    return dict(row._mapping) if row else None
+
+
+async def get_task_view(conn: AsyncConnection, task_id: int) -> dict[str, Any] | None:
+    row = (await conn.execute(_view().where(t.c.id == task_id))).first()
+    return dict(row._mapping) if row else None
+
+
+async def list_tasks(conn: AsyncConnection, *, status: str | None = None,
+                     kind: str | None = None, assigned: str | int | None = None,
+                     due_from: datetime | None = None, due_to: datetime | None = None,
+                     client_id: int | None = None, limit: int = 50, offset: int = 0,
+                     visible_to: Any = None) -> tuple[list[dict[str, Any]], int]:
+    """Tasks matching the filters, soonest due first; ``assigned`` is "anyone" (no owner), a
+    user id, or None (any); ``visible_to`` a condition such as ``visible_tasks``."""
+    query = _view()
+    conds = []
+    if visible_to is not None:
+        conds.append(visible_to)
+    if status:
+        conds.append(t.c.status == status)
+    if kind:
+        conds.append(t.c.kind == kind)
+    if assigned == "anyone":
+        conds.append(t.c.assigned_to.is_(None))
+    elif isinstance(assigned, int):
+        conds.append(t.c.assigned_to == assigned)
+    if due_from is not None:
+        conds.append(t.c.due_at >= due_from)
+    if due_to is not None:
+        conds.append(t.c.due_at < due_to)
+    if client_id is not None:
+        conds.append(t.c.client_id == client_id)
+    if conds:
+        query = query.where(*conds)
+    count = select(func.count()).select_from(t)
+    if conds:
+        count = count.where(*conds)
+    total = (await conn.execute(count)).scalar_one()
+    rows = await conn.execute(query.order_by(t.c.due_at, t.c.id).limit(limit).offset(offset))
+    return [dict(r._mapping) for r in rows], total
+
+
+async def insert_task(conn: AsyncConnection, values: dict[str, Any]) -> int:
+    stmt = _dialect(conn).insert(t).values(**values).returning(t.c.id)
+    return (await conn.execute(stmt)).scalar_one()
+
+
+async def update_task(conn: AsyncConnection, task_id: int, values: dict[str, Any]) -> None:
+    await conn.execute(update(t).where(t.c.id == task_id).values(**values))
+
+
+async def insert_attempt(conn: AsyncConnection, values: dict[str, Any]) -> int | None:
+    """Store an attempt; one with a ``call_key`` already stored is not stored again (None)."""
+    stmt = _dialect(conn).insert(task_attempts).values(**values)
+    if values.get("call_key") is not None:
+        stmt = stmt.on_conflict_do_nothing(index_elements=["call_key"])
+    stmt = stmt.returning(task_attempts.c.id)
+    return (await conn.execute(stmt)).scalar_one_or_none()
+
+
+async def attempts_of(conn: AsyncConnection, task_id: int,
+                      limit: int = 50) -> list[dict[str, Any]]:
+    rows = await conn.execute(
+        select(task_attempts, users.c.name.label("user_name"))
+        .select_from(task_attempts.outerjoin(users, users.c.id == task_attempts.c.user_id))
+        .where(task_attempts.c.task_id == task_id)
+        .order_by(task_attempts.c.at.desc(), task_attempts.c.id.desc()).limit(limit))
+    return [dict(r._mapping) for r in rows]
+
+
+async def client_for_tasks(conn: AsyncConnection, client_id: int) -> dict[str, Any] | None:
+    """What placing a client's task needs: the zone hints (zone, city, region, first phone),
+    the do-not-call flag and the owner."""
+    first_phone = (select(client_phones.c.e164).where(client_phones.c.client_id == clients.c.id)
+                   .order_by(client_phones.c.position, client_phones.c.id).limit(1)
+                   .scalar_subquery())
+    row = (await conn.execute(select(
+        clients.c.id, clients.c.name, clients.c.timezone, clients.c.city, clients.c.region,
+        clients.c.do_not_call, clients.c.assigned_operator_id, first_phone.label("e164"),
+    ).where(clients.c.id == client_id))).first()
+    return dict(row._mapping) if row else None
+
+
+# the claim
+
+def _claimable(user_id: int, now: datetime, skipped_since: datetime, visible: Any):
+    no_call = exists().where(clients.c.id == t.c.client_id, clients.c.do_not_call.is_(True))
+    conds = [t.c.status == "open", t.c.ready_at <= now, t.c.window_ends_at > now,
+             or_(t.c.assigned_to.is_(None), t.c.assigned_to == user_id),
+             or_(t.c.lease_until.is_(None), t.c.lease_until <= now),
+             # released by this operator a moment ago (release): skipped by them for a while
+             or_(t.c.claimed_by.is_(None), t.c.claimed_by != user_id,
+                 t.c.lease_until.is_not(None), t.c.claimed_at <= skipped_since),
+             ~no_call]
+    if visible is not None:
+        conds.append(visible)
+    return conds
+
+
+async def claim_next(conn: AsyncConnection, user_id: int, now: datetime,
+                     lease_until: datetime, *, skipped_since: datetime | None = None,
+                     visible: Any = None) -> int | None:
+    """Lease the most urgent task ``user_id`` may take now to them (the id), or None.
+
+    The operator's own lease still running is given again (renewed) rather than a second task.
+    Most urgent: lowest ``rank`` (the configured order), then highest priority, then the
+    longest ready.  Only open tasks inside their calling window (``ready_at <= now <
+    window_ends_at``), for anyone or for this operator, not leased to another, of a client who
+    may be called; not one this operator released after ``skipped_since``.  Must be the first
+    statement of its transaction (see the module's docstring)."""
+    pg = conn.dialect.name == "postgresql"
+    own = select(t.c.id).where(t.c.claimed_by == user_id, t.c.lease_until > now,
+                               t.c.status == "open").order_by(t.c.claimed_at.desc()).limit(1)
+    candidate = select(t.c.id).where(
+        *_claimable(user_id, now, skipped_since or now, visible)).order_by(
+        t.c.rank, t.c.priority.desc(), t.c.ready_at, t.c.id).limit(1)
+    if pg:
+        own = own.with_for_update(of=t, skip_locked=True)
+        candidate = candidate.with_for_update(of=t, skip_locked=True)
+    target = func.coalesce(own.scalar_subquery(), candidate.scalar_subquery())
+    stmt = update(t).where(t.c.id == target).values(
+        claimed_by=user_id, claimed_at=now, lease_until=lease_until, updated_at=now,
+    ).returning(t.c.id)
+    return (await conn.execute(stmt)).scalar_one_or_none()
+
+
+def candidate_query(user_id: int, now: datetime, skipped_since: datetime):
+    """The claim's candidate SELECT alone (the benchmark's floor reads it with the driver)."""
+    return select(t.c.id).where(*_claimable(user_id, now, skipped_since, None)).order_by(
+        t.c.rank, t.c.priority.desc(), t.c.ready_at, t.c.id).limit(1)
+
+
+async def release(conn: AsyncConnection, task_id: int, user_id: int, now: datetime) -> bool:
+    """Give back ``user_id``'s lease on the task: free for anyone else at once; the row keeps
+    who released it and when (``claimed_by``, ``claimed_at``, no ``lease_until``) so that
+    their own next claim skips it for a while.  False when they held no lease."""
+    result = await conn.execute(update(t).where(
+        t.c.id == task_id, t.c.claimed_by == user_id, t.c.lease_until.is_not(None)).values(
+        claimed_at=now, lease_until=None, updated_at=now))
+    return bool(result.rowcount)
+
+
+async def order_client(conn: AsyncConnection, order_id: int) -> int | None:
+    """The client of the order, None when there is no such order."""
+    return (await conn.execute(select(orders.c.client_id).where(
+        orders.c.id == order_id))).scalar_one_or_none()
+
+
+async def pbx_counted(conn: AsyncConnection, task_id: int, call_id: int) -> bool:
+    """Whether the PBX already recorded this call's outcome on the task."""
+    return (await conn.execute(select(task_attempts.c.id).where(
+        task_attempts.c.task_id == task_id, task_attempts.c.call_id == call_id,
+        task_attempts.c.source == "pbx").limit(1))).first() is not None
+
+
+async def open_follow_up(conn: AsyncConnection, client_id: int, kinds: Sequence[str],
+                         user_id: int | None) -> dict[str, Any] | None:
+    """The client's open task of one of ``kinds`` for anyone or ``user_id``, soonest due."""
+    row = (await conn.execute(select(t).where(
+        t.c.client_id == client_id, t.c.status == "open", t.c.kind.in_(list(kinds)),
+        or_(t.c.assigned_to.is_(None), t.c.assigned_to == user_id),
+    ).order_by(t.c.due_at, t.c.id).limit(1))).first()
+    return dict(row._mapping) if row else None
+
+
+# the archive
+
+async def search_archive(conn: AsyncConnection, *, words: Sequence[str], digits: str | None,
+                         limit: int, offset: int,
+                         visible_to: Any = None) -> tuple[list[dict[str, Any]], int]:
+    """Archived tasks, newest closed first, whose client's name holds every word (``words``
+    folded: casefolded, ё as е) or whose number (the task's or a phone of its client) holds
+    ``digits``."""
+    conds = [t.c.status == "archived"]
+    if visible_to is not None:
+        conds.append(visible_to)
+    if words:
+        folded = func.replace(clients.c.search_name, "ё", "е")
+        conds.append(t.c.client_id.in_(select(clients.c.id).where(
+            *[folded.contains(w, autoescape=True) for w in words])))
+    if digits:
+        conds.append(or_(
+            t.c.phone_e164.contains(digits, autoescape=True),
+            t.c.client_id.in_(select(client_phones.c.client_id).where(
+                client_phones.c.e164.contains(digits, autoescape=True)))))
+    total = (await conn.execute(select(func.count()).select_from(t).where(*conds))).scalar_one()
+    rows = await conn.execute(_view().where(*conds).order_by(
+        t.c.closed_at.desc(), t.c.id.desc()).limit(limit).offset(offset))
+    return [dict(r._mapping) for r in rows], total
+
+
+async def user_exists(conn: AsyncConnection, user_id: int) -> bool:
+    return (await conn.execute(select(users.c.id).where(
+        users.c.id == user_id, users.c.active.is_(True)))).first() is not None
+
+
+async def insert_tasks(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
+    """Many tasks in one statement (the benchmark, the tests)."""
+    if rows:
+        await conn.execute(insert(t), list(rows))
