@@ -2,11 +2,21 @@
 // messages dispatched by `type`, reconnected with capped, jittered backoff
 // whenever it closes (1013 when this tab fell behind, 1001 on server
 // shutdown, a dropped network). Views subscribe with onLive(type, handler).
+//
+// Backoff: the first retry after ~1 s, then doubling, never more than 5 s
+// apart, so a page is back within 5 s of the server. Every (re)connect is
+// greeted with the live state — the AMI status in "hello", then the calls
+// ringing at or in progress with this user's phone — so a call that rang
+// while the link was down still pops. linkStatus() tells the whole state:
+// the live link and the PBX, for the labels and for click-to-call.
 
 import { api } from "./api.js";
 
 const BACKOFF_FIRST_MS = 1000;
-const BACKOFF_MAX_MS = 30000;
+const BACKOFF_MAX_MS = 5000;
+// Jitter only shortens a wait (down to this share of it): pages of a restarted
+// server do not all knock at once, and none waits longer than the cap.
+const JITTER_SHARE = 0.25;
 // A connection that lived this long was healthy: the next retry starts from scratch.
 const STABLE_AFTER_MS = 10000;
 // Close codes of the server (callcenter/http/ws_hub.py).
@@ -15,6 +25,10 @@ const TOO_MANY_PAGES = 4029;
 
 const handlers = new Map(); // type -> Set<fn>
 const stateListeners = new Set();
+const statusListeners = new Set();
+// AMI states in which the PBX is configured but cannot place a call. "disabled"
+// (no PBX configured at all) is not among them: the Call click explains that one.
+const PBX_DOWN = new Set(["down", "connecting", "auth_failed"]);
 
 let socket = null;
 let wanted = false;
@@ -70,6 +84,27 @@ export function lastAmiStatus() {
   return lastAmi;
 }
 
+/**
+ * The link as the operator should hear about it: {live, ami, offline, pbxDown}.
+ * offline: the live link was up and is now retrying (cards will not pop);
+ * pbxDown: the server says its PBX link is down (calls cannot be placed).
+ */
+export function linkStatus() {
+  const ami = lastAmi ? lastAmi.status || lastAmi.state || "unknown" : "unknown";
+  return { live: state, ami, offline: state === "retrying", pbxDown: state === "open" && PBX_DOWN.has(ami) };
+}
+
+/** True for an AMI status in which the PBX is configured but out of reach. */
+export function isPbxDown(amiStatus) {
+  return PBX_DOWN.has(amiStatus);
+}
+
+/** handler(linkStatus()) whenever the live link's state or the AMI status changes. */
+export function onLinkStatus(handler) {
+  statusListeners.add(handler);
+  return () => statusListeners.delete(handler);
+}
+
 /** The signed-in user as the server greeted this connection. */
 export function liveUser() {
   return me;
@@ -99,6 +134,14 @@ function setState(next) {
   // <html data-live="open">: styles and browser tests can see the link's state.
   document.documentElement.dataset.live = next;
   stateListeners.forEach((listener) => listener(next));
+  statusChanged();
+}
+
+function statusChanged() {
+  const status = linkStatus();
+  // <html data-ami="down">: the PBX as the server last told this page.
+  document.documentElement.dataset.ami = status.ami;
+  statusListeners.forEach((listener) => listener(status));
 }
 
 function open() {
@@ -129,12 +172,13 @@ function open() {
       return;
     }
     if (!message || typeof message.type !== "string") return;
+    if (message.ami && (message.type === "hello" || message.type === "ami.status")) lastAmi = message.ami;
     if (message.type === "hello") {
       greeted = true;
       me = { ...(me || {}), ...(message.user || {}) };
       setState("open");
     }
-    if (message.ami && (message.type === "hello" || message.type === "ami.status")) lastAmi = message.ami;
+    if (message.type === "ami.status") statusChanged();
     dispatch(message);
   });
   ws.addEventListener("close", (event) => {
@@ -172,9 +216,9 @@ function dispatch(message) {
 
 function scheduleRetry(neverGreeted) {
   setState("retrying");
-  const base = Math.min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * 2 ** attempt);
+  const base = Math.min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * 2 ** Math.min(attempt, 8));
   attempt += 1;
-  const delay = base / 2 + Math.random() * base / 2;
+  const delay = base * (1 - JITTER_SHARE * Math.random());
   retryTimer = setTimeout(open, delay);
   if (neverGreeted) {
     // The handshake failed: if the session expired, the 401 here brings up

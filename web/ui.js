@@ -6,7 +6,12 @@ import { t } from "./i18n.js";
 
 let toastRegion = null;
 
-/** A short message in the corner; kind: "info" | "success" | "error". */
+/**
+ * A short message in the corner; kind: "info" | "success" | "error".
+ * Toasts sit bottom right, moved left of the call cards while any is shown
+ * (calls.css), and below the cards in the stacking order: they never cover
+ * a card's buttons.
+ */
 export function toast(message, kind = "info") {
   if (!toastRegion || !toastRegion.isConnected) {
     toastRegion = h("div", { class: "toasts", role: "status", "aria-live": "polite" });
@@ -18,9 +23,33 @@ export function toast(message, kind = "info") {
   setTimeout(() => item.remove(), kind === "error" ? 6400 : 3400);
 }
 
+// The page under open dialogs: made inert while one is open. The call cards
+// and toasts live outside it, so a ringing call can be worked in mid-dialog.
+const PAGE_ROOT = "app";
+let openDialogs = 0;
+let dialogBackdrop = null;
+
+function pageBlocked(on) {
+  openDialogs = Math.max(0, openDialogs + (on ? 1 : -1));
+  const page = document.getElementById(PAGE_ROOT);
+  if (page) page.inert = openDialogs > 0;
+  if (openDialogs > 0 && !dialogBackdrop) {
+    dialogBackdrop = h("div", { class: "dialog-backdrop", "aria-hidden": "true" });
+    document.body.appendChild(dialogBackdrop);
+  } else if (openDialogs === 0 && dialogBackdrop) {
+    dialogBackdrop.remove();
+    dialogBackdrop = null;
+  }
+}
+
 /**
- * A native modal <dialog>; Esc and the × button close it. Returns {dialog, close}.
+ * A modal dialog; Esc and the × button close it. Returns {dialog, close}.
  * `body` is a Node (usually a <form>).
+ *
+ * Not showModal(): that puts the dialog in the browser's top layer, above any
+ * z-index, and makes the whole rest of the document inert — the call card
+ * included. Instead the dialog is shown in place, over a backdrop, with the
+ * page under it inert; the card stays above both (z-index order in app.css).
  */
 export function openDialog({ title, body, testid, wide = false, onClose }) {
   const dialog = h("dialog", { class: ["dialog", wide && "dialog-wide"], testid },
@@ -33,14 +62,31 @@ export function openDialog({ title, body, testid, wide = false, onClose }) {
   function close() {
     if (dialog.open) dialog.close();
   }
+  // Esc in the dialog (or with the focus nowhere) closes the topmost one, not a keystroke in a card.
+  function onEscape(event) {
+    if (event.key !== "Escape" || event.defaultPrevented) return;
+    const inside = dialog.contains(event.target) || event.target === document.body || event.target === document.documentElement;
+    const open = document.querySelectorAll("dialog.dialog[open]");
+    if (!inside || open[open.length - 1] !== dialog) return;
+    event.preventDefault();
+    close();
+  }
+  document.addEventListener("keydown", onEscape);
   dialog.addEventListener("close", () => {
+    document.removeEventListener("keydown", onEscape);
     dialog.remove();
+    pageBlocked(false);
     if (onClose) onClose();
   });
   document.body.appendChild(dialog);
-  dialog.showModal();
+  pageBlocked(true);
+  dialog.show();
   const first = dialog.querySelector("input:not([type=hidden]), select, textarea");
   if (first) first.focus();
+  else {
+    dialog.tabIndex = -1;
+    dialog.focus();
+  }
   return { dialog, close };
 }
 

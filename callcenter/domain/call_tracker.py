@@ -128,6 +128,13 @@ class CallTracker:
         """Snapshots of the calls in progress (e.g. to repaint operators' screens)."""
         return [call.snapshot() for call in self._book.calls.values() if call.started and not call.spy]
 
+    def ringing_at(self, endpoint: str) -> list[CallRecord]:
+        """Snapshots of the calls ringing this operator's phone right now (their card is open
+        there): a page of theirs that (re)connects pops them again."""
+        return [call.snapshot() for call in self._book.calls.values()
+                if call.started and not call.spy
+                and any(leg.ringing and leg.endpoint == endpoint for leg in call.legs.values())]
+
     def originate_sent(self, action: Mapping[str, object], at: datetime) -> None:
         """The CRM is sending this Originate (its AMI fields: ``ActionID``, ``Channel``,
         ``Exten`` or ``Application``/``Data``, ``Variable``); call it before sending."""

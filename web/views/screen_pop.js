@@ -2,12 +2,17 @@
 // this operator's phone rings, newest on top. It routes the live call
 // messages to the right card and decides which calls are this operator's
 // business (supervisors watching every call also hear about other phones).
+// While one of its cards rings (inbound, not hidden by the operator) the
+// ringer plays the ring, blinks the title and shows a desktop notification.
+// After the live link comes back the server sends the calls ringing at or in
+// progress with this phone again, so a call that rang meanwhile still pops.
 
 import { api } from "../api.js";
 import { h } from "../dom.js";
 import { t, onLangChange } from "../i18n.js";
 import { isWatchingAll, onLive } from "../live.js";
 import { takeRecentOriginate } from "../click_to_call.js";
+import { createRinger } from "../ring.js";
 import { toast } from "../ui.js";
 import { createCallCard } from "./call_card.js";
 
@@ -22,6 +27,23 @@ export function createScreenPop({ me, ctx }) {
   const cards = new Map();     // call key -> card
   const takenPending = new Map(); // call key -> timer of the generic "taken elsewhere" toast
   const channel = typeof BroadcastChannel === "function" ? new BroadcastChannel(TAB_CHANNEL) : null;
+  const ringer = createRinger();
+
+  /** What rings is read from the cards themselves: any change of theirs is followed at once. */
+  function syncRing() {
+    const ringing = [...layer.querySelectorAll("[data-testid=call-card][data-state=ringing]")]
+      .filter((el) => !el.hidden && el.dataset.direction !== "outbound")
+      .map((el) => {
+        const name = el.querySelector("[data-testid=call-client-name]");
+        return { key: el.dataset.callKey, name: name ? name.textContent : "" };
+      });
+    ringer.set(ringing);
+  }
+  const ringWatch = new MutationObserver(syncRing);
+  ringWatch.observe(layer, {
+    subtree: true, childList: true, characterData: true, attributes: true,
+    attributeFilter: ["data-state", "data-direction", "hidden"],
+  });
 
   const hooks = {
     lookup,
@@ -100,6 +122,8 @@ export function createScreenPop({ me, ctx }) {
       // A call I am in without a card yet (the page was reloaded, the link came back): open it now.
       card = open(message);
     }
+    // the server repeats a call I am in after a reconnect: the talk timer keeps running
+    if (mine && card.state === "answered") return;
     if (mine) card.answeredByMe(message);
     else card.answeredElsewhere(message);
   }
@@ -196,6 +220,8 @@ export function createScreenPop({ me, ctx }) {
   return {
     destroy() {
       offs.forEach((off) => off());
+      ringWatch.disconnect();
+      ringer.destroy();
       takenPending.forEach((timer) => clearTimeout(timer));
       cards.forEach((card) => card.remove());
       cards.clear();

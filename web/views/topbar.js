@@ -3,7 +3,8 @@
 
 import { h } from "../dom.js";
 import { t, getLang, setLang, LANGUAGES } from "../i18n.js";
-import { lastAmiStatus, liveState, onLive, onLiveState } from "../live.js";
+import { isPbxDown, lastAmiStatus, liveState, onLive, onLiveState } from "../live.js";
+import { ringToggle } from "../ring.js";
 import { translatedOr } from "../ui.js";
 import { createNextTask } from "./next_task.js";
 
@@ -28,7 +29,8 @@ function amiIndicator() {
   function show(status, detail) {
     el.dataset.status = status;
     const text = translatedOr("ami.status." + status, status);
-    label.textContent = t("ami.short");
+    // a PBX out of reach is said in words: calls cannot be placed
+    label.textContent = isPbxDown(status) ? t("screen.pbx_down") : t("ami.short");
     el.title = detail ? `${t("ami.title")}: ${text} — ${detail}` : `${t("ami.title")}: ${text}`;
     el.setAttribute("aria-label", el.title);
   }
@@ -61,7 +63,7 @@ function amiIndicator() {
 /** Shown only while the live link is down: calls will not pop up until it is back. */
 function liveIndicator() {
   const el = h("div", { class: "live-link", testid: "live-link", role: "status", hidden: true },
-    h("span", { class: "live-link-icon", "aria-hidden": "true" }, "⟳"), t("live.link_down"));
+    h("span", { class: "live-link-icon", "aria-hidden": "true" }, "⟳"), t("screen.offline"));
   function show(state) {
     el.dataset.state = state;
     el.hidden = state !== "retrying";
@@ -89,6 +91,7 @@ export function createTopbar({ user, hasRole, onLogout }) {
   const ami = amiIndicator();
   const liveLink = liveIndicator();
   const nextTask = createNextTask({ user });
+  const ring = ringToggle();
 
   const el = h("header", { class: "topbar" },
     h("a", { class: "brand", href: "#/", title: t("app.name") },
@@ -100,6 +103,7 @@ export function createTopbar({ user, hasRole, onLogout }) {
     h("div", { class: "topbar-spacer" }),
     liveLink.el,
     ami.el,
+    ring.el,
     h("div", { class: "user", testid: "current-user" },
       h("span", { class: "user-name" }, user.name || user.login),
       h("span", { class: "user-role" }, translatedOr("role." + user.role, user.role) + (user.extension ? ` · ${user.extension}` : "")),
@@ -118,6 +122,6 @@ export function createTopbar({ user, hasRole, onLogout }) {
         else a.removeAttribute("aria-current");
       }
     },
-    destroy: () => { nextTask.destroy(); ami.destroy(); liveLink.destroy(); },
+    destroy: () => { nextTask.destroy(); ami.destroy(); liveLink.destroy(); ring.destroy(); },
   };
 }
