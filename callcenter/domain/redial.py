@@ -34,6 +34,7 @@ steps archives.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from functools import lru_cache
@@ -199,6 +200,21 @@ def _intersect(a: list[tuple[datetime, datetime]],
     return out
 
 
+@lru_cache(maxsize=4096)
+def _windows_around(zones: tuple[str, ...], hours: CallingHours,
+                    day: date) -> tuple[tuple[datetime, datetime], ...]:
+    """The (intersected) windows from the day before the UTC date ``day`` to SEARCH_DAYS
+    after it; cached, since tasks falling due together share their day."""
+    # from a day back, so a window that opened yesterday and is still open is whole
+    start = datetime.combine(day, time(), timezone.utc) - timedelta(days=1)
+    stop = start + timedelta(days=SEARCH_DAYS + 2)
+    windows: list[tuple[datetime, datetime]] | None = None
+    for name in zones:
+        own = _zone_windows(name, start, stop, hours)
+        windows = own if windows is None else _intersect(windows, own)
+    return tuple(windows or ())
+
+
 def window_for(at: datetime, zone: ClientZone, hours: CallingHours) -> Window:
     """The calling window containing ``at``, else the next one after it (UTC).
 
@@ -206,16 +222,10 @@ def window_for(at: datetime, zone: ClientZone, hours: CallingHours) -> Window:
     when there is none within :data:`SEARCH_DAYS`.
     """
     at = _utc(at)
-    # looked at from a day back, so a window that opened yesterday and is still open is whole
-    start = at - timedelta(days=1)
-    stop = at + timedelta(days=SEARCH_DAYS)
-    windows: list[tuple[datetime, datetime]] | None = None
-    for name in zone.zones:
-        own = _zone_windows(name, start, stop, hours)
-        windows = own if windows is None else _intersect(windows, own)
-    for opens, closes in windows or ():
-        if closes > at:
-            return Window(opens, closes)
+    windows = _windows_around(zone.zones, hours, at.date())
+    index = bisect_right(windows, at, key=lambda window: window[1])
+    if index < len(windows):
+        return Window(*windows[index])
     raise NoCallingWindow(
         f"no calling window within {SEARCH_DAYS} days after {at.isoformat()} for "
         f"{zone.text} with calling hours {hours.describe()!r}")
