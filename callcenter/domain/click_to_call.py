@@ -24,11 +24,12 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from typing import Any
 
 from callcenter.domain.phones import PhoneNumber
 
 __all__ = ["ClickToCall", "OriginateParams", "caller_id", "dial_exten", "originate_params",
-           "shop_caller_id"]
+           "refusal", "shop_caller_id"]
 
 #: Longest caller ID name sent: softphones show about 20-30 characters, SIP allows more.
 MAX_NAME = 64
@@ -106,3 +107,15 @@ def originate_params(request: ClickToCall, *, client_name: str | None,
         variables["CRM_OUTBOUND_CID"] = shop_cid
     return OriginateParams(channel=request.channel, exten=exten,
                            caller_id=caller_id(client_name, number), variables=variables)
+
+
+def refusal(request: ClickToCall, clients: list[dict]) -> dict[str, Any] | None:
+    """Why the call must not be placed, or None: the client asked for is do-not-call, or the
+    number belongs to a do-not-call client (also when others share it). ``clients`` are the
+    client asked for and the number's holders (rows with ``id`` and ``do_not_call``)."""
+    for client in sorted(clients, key=lambda c: (c["id"] != request.client_id, c["id"])):
+        if client["do_not_call"]:
+            return {"reason": "do_not_call", "client_id": client["id"],
+                    "number": request.number.e164 or dial_exten(request.number),
+                    "by": "client" if client["id"] == request.client_id else "number"}
+    return None

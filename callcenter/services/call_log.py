@@ -27,7 +27,7 @@ import os
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Callable, Iterable, Union
+from typing import Any, Awaitable, Callable, Iterable, Union
 
 from callcenter.domain.call_records import CallRecord
 from callcenter.domain.phones import try_normalise
@@ -41,6 +41,8 @@ from callcenter.storage.tables import calls as calls_table
 log = logging.getLogger("callcenter.calls")
 
 IN_PROGRESS, COMPLETED, UNKNOWN = repo.IN_PROGRESS, repo.COMPLETED, repo.UNKNOWN
+#: what the PBX tells of a call placed for a task that moves the task's ladder
+PBX_TASK_OUTCOMES = frozenset({"no_answer", "busy", "unavailable", "invalid_number"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +93,11 @@ class CallLog:
         # looks at each answered call's recording at its end (Telephony sets it)
         self.recording_probe: Callable[[str], RecordingFile | None] | None = None
         self.batches = 0
+        # TaskService.apply_pbx_outcome (create_app sets it): a failed call placed for a task
+        # moves the task's ladder in the transaction that completes the call
+        self.pbx_outcome: Callable[..., Awaitable[Any]] | None = None
+        # the place of missed-call tasks in CALLCENTER_NEXT_TASK_ORDER
+        self.missed_call_rank = 0
 
     # queueing: never blocks, never raises
 
@@ -305,30 +312,53 @@ class CallLog:
 
     async def _tasks_after(self, conn, finished: list[CallRecord], ids: dict[str, int],
                            numbers: dict[str, str | None], clients: dict[str, int]) -> None:
-        """The callback rules for calls that just became ``completed``, in the order they
-        ended: a missed inbound call opens one callback for its number (or counts as one
-        more attempt of the open one); an answered call closes the number's callbacks."""
+        """The task rules for calls that just became ``completed``, in the order they ended:
+        a missed inbound call opens one ``missed_call`` task for its number (or counts as one
+        more attempt of the open one), never for a do-not-call client's number; an answered
+        call closes the number's missed-call tasks. A call placed for a task (CRM_TASK_ID)
+        that the PBX says failed (no answer, busy, unavailable, invalid number) moves that
+        task along its ladder, in this transaction; an answered one is a contact, and the
+        operator's outcome button decides what follows."""
+        now = self.clock()
+        if self.pbx_outcome is not None:
+            await self._task_outcomes(conn, finished, ids, now)
         wanted = [c for c in finished if numbers.get(c.key) and (
             c.outcome == "answered" or (c.direction == "inbound" and c.outcome == "missed"))]
         if not wanted:
             return
-        now = self.clock()
-        open_tasks = await repo.open_callbacks_for(conn, [numbers[c.key] for c in wanted])
+        e164s = [numbers[c.key] for c in wanted]
+        open_tasks = await repo.open_missed_calls_for(conn, e164s)
+        not_to_call = await repo.do_not_call_numbers(conn, e164s)
         for call in wanted:
             e164 = numbers[call.key]
             if call.outcome == "answered":
                 if open_tasks.pop(e164, None) is not None:
-                    await repo.close_callbacks(conn, e164, "reached" if call.direction ==
-                                               "outbound" else "called_back", now)
+                    await repo.close_missed_calls(conn, e164, "reached" if call.direction ==
+                                                  "outbound" else "called_back", now)
+            elif e164 in not_to_call:
+                continue
             elif e164 in open_tasks:
-                await repo.touch_callback(conn, open_tasks[e164]["id"], ids[call.key], now)
+                await repo.touch_missed_call(conn, open_tasks[e164]["id"], ids[call.key], now)
             else:
                 task_id = await repo.insert_task(conn, {
-                    "kind": "callback", "status": "open", "client_id": clients.get(e164),
+                    "kind": "missed_call", "status": "open", "client_id": clients.get(e164),
                     "phone_e164": e164, "title": f"Missed call from {e164}", "due_at": now,
-                    "call_id": ids[call.key], "attempts": 1, "created_at": now,
-                    "updated_at": now})
+                    "call_id": ids[call.key], "attempts": 1, "rank": self.missed_call_rank,
+                    "created_at": now, "updated_at": now})
                 open_tasks[e164] = {"id": task_id}
+
+    async def _task_outcomes(self, conn, finished: list[CallRecord], ids: dict[str, int],
+                             now: datetime) -> None:
+        placed = [c for c in finished if c.outcome in PBX_TASK_OUTCOMES and c.task_id
+                  and c.task_id.isdigit()]
+        if not placed:
+            return
+        still_open = await repo.open_task_ids(conn, [int(c.task_id) for c in placed])
+        for call in placed:
+            if int(call.task_id) in still_open:
+                await self.pbx_outcome(conn, int(call.task_id), call.outcome,
+                                       call_id=ids.get(call.key), call_key=call.key,
+                                       at=call.ended_at or now)
 
     # calls whose end never arrived
 

@@ -19,6 +19,7 @@ from callcenter.services.context import Actor, Clock
 from callcenter.storage import audit
 from callcenter.storage import clients as clients_repo
 from callcenter.storage import orders as repo
+from callcenter.storage import scheduler as scheduler_repo
 from callcenter.storage.database import Database
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
@@ -38,6 +39,10 @@ class OrderService:
         self.db = db
         self.clock = clock
         self.clients = clients
+        # TaskService.placement and the place of order confirmations in the next-task order
+        # (create_app sets them)
+        self.placement = None
+        self.confirmation_rank = 0
 
     # shops
 
@@ -141,6 +146,30 @@ class OrderService:
         await audit.record(conn, at=now, action="order.create", user_id=actor.user_id,
                            login=actor.login, ip=actor.ip, entity="order", entity_id=order_id,
                            details={"number": values["number"]})
+        await self._open_confirmation(conn, actor, order_id, values, now)
+
+    async def _open_confirmation(self, conn: AsyncConnection, actor: Actor, order_id: int,
+                                 values: dict[str, Any], now) -> None:
+        """A new order opens one task to confirm it with its client, due now (not for a
+        do-not-call client). Its calling window is set here when the task service is wired
+        (``placement``), else by the scheduler's next round."""
+        client = await clients_repo.get_client(conn, values["client_id"])
+        if client is None or client["do_not_call"]:
+            return
+        phones = await clients_repo.phones_of(conn, [client["id"]])
+        e164 = phones[0]["e164"] if phones else None
+        ready = ends = zone = None
+        if self.placement is not None:
+            ready, ends, zone = self.placement(dict(client, e164=e164, phone_e164=e164), now)
+        task_id = await scheduler_repo.insert_order_task(conn, {
+            "client_id": client["id"], "phone_e164": e164, "order_id": order_id,
+            "title": f"Confirm order {values['number']}", "due_at": now, "ready_at": ready,
+            "window_ends_at": ends, "timezone": zone, "rank": self.confirmation_rank,
+            "attempts": 0, "created_by": actor.user_id, "created_at": now, "updated_at": now})
+        if task_id is not None:
+            await audit.record(conn, at=now, action="task.create", user_id=actor.user_id,
+                               login=actor.login, ip=actor.ip, entity="task", entity_id=task_id,
+                               details={"kind": "order_confirmation", "order_id": order_id})
 
     async def update(self, actor: Actor, order_id: int, data: Mapping[str, Any]) -> dict[str, Any]:
         try:

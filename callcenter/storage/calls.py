@@ -9,7 +9,7 @@ from sqlalchemy import and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from callcenter.storage.tables import calls, clients, tasks, users
+from callcenter.storage.tables import calls, client_phones, clients, tasks, users
 
 
 def _clients_of(operator_id: int):
@@ -196,22 +196,44 @@ async def link_client_by_phones(conn: AsyncConnection, client_id: int,
 
 # tasks
 
-async def open_callback_for(conn: AsyncConnection, e164: str) -> dict[str, Any] | None:
+async def open_missed_call_for(conn: AsyncConnection, e164: str) -> dict[str, Any] | None:
     row = (await conn.execute(select(tasks).where(
-        tasks.c.kind == "callback", tasks.c.status == "open", tasks.c.phone_e164 == e164))).first()
+        tasks.c.kind == "missed_call", tasks.c.status == "open",
+        tasks.c.phone_e164 == e164))).first()
     return dict(row._mapping) if row else None
 
 
-async def open_callbacks_for(conn: AsyncConnection,
-                             e164s: Sequence[str]) -> dict[str, dict[str, Any]]:
-    """e164 -> the open callback task of that number (at most one each)."""
+async def open_missed_calls_for(conn: AsyncConnection,
+                                e164s: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """e164 -> the open missed-call task of that number (at most one each)."""
     found: dict[str, dict[str, Any]] = {}
     for chunk in _chunks(sorted(set(e164s))):
         rows = await conn.execute(select(tasks).where(
-            tasks.c.kind == "callback", tasks.c.status == "open",
+            tasks.c.kind == "missed_call", tasks.c.status == "open",
             tasks.c.phone_e164.in_(chunk)))
         for row in rows:
             found[row.phone_e164] = dict(row._mapping)
+    return found
+
+
+async def do_not_call_numbers(conn: AsyncConnection, e164s: Sequence[str]) -> set[str]:
+    """The numbers among ``e164s`` that belong to a do-not-call client."""
+    found: set[str] = set()
+    for chunk in _chunks(sorted(set(e164s))):
+        rows = await conn.execute(
+            select(client_phones.c.e164).join(clients, clients.c.id == client_phones.c.client_id)
+            .where(client_phones.c.e164.in_(chunk), clients.c.do_not_call.is_(True)))
+        found.update(r.e164 for r in rows)
+    return found
+
+
+async def open_task_ids(conn: AsyncConnection, ids: Sequence[int]) -> set[int]:
+    """The ids among ``ids`` of tasks that exist and are open."""
+    found: set[int] = set()
+    for chunk in _chunks(sorted(set(ids))):
+        rows = await conn.execute(select(tasks.c.id).where(tasks.c.id.in_(chunk),
+                                                           tasks.c.status == "open"))
+        found.update(r.id for r in rows)
     return found
 
 
@@ -221,15 +243,16 @@ async def insert_task(conn: AsyncConnection, values: dict[str, Any]) -> int:
     return (await conn.execute(stmt)).scalar_one()
 
 
-async def close_callbacks(conn: AsyncConnection, e164: str, reason: str, now: datetime) -> int:
+async def close_missed_calls(conn: AsyncConnection, e164: str, reason: str,
+                             now: datetime) -> int:
     result = await conn.execute(update(tasks).where(
-        tasks.c.kind == "callback", tasks.c.status == "open", tasks.c.phone_e164 == e164,
+        tasks.c.kind == "missed_call", tasks.c.status == "open", tasks.c.phone_e164 == e164,
     ).values(status="done", closed_at=now, closed_reason=reason, updated_at=now))
     return result.rowcount or 0
 
 
-async def touch_callback(conn: AsyncConnection, task_id: int, call_id: int,
-                         now: datetime) -> None:
+async def touch_missed_call(conn: AsyncConnection, task_id: int, call_id: int,
+                            now: datetime) -> None:
     await conn.execute(update(tasks).where(tasks.c.id == task_id).values(
         attempts=tasks.c.attempts + 1, call_id=call_id, updated_at=now))
 

@@ -87,6 +87,8 @@ async def start_app(settings) -> tuple[web.Application, web.AppRunner]:
     app = create_app(settings)
     runner = web.AppRunner(app)
     await runner.setup()  # runs the app's cleanup contexts: the telephony starts
+    # the scheduler's first round is over before a test holds the database from outside
+    await app[SERVICES].scheduler.wait_for_round()
     return app, runner
 
 
@@ -96,7 +98,7 @@ async def rows_by_key(db_url: str) -> tuple[int, dict[str, dict]]:
         async with db.read() as conn:
             count = (await conn.execute(select(func.count()).select_from(calls))).scalar_one()
             rows = {r.call_key: dict(r._mapping) for r in await conn.execute(select(calls))}
-            callbacks = (await conn.execute(select(tasks).where(tasks.c.kind == "callback"))).all()
+            callbacks = (await conn.execute(select(tasks).where(tasks.c.kind == "missed_call"))).all()
     finally:
         await db.dispose()
     return count, rows, callbacks

@@ -75,7 +75,7 @@ async def test_inbound_abandoned_is_missed_and_owes_one_callback(pbx):
     assert call["answered_by"] is None and call["talk_seconds"] == 0
     assert call["operators_rung"] == ["PJSIP/101", "PJSIP/102"]
     (task,) = await pbx.tasks()
-    assert (task["kind"], task["status"], task["phone_e164"]) == ("callback", "open",
+    assert (task["kind"], task["status"], task["phone_e164"]) == ("missed_call", "open",
                                                                   "+79031112233")
     # the same caller giving up twice more: still one callback, with the attempts counted
     await pbx.replay("inbound_abandoned", fresh_ids=True)

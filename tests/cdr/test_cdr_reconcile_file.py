@@ -15,7 +15,7 @@ from tests.cdr.test_cdr_domain import EXPECTED
 
 
 def open_callbacks(tasks):
-    return {t["phone_e164"]: t for t in tasks if t["kind"] == "callback" and t["status"] == "open"}
+    return {t["phone_e164"]: t for t in tasks if t["kind"] == "missed_call" and t["status"] == "open"}
 
 
 @pytest.mark.parametrize("name", ["crm.csv", "Master.csv"])
@@ -40,7 +40,7 @@ async def test_calls_of_the_outage_are_in_the_log_once_after_start(db_url, aioht
     assert found["1796155787.3"]["caller_e164"] == "+79161234567"
     # missed inbound calls open their callback once; the answered call-back closed Ivan's
     tasks = await crm.tasks()
-    callbacks = [t for t in tasks if t["kind"] == "callback"]
+    callbacks = [t for t in tasks if t["kind"] == "missed_call"]
     assert open_callbacks(tasks).keys() == {"+79031112233"}
     assert open_callbacks(tasks)["+79031112233"]["attempts"] == 1
     ivans = [t for t in callbacks if t["phone_e164"] == "+79161234567"]

@@ -106,5 +106,5 @@ async def test_calls_are_reconciled_from_the_cdr_table(db_url, aiohttp_client, p
     assert report.stored == 0
     assert (await crm.calls()).keys() == found.keys()
     tasks = await crm.tasks()
-    callbacks = [t for t in tasks if t["kind"] == "callback" and t["status"] == "open"]
+    callbacks = [t for t in tasks if t["kind"] == "missed_call" and t["status"] == "open"]
     assert [t["phone_e164"] for t in callbacks] == ["+79031112233"]

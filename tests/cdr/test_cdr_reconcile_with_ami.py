@@ -74,7 +74,7 @@ async def test_a_call_left_in_progress_is_completed_from_the_cdr(db_url, aiohttp
     assert row["outcome"] == "missed" and row["ended_at"] is not None
     assert row.get("status", "completed") == "completed"
     assert row["client_id"] == crm.seeded["ivan"]
-    callbacks = [t for t in await crm.tasks() if t["kind"] == "callback"]
+    callbacks = [t for t in await crm.tasks() if t["kind"] == "missed_call"]
     assert [(t["phone_e164"], t["status"]) for t in callbacks] == [("+79161234567", "open")]
 
 
@@ -103,7 +103,7 @@ async def test_every_ami_reconnect_reconciles_what_rang_meanwhile(db_url, aiohtt
         rows = {r["call_key"]: r for r in await pbx.stored_calls()}
         assert set(rows) == {"1796155397.24"}
         assert rows["1796155397.24"]["outcome"] == "missed"
-        callbacks = [t for t in await pbx.tasks() if t["kind"] == "callback"]
+        callbacks = [t for t in await pbx.tasks() if t["kind"] == "missed_call"]
         assert [t["phone_e164"] for t in callbacks] == ["+79031112233"]
     finally:
         await pbx.sim.stop()

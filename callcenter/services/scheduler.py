@@ -1,0 +1,345 @@
+"""The scheduler: runs inside ``callcenter serve`` and keeps the task queue moving.
+
+Every ``CALLCENTER_SCHEDULER_INTERVAL_SECONDS`` (and once at start) a round does, in order:
+
+1. archives the open tasks of do-not-call clients (reason ``do_not_call``);
+2. hands personal callbacks still open ``CALLCENTER_CALLBACK_HANDOVER_MINUTES`` after they
+   were due to anyone (``assigned_to`` NULL, ``handed_over_at`` set, audited);
+3. gives expired leases (no attempt since the claim) back to the pool;
+4. places open tasks never placed, or whose calling window has passed, into the next calling
+   window in the client's time zone (TaskService.placement);
+5. tells the owner's pages, over the websocket, about each personal callback that fell due
+   since the previous round: ``{"type": "tasks.due", "task": {...}}``.
+
+Its state is only in the database: each step is a conditional UPDATE naming the state it
+changes from (storage/scheduler.py), so a round repeated, interrupted or raced changes nothing
+twice, and a restart after downtime catches up in due order; the "fell due" pushes follow a
+watermark in ``scheduler_jobs`` moved in the same transaction that reads them.
+
+Several server processes on one PostgreSQL: only the one holding a session advisory lock
+(``pg_try_advisory_lock`` on a connection of its own, held while it schedules) runs rounds; the
+others try again every interval and take over when that connection ends (the process died or
+stopped). Pushes go through ``pg_notify`` in the round's transaction and every process LISTENs,
+so an owner's page gets the push whichever process it is connected to. On SQLite there is one
+server process (one writer), so no lock is needed and pushes go straight to the hub.
+
+A failing database is logged and retried the next interval; it never ends the loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from callcenter.domain.tasks import rank_for
+from callcenter.services.context import Clock
+from callcenter.storage import scheduler as repo
+from callcenter.storage.database import Database
+
+log = logging.getLogger("callcenter.scheduler")
+
+#: pg_try_advisory_lock key (64-bit): "callcenter scheduler"; advisory locks are per database
+LOCK_KEY = 0x63616C6C_73636864
+CHANNEL = "callcenter_tasks_due"
+#: pg_notify payloads must stay under 8000 bytes
+NOTIFY_BYTES = 7000
+PLACE_BATCH = 1000
+ACTOR_LOGIN = "scheduler"
+
+Placement = Callable[[Mapping[str, Any], datetime], tuple[datetime, datetime, str]]
+Publish = Callable[[Iterable[int], dict[str, Any]], int]
+
+
+@dataclass
+class RoundReport:
+    """What one round did."""
+
+    at: datetime
+    archived: int = 0
+    handed_over: int = 0
+    released: int = 0
+    placed: int = 0
+    due_pushed: int = 0
+    seconds: float = 0.0
+    skipped: list[str] = field(default_factory=list)
+
+    def total(self) -> int:
+        return self.archived + self.handed_over + self.released + self.placed + self.due_pushed
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+def due_task_json(row: Mapping[str, Any]) -> dict[str, Any]:
+    """The task of a ``tasks.due`` push, in the task JSON shape of the API."""
+    zone = row.get("timezone") or ""
+    return {
+        "id": row["id"], "kind": row["kind"], "status": row["status"], "title": row["title"],
+        "client_id": row["client_id"], "client_name": row.get("client_name"),
+        "phone": row["phone_e164"], "due_at": _iso(row["due_at"]),
+        "ready_at": _iso(row["ready_at"]), "window_ends_at": _iso(row["window_ends_at"]),
+        "client_timezone": zone or None, "client_zone_known": bool(zone) and "," not in zone,
+        "attempts": row["attempts"], "failures": row["failures"], "priority": row["priority"],
+        "assigned_to": row["assigned_to"], "assigned_to_name": row.get("assigned_to_name"),
+        "claimed_by": row["claimed_by"], "lease_until": _iso(row["lease_until"]),
+        "result": row["result"], "note": row["note"], "order_id": row["order_id"],
+        "previous_task_id": row["previous_task_id"], "closed_at": _iso(row["closed_at"]),
+        "closed_reason": row["closed_reason"], "created_at": _iso(row["created_at"]),
+        "updated_at": _iso(row["updated_at"]),
+        "do_not_call": bool(row.get("client_do_not_call")),
+    }
+
+
+def _chunks_by_size(items: list[dict[str, Any]], limit: int) -> list[str]:
+    """JSON lists of ``items``, each under ``limit`` bytes (one item per list at least)."""
+    out, current, size = [], [], 2
+    for item in items:
+        encoded = json.dumps(item, ensure_ascii=False)
+        if current and size + len(encoded.encode()) + 1 > limit:
+            out.append("[" + ",".join(current) + "]")
+            current, size = [], 2
+        current.append(encoded)
+        size += len(encoded.encode()) + 1
+    if current:
+        out.append("[" + ",".join(current) + "]")
+    return out
+
+
+class Scheduler:
+    """See the module docstring. ``placement(client, at)`` is TaskService.placement (set by
+    create_app once the task service exists); ``publish`` the websocket hub's."""
+
+    def __init__(self, db: Database, clock: Clock, *, interval_seconds: float,
+                 handover_minutes: int, publish: Publish, placement: Placement | None = None,
+                 task_order: Sequence[str] = ()):
+        self.db = db
+        self.clock = clock
+        self.interval = interval_seconds
+        self.handover = timedelta(minutes=handover_minutes)
+        self.publish = publish
+        self.placement = placement
+        # anyone's callback's place in the next-task order, after its handover
+        self.handover_ranks = (rank_for("callback", 0, None, task_order),
+                               rank_for("callback", 1, None, task_order))
+        self.is_leader = db.is_sqlite  # one process on SQLite
+        self.rounds = 0
+        self.last_report: RoundReport | None = None
+        self.round_done = asyncio.Event()
+        self._task: asyncio.Task | None = None
+        self._lock_conn: Any = None  # asyncpg connection holding the advisory lock (PG)
+        self._jobs_ready = False
+        self._placement_missing_logged = False
+
+    # lifecycle
+
+    async def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run(), name="scheduler")
+
+    async def stop(self) -> None:
+        """Cancel the loop and wait for it; then end the lock's connection (releasing it)."""
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        await self._drop_lock_connection()
+
+    async def wait_for_round(self, count: int = 1, timeout: float = 30.0) -> None:
+        """Wait until ``count`` rounds have run in this process (tests)."""
+        async def rounds() -> None:
+            while self.rounds < count:
+                await self.round_done.wait()
+        await asyncio.wait_for(rounds(), timeout)
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                if await self._lead():
+                    report = await self.run_round()
+                    if report.total():
+                        log.info("scheduler round: %d archived (do not call), %d callbacks "
+                                 "handed over, %d leases returned, %d placed, %d due pushed "
+                                 "in %.2f s", report.archived, report.handed_over,
+                                 report.released, report.placed, report.due_pushed,
+                                 report.seconds)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("scheduler round failed; retrying in %.1f s", self.interval)
+            await asyncio.sleep(self.interval)
+
+    # leadership (PostgreSQL)
+
+    async def _lead(self) -> bool:
+        """Whether this process schedules now: always on SQLite; on PostgreSQL while it holds
+        the advisory lock on its own connection (taken when free, checked every round)."""
+        if self.db.is_sqlite:
+            return True
+        try:
+            if self._lock_conn is None or self._lock_conn.is_closed():
+                self.is_leader = False
+                await self._connect_lock()
+            if self.is_leader:
+                await self._lock_conn.fetchval("SELECT 1")  # still ours while it is alive
+                return True
+            self.is_leader = bool(await self._lock_conn.fetchval(
+                "SELECT pg_try_advisory_lock($1)", LOCK_KEY))
+            if self.is_leader:
+                log.info("this process schedules (advisory lock %#x taken)", LOCK_KEY)
+            return self.is_leader
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            was = self.is_leader
+            await self._drop_lock_connection()
+            log.warning("scheduler lock connection failed%s; trying again in %.1f s",
+                        " (no longer scheduling)" if was else "", self.interval, exc_info=True)
+            return False
+
+    async def _connect_lock(self) -> None:
+        import asyncpg
+
+        dsn = make_url(self.db.url).set(drivername="postgresql") \
+            .render_as_string(hide_password=False)
+        conn = await asyncpg.connect(dsn, timeout=10)
+        await conn.add_listener(CHANNEL, self._on_notify)
+        self._lock_conn = conn
+
+    async def _drop_lock_connection(self) -> None:
+        conn, self._lock_conn = self._lock_conn, None
+        self.is_leader = self.db.is_sqlite
+        if conn is not None and not conn.is_closed():
+            try:
+                await asyncio.wait_for(conn.close(), 5)
+            except Exception:
+                conn.terminate()
+
+    def _on_notify(self, _conn, _pid, _channel, payload: str) -> None:
+        try:
+            self._publish_due(json.loads(payload))
+        except Exception:
+            log.exception("a tasks.due notification could not be delivered")
+
+    def _publish_due(self, items: list[dict[str, Any]]) -> None:
+        for item in items:
+            self.publish([item["user_id"]], {"type": "tasks.due", "task": item["task"]})
+
+    # one round
+
+    async def run_round(self) -> RoundReport:
+        """One round of every step, now (also when not leading: tests and benchmarks)."""
+        started = time.perf_counter()
+        now = self.clock()
+        report = RoundReport(at=now)
+        if not self._jobs_ready:
+            async with self.db.write() as conn:
+                await repo.ensure_jobs(conn, now)
+            self._jobs_ready = True
+        report.archived = await self._archive_do_not_call(now)
+        report.handed_over = await self._hand_over(now)
+        report.released = await self._release_leases(now)
+        if self.placement is None:
+            report.skipped.append("placement")
+            if not self._placement_missing_logged:
+                log.warning("no task placement is wired: tasks are not moved into calling "
+                            "windows")
+                self._placement_missing_logged = True
+        else:
+            report.placed = await self._place(now)
+        report.due_pushed = await self._push_due(now)
+        report.seconds = time.perf_counter() - started
+        self.rounds += 1
+        self.last_report = report
+        self.round_done.set()
+        self.round_done = asyncio.Event()
+        return report
+
+    async def _archive_do_not_call(self, now: datetime) -> int:
+        async with self.db.write() as conn:
+            rows = await repo.archive_do_not_call(conn, now)
+            await repo.audit_many(conn, [
+                {"at": now, "action": "task.archive", "user_id": None, "login": ACTOR_LOGIN,
+                 "ip": None, "entity": "task", "entity_id": str(r["id"]),
+                 "details": {"reason": "do_not_call", "client_id": r["client_id"],
+                             "kind": r["kind"]}} for r in sorted(rows, key=lambda r: r["id"])])
+            await repo.mark_job(conn, "do_not_call", now)
+        return len(rows)
+
+    async def _hand_over(self, now: datetime) -> int:
+        async with self.db.write() as conn:
+            rows = await repo.hand_over_callbacks(
+                conn, now, now - self.handover, rank=self.handover_ranks[0],
+                rank_after_failure=self.handover_ranks[1])
+            await repo.audit_many(conn, [
+                {"at": now, "action": "task.hand_over", "user_id": None, "login": ACTOR_LOGIN,
+                 "ip": None, "entity": "task", "entity_id": str(r["id"]),
+                 "details": {"from_user_id": r["assigned_to"], "client_id": r["client_id"],
+                             "due_at": _iso(r["ready_at"] or r["due_at"])}} for r in rows])
+            await repo.mark_job(conn, "handover", now)
+        return len(rows)
+
+    async def _release_leases(self, now: datetime) -> int:
+        async with self.db.write() as conn:
+            released = await repo.release_expired_leases(conn, now)
+            await repo.mark_job(conn, "leases", now)
+        return len(released)
+
+    async def _place(self, now: datetime) -> int:
+        placed, after = 0, 0
+        while True:
+            async with self.db.read() as conn:
+                rows = await repo.tasks_to_place(conn, now, after_id=after, limit=PLACE_BATCH)
+            if not rows:
+                break
+            after = rows[-1]["id"]
+            changes = []
+            for row in rows:
+                if row["do_not_call"]:
+                    continue  # archived by the do-not-call step
+                client = {"id": row["client_id"], "timezone": row["timezone"],
+                          "city": row["city"], "region": row["region"], "name": row["name"],
+                          "e164": row["phone_e164"], "phone_e164": row["phone_e164"]}
+                try:
+                    ready, ends, zone = self.placement(client, max(row["due_at"], now))
+                except Exception:
+                    log.exception("task %s could not be placed in a calling window", row["id"])
+                    continue
+                changes.append({"_id": row["id"], "_old_ready": row["ready_at"],
+                                "_old_ends": row["window_ends_at"], "_ready": ready,
+                                "_ends": ends, "_zone": zone, "_now": now})
+            async with self.db.write() as conn:
+                await repo.place_tasks(conn, changes)
+            placed += len(changes)
+            if len(rows) < PLACE_BATCH:
+                break
+        async with self.db.write() as conn:
+            await repo.mark_job(conn, "placement", now)
+        return placed
+
+    async def _push_due(self, now: datetime) -> int:
+        async with self.db.write() as conn:
+            marks = await repo.job_marks(conn)
+            since = marks.get("tasks_due")
+            if since is not None and now <= since:
+                return 0  # the clock went back, or another round already went this far
+            rows = await repo.callbacks_falling_due(conn, since or now, now)
+            if not await repo.advance_watermark(conn, "tasks_due", since, now):
+                return 0
+            items = [{"user_id": r["assigned_to"], "task": due_task_json(r)} for r in rows]
+            if items and not self.db.is_sqlite:
+                for payload in _chunks_by_size(items, NOTIFY_BYTES):
+                    await conn.execute(text("SELECT pg_notify(:channel, :payload)"),
+                                       {"channel": CHANNEL, "payload": payload})
+        # on PostgreSQL every listening process (this one too) delivers them to its pages
+        if items and (self.db.is_sqlite or self._lock_conn is None):
+            self._publish_due(items)
+        return len(items)
