@@ -16,8 +16,8 @@ from hypothesis import assume, given, settings, strategies as st
 from callcenter.domain.calling_hours import parse_calling_hours
 from callcenter.domain.client_zone import RUSSIAN_ZONES, ClientZone, resolve_client_zone
 from callcenter.domain.redial import (
-    DEFAULT_LADDER, Ladder, NoCallingWindow, Retry, Step, Window, is_open, local_to_utc,
-    local_view, next_retry, parse_ladder, window_for,
+    DEFAULT_LADDER, SEARCH_DAYS, Ladder, NoCallingWindow, Retry, Step, Window, is_open,
+    local_to_utc, local_view, next_retry, parse_ladder, window_for,
 )
 
 UTC = timezone.utc
@@ -375,3 +375,34 @@ def test_a_retry_is_inside_every_candidates_window_and_never_before_the_failure(
         assert retry.due_at - failed_at >= minimum
     else:
         assert retry.due_at - failed_at >= timedelta(days=step.amount) - timedelta(hours=1)
+
+
+def _open_for_all(at: datetime, zone: ClientZone, hours) -> bool:
+    return all(hours.is_open_at(at.astimezone(ZoneInfo(name))) for name in zone.zones)
+
+
+@settings(max_examples=60, deadline=None)
+@given(zone=st.sampled_from(ZONES), hours_text=st.sampled_from(HOURS),
+       at=st.datetimes(datetime(2026, 1, 1), datetime(2028, 12, 31), timezones=st.just(UTC)))
+def test_the_window_is_the_first_time_open_for_every_candidate(zone, hours_text, at) -> None:
+    """Checked minute by minute: open for all candidates from opens_at until closes_at, and
+    not once between ``at`` and opens_at."""
+    hours = parse_calling_hours(hours_text, HOLIDAYS)
+    try:
+        window = window_for(at, zone, hours)
+    except NoCallingWindow:
+        assume(False)
+    assert window.closes_at > at and window.opens_at < window.closes_at
+    assert is_open(max(at, window.opens_at), zone, hours)
+    minute = timedelta(minutes=1)
+    probe = at.replace(second=0, microsecond=0) + minute
+    while probe < window.opens_at:
+        assert not _open_for_all(probe, zone, hours), probe
+        probe += minute
+    probe = max(window.opens_at, probe)
+    end = min(window.closes_at, window.opens_at + timedelta(days=2))
+    while probe < end:
+        assert _open_for_all(probe, zone, hours), probe
+        probe += 7 * minute
+    if window.closes_at < at + timedelta(days=SEARCH_DAYS):
+        assert not _open_for_all(window.closes_at, zone, hours)
