@@ -206,8 +206,9 @@ SETTINGS: tuple[Setting, ...] = (
             "ready again if no outcome is saved; 0 ends wrap-up only with the outcome.", int),
     Setting("calling_hours", "mon-sun 09:00-21:00",
             "When clients may be called, in each client's own local time: weekday ranges with "
-            "hours, separated by ';', e.g. 'mon-fri 09:00-21:00; sat 10:00-18:00' (days not "
-            "named are closed).", _calling_hours),
+            "hours, separated by ';', e.g. 'mon-fri 09:00-13:00,14:00-21:00; sat 10:00-18:00' "
+            "(several ranges a day allowed, a range may end at 24:00 but not cross midnight; "
+            "days not named are closed).", _calling_hours),
     Setting("holidays", "01-01,01-02,01-07,05-09",
             "Days no client is called, comma-separated: MM-DD every year or YYYY-MM-DD once, "
             "in the client's local calendar.", _holidays),

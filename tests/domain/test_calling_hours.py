@@ -183,3 +183,13 @@ def test_good_settings_load_as_text() -> None:
     defaults = load_settings(environ={})
     assert parse_calling_hours(defaults.calling_hours, defaults.holidays).is_holiday(
         date(2027, 5, 9))
+
+
+def test_the_example_in_the_settings_help_is_valid() -> None:
+    import re
+
+    from callcenter.config import SETTINGS_BY_NAME
+
+    example = re.search(r"e\.g\. '([^']+)'", SETTINGS_BY_NAME["calling_hours"].help).group(1)
+    assert parse_calling_hours(example).ranges_on(date(2026, 12, 2)) == ((9 * H, 13 * H),
+                                                                         (14 * H, 21 * H))
