@@ -7,6 +7,7 @@ import { isPbxDown, lastAmiStatus, liveState, onLive, onLiveState } from "../liv
 import { ringToggle } from "../ring.js";
 import { translatedOr } from "../ui.js";
 import { createNextTask } from "./next_task.js";
+import { createAgentState } from "./agent_state.js";
 
 const HEALTH_EVERY_MS = 15000;
 
@@ -91,6 +92,7 @@ export function createTopbar({ user, hasRole, onLogout }) {
   const ami = amiIndicator();
   const liveLink = liveIndicator();
   const nextTask = createNextTask({ user });
+  const agentState = createAgentState({ user });
   const ring = ringToggle();
 
   const el = h("header", { class: "topbar" },
@@ -99,6 +101,7 @@ export function createTopbar({ user, hasRole, onLogout }) {
       h("span", { class: "brand-name" }, t("app.name")),
     ),
     h("nav", { class: "nav", "aria-label": t("nav.label") }, anchors.map((a) => a.el)),
+    agentState.el,
     nextTask.el,
     h("div", { class: "topbar-spacer" }),
     liveLink.el,
@@ -122,6 +125,6 @@ export function createTopbar({ user, hasRole, onLogout }) {
         else a.removeAttribute("aria-current");
       }
     },
-    destroy: () => { nextTask.destroy(); ami.destroy(); liveLink.destroy(); ring.destroy(); },
+    destroy: () => { agentState.destroy(); nextTask.destroy(); ami.destroy(); liveLink.destroy(); ring.destroy(); },
   };
 }
