@@ -29,6 +29,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from callcenter.domain.field_codes import field_codes
+
 
 class AppError(Exception):
     status = 500
@@ -40,7 +42,12 @@ class AppError(Exception):
         self.details = details or {}
 
     def to_json(self) -> dict[str, Any]:
-        return {"error": {"code": self.code, "message": self.message, "details": self.details}}
+        details = self.details
+        fields = details.get("fields")
+        if isinstance(fields, dict) and fields and "field_codes" not in details:
+            # each field message's machine code, for pages to say it in the user's language
+            details = {**details, "field_codes": field_codes(fields)}
+        return {"error": {"code": self.code, "message": self.message, "details": details}}
 
 
 class BadRequest(AppError):

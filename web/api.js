@@ -3,6 +3,7 @@
 // {"error": {"code", "message", "details"}} into ApiError.
 
 import { t } from "./i18n.js";
+import { fieldErrorText, serverText } from "./ui.js";
 
 let csrfToken = null;
 let unauthenticatedHandler = () => {};
@@ -15,9 +16,11 @@ export class ApiError extends Error {
     this.details = details || {};
   }
 
-  /** Field errors as {"name": "message", "phones.0": "message"}. */
+  /** Field errors as {"name": "message", "phones.0": "message"}, in the UI language. */
   get fields() {
-    return this.details.fields || {};
+    const codes = this.details.field_codes || {};
+    return Object.fromEntries(Object.entries(this.details.fields || {})
+      .map(([name, message]) => [name, fieldErrorText(message, codes[name])]));
   }
 }
 
@@ -30,24 +33,23 @@ export function onUnauthenticated(handler) {
   unauthenticatedHandler = handler;
 }
 
-// The server writes its messages in English; for codes whose meaning is
-// complete without the message, the operator reads it in the UI language.
-// Anything else (CSV problems, unknown codes) is shown as the server wrote it.
-const TRANSLATED_CODES = new Set([
-  "invalid_credentials", "not_authenticated", "forbidden", "csrf_failed", "not_found",
-  "validation_failed", "duplicate_client", "service_unavailable", "internal_error",
-]);
-
+// The server writes its messages in English and names each by a code: the
+// operator reads the catalogue's text for the code (error.code.<code>); only a
+// code the catalogue does not know is shown as the server wrote it.
 function localMessage(status, code, serverMessage, details) {
   if (code === "login_locked") {
     const until = details.locked_until ? formatTime(details.locked_until) : "";
     return until ? t("error.code.login_locked_until", { time: until }) : t("error.code.login_locked");
   }
-  if (code === "payload_too_large" && details.max_bytes) {
-    return t("error.code.payload_too_large", { mb: Math.round(details.max_bytes / 1048576) });
+  if (code === "payload_too_large") {
+    return details.max_bytes ? t("error.code.payload_too_large", { mb: Math.round(details.max_bytes / 1048576) })
+      : t("error.code.payload_too_large_any");
   }
-  if (TRANSLATED_CODES.has(code)) return t("error.code." + code);
-  return serverMessage || t("error.http", { status });
+  if (code === "bad_csv" && details.reason) {
+    const text = serverText("import.file." + details.reason, null);
+    if (text) return text;
+  }
+  return serverText("error.code." + code, serverMessage || t("error.http", { status }));
 }
 
 function formatTime(iso) {

@@ -196,8 +196,38 @@ export function panel({ title, tools, testid, className, flush = false }, ...chi
   );
 }
 
-/** Translate `key` if the catalogue has it, else show the raw value. */
-export function translatedOr(key, raw) {
-  const text = t(key);
+/** Translate `key` (with `params`) if the catalogue has it, else show the raw value. */
+export function translatedOr(key, raw, params) {
+  const text = t(key, params);
   return text === key ? raw : text;
+}
+
+/**
+ * A server text in the UI language. The server writes English sentences and
+ * gives each a machine code; the catalogue's text for the code is shown when
+ * there is one, the server's own words only when there is none.
+ */
+export function serverText(key, serverMessage, params) {
+  return translatedOr(key, serverMessage, params);
+}
+
+/**
+ * A field error in the UI language: `coded` is the field's entry of the
+ * error's details.field_codes ({code, params}: the values the message quotes).
+ */
+export function fieldErrorText(message, coded) {
+  if (coded && coded.code) return serverText("field_error." + coded.code, localFieldMessage(message), coded.params || {});
+  return localFieldMessage(message);
+}
+
+/**
+ * Why a CSV row was not imported, in the UI language: the reason's text and
+ * the value the server's message quotes ('abc' is not a usable phone number…).
+ */
+export function importReasonText(row) {
+  const quoted = /^'(.*?)'/.exec(String(row.message || ""));
+  return {
+    reason: serverText("import.reason." + row.reason, row.reason),
+    value: quoted ? quoted[1] : "",
+  };
 }

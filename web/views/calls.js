@@ -46,8 +46,6 @@ export function renderCalls(ctx) {
   let offset = 0;
   let destroyed = false;
   let controller = null;
-  let names = {}; // endpoint -> name, for the operator column
-  if (ctx.user.extension) names[ctx.user.extension] = t("calls.you");
 
   const select = (name, values, prefix, allLabel) => h("select", {
     testid: "calls-filter-" + name, "aria-label": t("calls.filter." + name),
@@ -136,20 +134,33 @@ export function renderCalls(ctx) {
     ));
   }
 
+  // The operator by name; the softphone's channel (PJSIP/102) only as a tooltip, or as
+  // the text when no user has that phone.
+  function operatorCell(call) {
+    const endpoint = call.answered_by || call.placed_by;
+    if (!endpoint) return "—";
+    const name = call.answered_by ? call.answered_by_name : call.placed_by_name;
+    if (endpoint === ctx.user.extension) return h("span", { title: endpoint, testid: "call-operator" }, t("calls.you"));
+    if (name) return h("span", { title: endpoint, testid: "call-operator" }, name);
+    return h("span", { class: "mono", testid: "call-operator" }, endpoint);
+  }
+
+  // The CRM's client by name; the PBX's caller-ID text only as a tooltip.
+  function clientCell(call) {
+    const raw = call.direction !== "outbound" && call.caller_name ? call.caller_name : undefined;
+    if (!call.client_id) return h("span", { class: "muted", title: raw, testid: "call-client" }, t("calls.no_client"));
+    return h("a", { href: `#/clients/${call.client_id}`, testid: "call-client-link", title: raw },
+      call.client_name || t("calls.open_client"));
+  }
+
   function row(call) {
     const number = customerNumber(call);
-    const operator = call.answered_by || call.placed_by;
     return h("tr", { testid: "call-row", dataset: { id: call.id, outcome: call.outcome, direction: call.direction } },
       h("td", { class: "col-dir" }, directionMark(call.direction)),
       h("td", { class: "nowrap" }, h("time", { datetime: call.started_at }, formatDateTime(call.started_at))),
-      h("td", { class: "nowrap" },
-        h("div", { class: "phone call-number-cell" }, formatNumber(number) || "—"),
-        call.caller_name && call.direction !== "outbound" && h("div", { class: "muted small" }, call.caller_name),
-      ),
-      h("td", null, call.client_id
-        ? h("a", { href: `#/clients/${call.client_id}`, testid: "call-client-link" }, t("calls.open_client"), " →")
-        : h("span", { class: "muted" }, t("calls.no_client"))),
-      h("td", { class: "nowrap" }, operator ? (names[operator] || h("span", { class: "mono" }, operator)) : "—"),
+      h("td", { class: "nowrap" }, h("div", { class: "phone call-number-cell" }, formatNumber(number) || "—")),
+      h("td", { class: "call-client-cell" }, clientCell(call)),
+      h("td", { class: "nowrap" }, operatorCell(call)),
       h("td", null, outcomeChip(call.outcome)),
       h("td", { class: "num nowrap" }, call.wait_seconds != null ? formatDuration(call.wait_seconds) : "—"),
       h("td", { class: "num nowrap" }, call.talk_seconds ? formatDuration(call.talk_seconds) : "—"),
@@ -161,23 +172,11 @@ export function renderCalls(ctx) {
     );
   }
 
-  async function loadNames() {
-    if (!ctx.hasRole("admin")) return;
-    try {
-      const data = await api("GET", "/users");
-      for (const user of data.items || []) {
-        if (user.extension && !names[user.extension]) names[user.extension] = user.name;
-      }
-    } catch {
-      // Endpoints stay as they are.
-    }
-  }
-
   // A call that ends while the log is open shows up without a manual refresh.
   const offEnded = onLive("call.ended", () => { if (offset === 0) setTimeout(load, 300); });
 
   paintClientChip();
-  loadNames().then(() => { if (!destroyed) load(); });
+  load();
   return {
     el,
     title: t("calls.title"),

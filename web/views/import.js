@@ -3,7 +3,7 @@
 import { api } from "../api.js";
 import { h, mount } from "../dom.js";
 import { t } from "../i18n.js";
-import { errorBanner, panel, toast } from "../ui.js";
+import { errorBanner, importReasonText, panel, toast } from "../ui.js";
 
 export function renderImport() {
   const fileInput = h("input", { type: "file", accept: ".csv,text/csv", name: "file", testid: "import-file" });
@@ -110,13 +110,16 @@ function renderReport(result) {
     rejected.length > 0 && h("h3", { class: "report-sub" }, t("import.rejected_rows")),
     rejected.length > 0 && h("table", { class: "table", testid: "import-rejected" },
       h("thead", null, h("tr", null,
-        h("th", { class: "num col-line" }, t("import.line")), h("th", { class: "col-reason" }, t("import.reason")), h("th", null, t("import.message")),
+        h("th", { class: "num col-line" }, t("import.line")), h("th", { class: "col-reason" }, t("import.reason")), h("th", null, t("import.value")),
       )),
-      h("tbody", null, rejected.map((row) => h("tr", { testid: "import-rejected-row" },
-        h("td", { class: "num mono" }, row.line),
-        h("td", { class: "mono" }, row.reason),
-        h("td", null, row.message),
-      ))),
+      h("tbody", null, rejected.map((row) => {
+        const text = importReasonText(row); // the server's English only as a tooltip
+        return h("tr", { testid: "import-rejected-row", dataset: { reason: row.reason } },
+          h("td", { class: "num mono" }, row.line),
+          h("td", { title: row.message, testid: "import-reason" }, text.reason),
+          h("td", { title: row.message }, text.value),
+        );
+      })),
     ),
   );
 }

@@ -38,6 +38,11 @@ export function renderLiveCalls(ctx) {
     if (extra.client) {
       entry.name = extra.client.name;
       entry.clientId = extra.client.id;
+    } else if (call.client_id) {
+      entry.name = call.client_name;
+      entry.clientId = call.client_id;
+    } else if (call.client_candidates > 1 && !entry.name) {
+      entry.name = t("pop.several_clients");
     } else if (extra.candidates && extra.candidates.length > 1 && !entry.name) {
       entry.name = t("pop.several_clients");
     }
@@ -89,14 +94,15 @@ export function renderLiveCalls(ctx) {
           state === "ringing" ? t("live.ringing") : t("live.talking"))),
       h("td", { class: "col-dir" }, directionMark(call.direction)),
       h("td", null,
-        h("div", { class: "live-name" }, entry.clientId
-          ? h("a", { href: `#/clients/${entry.clientId}` }, entry.name)
-          : entry.name || (call.direction !== "outbound" && call.caller_name) || t("pop.unknown_caller")),
+        // the CRM's client by name; the PBX's caller-ID text only as a tooltip
+        h("div", { class: "live-name", testid: "live-client", title: (call.direction !== "outbound" && call.caller_name) || undefined }, entry.clientId
+          ? h("a", { href: `#/clients/${entry.clientId}` }, entry.name || t("calls.open_client"))
+          : entry.name || t("pop.unknown_caller")),
         h("div", { class: "phone muted" }, formatNumber(call.customer_number) || "—"),
       ),
       h("td", null,
-        answered && h("div", { class: "live-answered" }, answered.name || answered.endpoint),
-        rung.length > 0 && h("div", { class: "muted small" },
+        answered && h("div", { class: "live-answered", testid: "live-operator", title: answered.endpoint }, answered.name || answered.endpoint),
+        rung.length > 0 && h("div", { class: "muted small", title: rung.map((op) => op.endpoint).join(", ") },
           t(state === "ringing" ? "live.ringing_at" : "live.also_rang", { names: rung.map((op) => op.name || op.endpoint).join(", ") })),
       ),
       h("td", { class: "num nowrap live-timer", dataset: { since: call.answered_at || call.started_at, ended: state === "ended" ? "1" : "" } },

@@ -1,5 +1,6 @@
 // Sidebar search: results as you type (150 ms debounce), ↑/↓ + Enter to open,
-// Esc to clear. Finds clients by name, any form of phone, email or order number.
+// Esc to clear. Finds clients by name ("ё" as "е"), any form of phone or its
+// last 4+ digits, email or order number; "Show more" pages through the rest.
 
 import { api } from "../api.js";
 import { h, mount, debounce } from "../dom.js";
@@ -34,6 +35,7 @@ export function createSearch({ initialQuery = "" }) {
   let activeClientId = null;
   let controller = null;
   let lastQuery = null;
+  let total = 0;
 
   const schedule = debounce(() => run(input.value), DEBOUNCE_MS);
 
@@ -84,7 +86,8 @@ export function createSearch({ initialQuery = "" }) {
       if (mine !== controller) return;
       items = data.items || [];
       highlighted = items.length ? 0 : -1;
-      renderResults(data.total ?? items.length);
+      total = data.total ?? items.length;
+      renderResults();
     } catch (err) {
       if (err.name === "AbortError" || mine !== controller) return;
       items = [];
@@ -106,16 +109,47 @@ export function createSearch({ initialQuery = "" }) {
     ));
   }
 
-  function renderResults(total) {
+  function renderResults() {
     status.classList.remove("error");
-    status.textContent = items.length ? t("search.found", { count: total }) : "";
+    status.textContent = !items.length ? ""
+      : items.length < total ? t("search.shown", { shown: items.length, total }) : t("search.found", { count: total });
     input.setAttribute("aria-expanded", items.length ? "true" : "false");
     if (!items.length) {
       mount(list, h("li", { class: "results-hint", testid: "search-empty" }, t("search.nothing")));
       return;
     }
-    mount(list, items.map((client, index) => resultItem(client, index)));
+    mount(list, items.map((client, index) => resultItem(client, index)),
+      items.length < total && h("li", { class: "results-more", role: "presentation" },
+        h("button", {
+          type: "button", class: "btn btn-sm btn-block", testid: "search-more",
+          onmousedown: (event) => event.preventDefault(), onclick: () => more(),
+        }, t("search.more"))));
     paintHighlight();
+  }
+
+  /** The next page of the same query, appended to the list (the highlight stays). */
+  async function more() {
+    const q = lastQuery;
+    if (!q || items.length >= total) return;
+    if (controller) controller.abort();
+    controller = new AbortController();
+    const mine = controller;
+    el.classList.add("busy");
+    try {
+      const data = await api("GET", "/clients", { query: { q, limit: LIMIT, offset: items.length }, signal: mine.signal });
+      if (mine !== controller || q !== lastQuery) return;
+      const known = new Set(items.map((c) => c.id));
+      items = items.concat((data.items || []).filter((c) => !known.has(c.id)));
+      total = data.total ?? total;
+      if (!(data.items || []).length) total = items.length;
+      renderResults();
+    } catch (err) {
+      if (err.name === "AbortError" || mine !== controller) return;
+      status.textContent = err.message;
+      status.classList.add("error");
+    } finally {
+      if (mine === controller) el.classList.remove("busy");
+    }
   }
 
   function resultItem(client, index) {
@@ -139,6 +173,11 @@ export function createSearch({ initialQuery = "" }) {
 
   function move(step) {
     if (!items.length) return;
+    if (step > 0 && highlighted === items.length - 1 && items.length < total) {
+      // ↓ on the last result brings the next page
+      more().then(() => { highlighted = Math.min(highlighted + 1, items.length - 1); paintHighlight(); });
+      return;
+    }
     highlighted = (highlighted + step + items.length) % items.length;
     paintHighlight();
   }
