@@ -85,8 +85,266 @@ def test_next_task_with_nothing_due_says_so(page, live_server, sign_in):
     page.get_by_test_id("search-input").press("N")
     expect(page.get_by_test_id("search-input")).to_have_value("N")
     page.get_by_test_id("search-input").fill("")
-    page.locator("body").click()
+    page.evaluate("document.activeElement && document.activeElement.blur()")
     with page.expect_response("**/api/tasks/next") as answer:
         page.keyboard.press("F2")
     assert answer.value.status == 204
     expect(page.get_by_test_id("toast").filter(has_text="Нет задач сейчас").last).to_be_visible()
+
+
+def go_ready(page, page_api):
+    """Ready through the agents' top-bar widget when it is there, else through its API."""
+    widget = page.get_by_test_id("agent-state")
+    if widget.count():
+        expect(widget).not_to_have_attribute("data-state", "ready")
+        widget.get_by_test_id("agent-state-toggle").click()
+        expect(widget).to_have_attribute("data-state", "ready")
+    else:
+        answer = page_api(page, "POST", "/agents/me/state", {"state": "ready"})
+        assert answer["status"] == 200, answer
+
+
+def test_ready_next_task_call_no_answer_next_attempt_in_the_clients_time(
+        page, live_pbx, pbx_sign_in, page_api, tmp_path):
+    live_pbx.wait_ami_connected()
+    zone = zone_inside_hours()
+    client = live_pbx.create_client(name="Иван Петров", timezone=zone,
+                                    phones=[{"number": IVAN_PHONE, "label": "mobile"}])
+    pbx_sign_in(page, name="Анна Смирнова", extension="PJSIP/101")
+    task = seed_task(page, page_api, client["id"])
+    live_pbx.sim.originate_trace = trace_for_task(tmp_path, "outbound_no_answer", task["id"])
+    live_pbx.sim.originate_speed = 0
+    go_ready(page, page_api)
+
+    page.get_by_test_id("next-task").click()
+    card = page.get_by_test_id("task-card")
+    expect(card).to_be_visible()
+    expect(page).to_have_url(re.compile(rf"#/clients/{client['id']}\?task={task['id']}$"))
+    expect(page.get_by_test_id("client-name")).to_have_text("Иван Петров")
+    expect(card.get_by_test_id("task-title")).to_have_text("Перезвонить по заказу")
+    expect(card.get_by_test_id("task-attempts")).to_have_text("0")
+    call = card.get_by_test_id("task-call")
+    expect(call).to_be_enabled()
+
+    started = datetime.now(timezone.utc)
+    call.click()
+    pop = page.get_by_test_id("call-card")
+    expect(pop).to_have_attribute("data-direction", "outbound", timeout=CALL_TIMEOUT_MS)
+    originate = [a for a in live_pbx.sim.actions if a.get("Action", "").lower() == "originate"]
+    assert len(originate) == 1 and originate[0]["Channel"] == "PJSIP/101"
+    assert f"CRM_TASK_ID={task['id']}" in json.dumps(originate[0])
+    expect(pop).to_have_attribute("data-state", "ended", timeout=CALL_TIMEOUT_MS)
+    # The PBX said nobody answered: that button is preselected, the key 1 presses it.
+    no_answer = pop.get_by_test_id("outcome-no_answer")
+    expect(no_answer).to_have_attribute("data-preselected", "1")
+    expect(no_answer).to_contain_text("Не отвечает")
+    no_answer.click()
+
+    next_line = pop.get_by_test_id("outcome-result")
+    expect(next_line).to_contain_text("Следующая попытка")
+    saved = page_api(page, "GET", f"/tasks/{task['id']}")["body"]
+    assert saved["status"] == "open" and saved["attempts"] == 1, saved
+    next_at = utc(saved["ready_at"] or saved["due_at"])
+    # the first failed attempt: again in 5 minutes (inside the window in this zone)
+    assert timedelta(minutes=4) < next_at - started < timedelta(minutes=7), (started, saved)
+    city = CITY.get(zone, zone.split("/")[-1].replace("_", " "))
+    expected = (f"{hhmm(next_at, zone)} у клиента ({city}) · {hhmm(next_at, OPERATOR_ZONE)} у вас"
+                if zone != OPERATOR_ZONE else f"{hhmm(next_at, zone)} у клиента и у вас")
+    expect(next_line).to_contain_text(expected)
+    # The task card on the page says the same and keeps saying it after the call card goes.
+    expect(card.get_by_test_id("task-next-attempt")).to_contain_text(expected)
+    expect(card.get_by_test_id("task-attempts")).to_have_text("1")
+    page.screenshot(path=DAY_SHOT, animations="disabled")
+
+    page.get_by_test_id("nav-tasks").click()
+    page.get_by_test_id("tasks-filter-status").select_option("open")
+    row = page.get_by_test_id("task-row").filter(has=page.locator(f"[href*='task={task['id']}']"))
+    expect(row).to_have_count(1)
+    expect(row.get_by_test_id("task-attempts")).to_have_text("1")
+    expect(row.get_by_test_id("task-due-mine")).to_contain_text(hhmm(next_at, OPERATOR_ZONE))
+    expect(row.get_by_test_id("task-due-client")).to_contain_text(hhmm(next_at, zone))
+    page.screenshot(path=TASKS_SHOT, animations="disabled")
+
+
+def test_callback_tomorrow_at_ten_is_tomorrow_ten_in_the_clients_time(
+        page, live_server, sign_in, page_api):
+    zone = "Asia/Yekaterinburg"
+    client = live_server.create_client(name="Ольга Соколова", timezone=zone,
+                                       phones=[{"number": "+79221234567", "label": "mobile"}])
+    sign_in("operator", extension="PJSIP/101")
+    task = seed_task(page, page_api, client["id"], kind="callback", title="Уточнить адрес")
+    page.get_by_test_id("nav-tasks").click()
+    page.get_by_test_id("task-row").filter(has_text="Ольга Соколова").get_by_test_id("task-open").click()
+    card = page.get_by_test_id("task-card")
+    expect(card.get_by_test_id("task-title")).to_have_text("Уточнить адрес")
+    expect(card.get_by_test_id("outcome-callback")).to_be_visible()
+    # the key 5 is "Перезвонить…": a dialog asks when
+    page.evaluate("document.activeElement && document.activeElement.blur()")
+    page.keyboard.press("5")
+    dialog = page.get_by_test_id("callback-dialog")
+    expect(dialog).to_be_visible()
+    text = dialog.locator("input[type=text], input:not([type])").first
+    text.fill("завтра 10:00")
+    text.press("Tab")
+    page.wait_for_timeout(600)  # the quick entry reads the text (debounced) before saving
+    dialog.get_by_test_id("callback-save").click()
+    expect(dialog).to_have_count(0)
+
+    now = datetime.now(timezone.utc).astimezone(ZoneInfo(zone))
+    tomorrow_ten = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(),
+                                    ZoneInfo(zone)).replace(hour=10)
+    saved = page_api(page, "GET", f"/tasks/{task['id']}")["body"]
+    assert saved["status"] == "open" and saved["kind"] == "callback", saved
+    assert utc(saved["due_at"]) == tomorrow_ten, saved
+    line = card.get_by_test_id("task-next-attempt")
+    expect(line).to_contain_text(f"10:00 у клиента (Екатеринбург) · {hhmm(tomorrow_ten, OPERATOR_ZONE)} у вас")
+
+
+def test_admin_adds_an_outcome_and_it_is_a_button(page, live_server, sign_in, page_api):
+    client = live_server.create_client(name="Пётр Смирнов", timezone="Europe/Moscow",
+                                       phones=[{"number": "+79031234567", "label": "mobile"}])
+    sign_in("admin", name="Админ Админов", extension="PJSIP/102")
+    task = seed_task(page, page_api, client["id"], kind="order_confirmation", title="Заказ 77")
+    page.get_by_test_id("nav-outcomes").click()
+    expect(page.get_by_test_id("outcome-row")).to_have_count(8)
+    form = page.get_by_test_id("outcome-add")
+    form.get_by_test_id("outcome-new-code").fill("moved_abroad")
+    form.get_by_test_id("outcome-new-label_ru").fill("Уехал за границу")
+    form.get_by_test_id("outcome-new-label_en").fill("Moved abroad")
+    form.get_by_test_id("outcome-new-final").check()
+    form.get_by_test_id("outcome-new-hotkey").fill("9")
+    form.get_by_test_id("outcome-new-position").fill("90")
+    form.get_by_test_id("outcome-add-submit").click()
+    row = page.get_by_test_id("outcome-row").filter(has_text="moved_abroad")
+    expect(row).to_have_count(1)
+    expect(page.get_by_test_id("outcome-row")).to_have_count(9)
+    # A built-in outcome cannot be removed, only relabelled.
+    builtin = page.get_by_test_id("outcome-row").filter(has_text="no_answer")
+    builtin.get_by_test_id("outcome-deactivate").click()
+    expect(page.get_by_test_id("toast").filter(has_text="Встроенный итог нельзя удалить")).to_be_visible()
+
+    page.goto(f"{live_server.url}/#/clients/{client['id']}?task={task['id']}")
+    button = page.get_by_test_id("task-card").get_by_test_id("outcome-moved_abroad")
+    expect(button).to_have_text(re.compile("9\\s*Уехал за границу"))
+    page.evaluate("document.activeElement && document.activeElement.blur()")
+    page.keyboard.press("9")
+    expect(page.get_by_test_id("task-next-attempt")).to_contain_text("Задача закрыта: Уехал за границу")
+    saved = page_api(page, "GET", f"/tasks/{task['id']}")["body"]
+    assert (saved["status"], saved["result"]) == ("done", "moved_abroad"), saved
+
+    # Deactivated, it is no longer offered.
+    page.get_by_test_id("nav-outcomes").click()
+    page.get_by_test_id("outcome-row").filter(has_text="moved_abroad").get_by_test_id("outcome-deactivate").click()
+    expect(page.get_by_test_id("outcome-row").filter(has_text="moved_abroad")).to_have_attribute("data-active", "0")
+    other = seed_task(page, page_api, client["id"], kind="reminder", title="Ещё одна")
+    page.goto(f"{live_server.url}/#/clients/{client['id']}?task={other['id']}")
+    expect(page.get_by_test_id("task-card").get_by_test_id("outcome-no_answer")).to_be_visible()
+    expect(page.get_by_test_id("task-card").get_by_test_id("outcome-moved_abroad")).to_have_count(0)
+
+
+def test_archived_task_is_found_by_search_and_brought_back(page, live_server, sign_in, page_api):
+    client = live_server.create_client(name="Мария Соловьёва", timezone="Europe/Moscow",
+                                       phones=[{"number": "+79857778899", "label": "mobile"}])
+    sign_in("operator", extension="PJSIP/101")
+    task = seed_task(page, page_api, client["id"], kind="redial", title="Доставка")
+    answer = page_api(page, "POST", f"/tasks/{task['id']}/outcome", {"outcome": "invalid_number"})
+    assert answer["status"] == 200 and answer["body"]["status"] == "archived", answer
+
+    page.get_by_test_id("nav-tasks").click()
+    page.get_by_test_id("tasks-archive-link").click()
+    expect(page.get_by_test_id("archive-page")).to_be_visible()
+    page.get_by_test_id("archive-search").fill("соловьева")  # е finds ё
+    row = page.get_by_test_id("archive-row")
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text("Мария Соловьёва")
+    expect(row.get_by_test_id("archive-reason")).to_contain_text("неверный номер")
+    page.get_by_test_id("archive-search").fill("7778899")  # the number's last digits
+    expect(row).to_have_count(1)
+    page.get_by_test_id("archive-search").fill("нет такого")
+    expect(page.get_by_test_id("archive-empty")).to_be_visible()
+    page.get_by_test_id("archive-search").fill("Соловьёва")
+    expect(row).to_have_count(1)
+    row.get_by_test_id("archive-restore").click()
+    expect(page.get_by_test_id("toast").filter(has_text="Задача возвращена")).to_be_visible()
+    expect(page.get_by_test_id("archive-row")).to_have_count(0)
+    saved = page_api(page, "GET", f"/tasks/{task['id']}")["body"]
+    assert (saved["status"], saved["failures"]) == ("open", 0), saved
+    page.get_by_test_id("tasks-archive-link").count()  # still on the archive page
+    page.goto(f"{live_server.url}/#/tasks")
+    expect(page.get_by_test_id("task-row").filter(has_text="Мария Соловьёва")).to_have_count(1)
+
+
+def test_do_not_call_clients_call_button_is_disabled_with_the_reason(
+        page, live_pbx, pbx_sign_in, page_api):
+    live_pbx.wait_ami_connected()
+    client = live_pbx.create_client(name="Семён Тихий", timezone="Europe/Moscow", do_not_call=True,
+                                    phones=[{"number": IVAN_PHONE, "label": "mobile"}])
+    pbx_sign_in(page, extension="PJSIP/101")
+    page.goto(f"{live_pbx.url}/#/clients/{client['id']}")
+    button = page.get_by_test_id("client-phones").locator(".btn-call")
+    expect(button).to_be_disabled()
+    expect(button).to_contain_text("Не звонить")
+    expect(button).to_have_attribute("title", "Клиент просил не звонить ему")
+    button.click(force=True)
+    page.wait_for_timeout(300)
+    assert not [a for a in live_pbx.sim.actions if a.get("Action", "").lower() == "originate"]
+    # No task can be made for them either: the server refuses with the reason.
+    answer = page_api(page, "POST", "/tasks", {
+        "kind": "callback", "client_id": client["id"],
+        "due_at": datetime.now(timezone.utc).isoformat(), "title": "x"})
+    assert answer["status"] == 409 and answer["body"]["error"]["code"] == "do_not_call", answer
+    # In English too.
+    page.get_by_test_id("lang-switch").select_option("en")
+    expect(page.get_by_test_id("client-phones").locator(".btn-call")).to_have_attribute(
+        "title", "The client asked not to be called")
+
+
+def set_autodial(server, login: str, on: bool = True) -> None:
+    """Power dialling for one operator (users.autodial)."""
+    from sqlalchemy import update
+
+    from callcenter.storage.tables import users
+
+    async def write():
+        async with server.services.db.write() as conn:
+            await conn.execute(update(users).where(users.c.login == login).values(autodial=on))
+
+    server.call(write())
+
+
+def originates(pbx) -> list[dict]:
+    return [a for a in pbx.sim.actions if a.get("Action", "").lower() == "originate"]
+
+
+def test_autodial_previews_the_next_task_with_a_countdown_then_dials(
+        page, live_pbx, pbx_sign_in, page_api, tmp_path):
+    live_pbx.wait_ami_connected()
+    client = live_pbx.create_client(name="Иван Петров", timezone=zone_inside_hours(),
+                                    phones=[{"number": IVAN_PHONE, "label": "mobile"}])
+    login = pbx_sign_in(page, name="Анна Смирнова", extension="PJSIP/101")
+    task = seed_task(page, page_api, client["id"], title="Автонабор")
+    live_pbx.sim.originate_trace = trace_for_task(tmp_path, "outbound_no_answer", task["id"])
+    set_autodial(live_pbx, login)
+    page.reload()
+    expect(page.locator("html")).to_have_attribute("data-live", "open")
+    expect(page.get_by_test_id("next-task-box")).to_have_attribute("data-autodial", "on")
+
+    # Ready: the next task opens by itself with a visible countdown; Esc cancels the dial.
+    assert page_api(page, "POST", "/agents/me/state", {"state": "ready"})["status"] == 200
+    card = page.get_by_test_id("task-card")
+    expect(card).to_be_visible()
+    expect(card.get_by_test_id("autodial-countdown")).to_contain_text("Автонабор через")
+    page.keyboard.press("Escape")
+    expect(card.get_by_test_id("autodial")).to_have_count(0)
+    expect(page.get_by_test_id("toast").filter(has_text="Автонабор отменён")).to_be_visible()
+    page.wait_for_timeout(5500)
+    assert originates(live_pbx) == []
+
+    # Paused and ready again: this time the countdown runs out and the task is dialled.
+    assert page_api(page, "POST", "/agents/me/state", {"state": "paused", "reason": "lunch"})["status"] == 200
+    assert page_api(page, "POST", "/agents/me/state", {"state": "ready"})["status"] == 200
+    expect(card.get_by_test_id("autodial-countdown")).to_be_visible()
+    expect(page.get_by_test_id("call-card")).to_have_attribute("data-direction", "outbound",
+                                                             timeout=CALL_TIMEOUT_MS)
+    sent = originates(live_pbx)
+    assert len(sent) == 1 and f"CRM_TASK_ID={task['id']}" in json.dumps(sent[0])

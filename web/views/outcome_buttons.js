@@ -189,7 +189,7 @@ export function outcomeButtons({ callId = null, taskId = null, clientId = null, 
       onclick: () => choose(def),
     },
       def.hotkey && h("kbd", { class: "outcome-key" }, def.hotkey),
-      outcomeLabel(def) + (def.requires_next_at ? "…" : ""),
+      outcomeLabel(def) + (def.requires_next_at && !/[….]$/.test(outcomeLabel(def)) ? "…" : ""),
     )));
   }
 
