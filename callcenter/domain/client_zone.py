@@ -12,8 +12,10 @@ Order, first answer wins (:func:`resolve_client_zone`):
    zones;
 5. ``unknown``: nothing usable; the shop's zone (``fallback``) is the only candidate.
 
-A region spanning several zones (Sakha) gives candidates too; then a phone number with
-exactly one zone still wins, else the region's candidates are used.
+A region spanning several zones (Sakha) gives candidates too, and so do a city and a region
+that disagree (Благовещенск is Amur's capital, and a town in Bashkortostan four hours behind):
+then a phone number with exactly one zone still wins, else those candidates are used, so the
+client is called only in hours that suit every reading.
 
 ``phonenumbers`` names one zone per UTC offset for some countries, not always the country's own
 (Kaliningrad and Lithuanian numbers come back as ``Europe/Bucharest``, Belarusian ones as
@@ -165,6 +167,12 @@ def phone_zones(e164: str | None) -> tuple[str, ...]:
     return tuple(dict.fromkeys(zone for zone in zones if is_time_zone(zone)))
 
 
+def _same_time(zone: str, other: str) -> bool:
+    """The same zone, or two Russian zones that keep the same time (Europe/Kirov, Moscow)."""
+    group = _RUSSIAN_ZONE_OF.get(zone)
+    return zone == other or (group is not None and group == _RUSSIAN_ZONE_OF.get(other))
+
+
 def _first(zones: tuple[str, ...], preferred: tuple[str, ...]) -> tuple[str, ...]:
     """The same zones with the shop's one first, so a view of an unknown zone shows it."""
     head = tuple(zone for zone in preferred if zone in zones)
@@ -184,16 +192,22 @@ def resolve_client_zone(timezone: str | None, city: str | None, region: str | No
     if timezone and is_time_zone(timezone.strip()):
         return ClientZone((timezone.strip(),), "client")
     city_zones = lookup_place(city, CITY_ZONES)
-    if city_zones:
-        return ClientZone(city_zones, "city")
     region_zones = lookup_place(region, REGION_ZONES)
-    if len(region_zones) == 1:
+    if city_zones:
+        if not region_zones or any(_same_time(city_zones[0], zone) for zone in region_zones):
+            return ClientZone(city_zones, "city")
+        # a city name found in another region's zone (Благовещенск, Башкортостан): both
+        places = city_zones + tuple(zone for zone in region_zones if zone not in city_zones)
+        source = "city"
+    elif len(region_zones) == 1:
         return ClientZone(region_zones, "region")
+    else:
+        places, source = region_zones, "region"
     by_phone = phone_zones(e164)
     if len(by_phone) == 1:
         return ClientZone(by_phone, "phone")
-    if region_zones:
-        return ClientZone(_first(region_zones, fallback), "region")
+    if places:
+        return ClientZone(_first(places, fallback), source)
     if by_phone:
         return ClientZone(_first(by_phone, fallback), "phone")
     return ClientZone(fallback[:1], "unknown")

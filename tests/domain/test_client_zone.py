@@ -21,7 +21,7 @@ RESOLVED = [
     (("Moscow/Kremlin", "Екатеринбург", None, None), (("Asia/Yekaterinburg",), "city")),
     (("UTC+3", None, None, "+74232123456"), (("Asia/Vladivostok",), "phone")),  # not IANA
     (("", "г. Екатеринбург", None, None), (("Asia/Yekaterinburg",), "city")),
-    ((None, "Владивосток", "Свердловская область", None), (("Asia/Vladivostok",), "city")),
+    ((None, "Владивосток", "Приморский край", None), (("Asia/Vladivostok",), "city")),
     ((None, "ирбит", "Свердловская область", None), (("Asia/Yekaterinburg",), "region")),
     ((None, None, "Республика Татарстан", "+79161234567"), (("Europe/Moscow",), "region")),
     ((None, None, "Калининградская обл", "+79161234567"), (("Europe/Kaliningrad",), "region")),
@@ -50,6 +50,20 @@ RESOLVED = [
     ((None, None, "Якутия", "+74112123456"), (("Asia/Yakutsk",), "phone")),
     ((None, None, "Якутия", "+79141234567"), (SAKHA, "region")),
     ((None, "Якутск", "Якутия", "+79141234567"), (("Asia/Yakutsk",), "city")),
+    # a city and a region that disagree: both are candidates unless a fixed line decides
+    ((None, "Благовещенск", "Республика Башкортостан", "+79161234567"),
+     (("Asia/Yakutsk", "Asia/Yekaterinburg"), "city")),
+    ((None, "Благовещенск", "Республика Башкортостан", "+73472123456"),
+     (("Asia/Yekaterinburg",), "phone")),
+    ((None, "Благовещенск", "Амурская обл.", "+79161234567"), (("Asia/Yakutsk",), "city")),
+    # ... Kirov's zone keeps Moscow time: no disagreement
+    ((None, "Киров", "Калужская область", None), (("Europe/Kirov",), "city")),
+    ((None, "Москва", "Татарстан", None), (("Europe/Moscow",), "city")),
+    ((None, "Самара", "Саратовская", None), (("Europe/Samara",), "city")),
+    # (the shop's zone first among candidates)
+    ((None, "Омск", "Московская обл.", None), (("Europe/Moscow", "Asia/Omsk"), "city")),
+    ((None, "Владивосток", "Свердловская область", None),
+     (("Asia/Vladivostok", "Asia/Yekaterinburg"), "city")),
     # nothing usable: the shop's zone, the only candidate
     ((None, None, None, None), (SHOP, "unknown")),
     ((None, "", "", ""), (SHOP, "unknown")),
