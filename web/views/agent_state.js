@@ -74,7 +74,7 @@ export function createAgentState({ user }) {
   Object.assign(menuButton.style, { color: "#fff", border: "0" });
   Object.assign(dot.style, { width: "8px", height: "8px", borderRadius: "50%", background: "#fff", opacity: ".85" });
   Object.assign(menu.style, {
-    position: "absolute", top: "calc(100% + 4px)", left: "0", zIndex: "50", minWidth: "200px",
+    position: "absolute", top: "calc(100% + 4px)", left: "0", zIndex: "50", minWidth: "240px",
     background: "#fff", color: "#1b2430", borderRadius: "6px", padding: "4px",
     boxShadow: "0 6px 24px rgba(0,0,0,.25)",
   });
@@ -100,6 +100,7 @@ export function createAgentState({ user }) {
     Object.assign(button.style, {
       display: "flex", justifyContent: "space-between", gap: "12px", width: "100%", textAlign: "left",
       background: "transparent", border: "0", padding: "6px 10px", borderRadius: "4px", cursor: "pointer", color: "inherit",
+      whiteSpace: "nowrap", alignItems: "center",
     });
     return button;
   }
