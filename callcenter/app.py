@@ -119,6 +119,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> web.Application
             services.scheduler.placement = services.orders.placement = \
                 services.tasks.placement
             telephony.calls.log.pbx_outcome = services.tasks.apply_pbx_outcome
+            telephony.calls.log.placement = services.tasks.placement
         await services.scheduler.start()
         yield
         await services.scheduler.stop()

@@ -35,6 +35,7 @@ from callcenter.domain.recordings import RecordingFile, stored_recording
 from callcenter.services.context import Clock
 from callcenter.storage import calls as repo
 from callcenter.storage import clients as clients_repo
+from callcenter.storage import tasks as tasks_repo
 from callcenter.storage.database import Database
 from callcenter.storage.tables import calls as calls_table
 
@@ -96,8 +97,10 @@ class CallLog:
         # TaskService.apply_pbx_outcome (create_app sets it): a failed call placed for a task
         # moves the task's ladder in the transaction that completes the call
         self.pbx_outcome: Callable[..., Awaitable[Any]] | None = None
-        # the place of missed-call tasks in CALLCENTER_NEXT_TASK_ORDER
+        # the place of missed-call tasks in CALLCENTER_NEXT_TASK_ORDER, and
+        # TaskService.placement (their calling window), set by create_app
         self.missed_call_rank = 0
+        self.placement: Callable[..., tuple[datetime, datetime, str]] | None = None
 
     # queueing: never blocks, never raises
 
@@ -340,9 +343,16 @@ class CallLog:
             elif e164 in open_tasks:
                 await repo.touch_missed_call(conn, open_tasks[e164]["id"], ids[call.key], now)
             else:
+                client_id = clients.get(e164)
+                ready = ends = zone = None
+                if self.placement is not None:  # else the scheduler's next round places it
+                    client = await tasks_repo.client_for_tasks(conn, client_id) \
+                        if client_id else None
+                    ready, ends, zone = self.placement(client, now, e164)
                 task_id = await repo.insert_task(conn, {
-                    "kind": "missed_call", "status": "open", "client_id": clients.get(e164),
+                    "kind": "missed_call", "status": "open", "client_id": client_id,
                     "phone_e164": e164, "title": f"Missed call from {e164}", "due_at": now,
+                    "ready_at": ready, "window_ends_at": ends, "timezone": zone,
                     "call_id": ids[call.key], "attempts": 1, "rank": self.missed_call_rank,
                     "created_at": now, "updated_at": now})
                 open_tasks[e164] = {"id": task_id}
