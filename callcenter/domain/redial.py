@@ -156,7 +156,8 @@ def local_to_utc(local: datetime, zone: str) -> datetime:
 
 
 @lru_cache(maxsize=8192)
-def _day_windows(zone: str, day: date, hours: CallingHours) -> tuple[tuple[datetime, datetime], ...]:
+def _day_windows(zone: str, day: date,
+                 hours: CallingHours) -> tuple[tuple[datetime, datetime], ...]:
     out = []
     for start, end in hours.ranges_on(day):
         opens = local_to_utc(datetime.combine(day, time()) + timedelta(minutes=start), zone)

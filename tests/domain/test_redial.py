@@ -41,92 +41,95 @@ def as_local(at: datetime, zone: str) -> str:
     return at.astimezone(ZoneInfo(zone)).isoformat(timespec="minutes")
 
 
+# short names for the table
+STD, ALL_DAY, WEEKDAYS, LAD = DEFAULT_HOURS, ROUND_THE_CLOCK, WEEKDAYS_ONLY, DEFAULT_LADDER
+
 LADDER_ROWS = [
     # (zone, failed at local, failures, hours, ladder, next attempt local with offset)
     # Moscow, default hours and ladder
-    ("Europe/Moscow", "2026-12-02 12:00", 1, DEFAULT_HOURS, DEFAULT_LADDER, "2026-12-02T12:05+03:00"),
-    ("Europe/Moscow", "2026-12-02 12:00", 2, DEFAULT_HOURS, DEFAULT_LADDER, "2026-12-02T12:30+03:00"),
-    ("Europe/Moscow", "2026-12-02 12:00", 3, DEFAULT_HOURS, DEFAULT_LADDER, "2026-12-02T15:00+03:00"),
-    ("Europe/Moscow", "2026-12-02 12:00", 4, DEFAULT_HOURS, DEFAULT_LADDER, "2026-12-03T12:00+03:00"),
+    ("Europe/Moscow", "2026-12-02 12:00", 1, STD, LAD, "2026-12-02T12:05+03:00"),
+    ("Europe/Moscow", "2026-12-02 12:00", 2, STD, LAD, "2026-12-02T12:30+03:00"),
+    ("Europe/Moscow", "2026-12-02 12:00", 3, STD, LAD, "2026-12-02T15:00+03:00"),
+    ("Europe/Moscow", "2026-12-02 12:00", 4, STD, LAD, "2026-12-03T12:00+03:00"),
     # closed hours do not count: 10 min today, 20 min after the next opening
-    ("Europe/Moscow", "2026-12-02 20:50", 2, DEFAULT_HOURS, DEFAULT_LADDER, "2026-12-03T09:20+03:00"),
-    ("Europe/Moscow", "2026-12-02 20:00", 3, DEFAULT_HOURS, DEFAULT_LADDER, "2026-12-03T11:00+03:00"),
+    ("Europe/Moscow", "2026-12-02 20:50", 2, STD, LAD, "2026-12-03T09:20+03:00"),
+    ("Europe/Moscow", "2026-12-02 20:00", 3, STD, LAD, "2026-12-03T11:00+03:00"),
     # used up exactly at closing time: the next opening
-    ("Europe/Moscow", "2026-12-02 20:55", 1, DEFAULT_HOURS, DEFAULT_LADDER, "2026-12-03T09:00+03:00"),
-    ("Europe/Moscow", "2026-12-02 20:54", 1, DEFAULT_HOURS, DEFAULT_LADDER, "2026-12-02T20:59+03:00"),
+    ("Europe/Moscow", "2026-12-02 20:55", 1, STD, LAD, "2026-12-03T09:00+03:00"),
+    ("Europe/Moscow", "2026-12-02 20:54", 1, STD, LAD, "2026-12-02T20:59+03:00"),
     # a night call (failed at 23:40): the delay counts from the next opening
-    ("Europe/Moscow", "2026-12-02 23:40", 1, DEFAULT_HOURS, DEFAULT_LADDER, "2026-12-03T09:05+03:00"),
-    ("Europe/Moscow", "2026-12-02 23:40", 3, DEFAULT_HOURS, DEFAULT_LADDER, "2026-12-03T12:00+03:00"),
-    ("Europe/Moscow", "2026-12-03 06:10", 2, DEFAULT_HOURS, DEFAULT_LADDER, "2026-12-03T09:30+03:00"),
+    ("Europe/Moscow", "2026-12-02 23:40", 1, STD, LAD, "2026-12-03T09:05+03:00"),
+    ("Europe/Moscow", "2026-12-02 23:40", 3, STD, LAD, "2026-12-03T12:00+03:00"),
+    ("Europe/Moscow", "2026-12-03 06:10", 2, STD, LAD, "2026-12-03T09:30+03:00"),
     # a midnight crossing
-    ("Europe/Moscow", "2026-12-02 23:50", 2, DEFAULT_HOURS, DEFAULT_LADDER, "2026-12-03T09:30+03:00"),
-    ("Europe/Moscow", "2026-12-02 23:50", 2, ROUND_THE_CLOCK, DEFAULT_LADDER, "2026-12-03T00:20+03:00"),
-    ("Europe/Moscow", "2026-12-02 22:30", 3, ROUND_THE_CLOCK, DEFAULT_LADDER, "2026-12-03T01:30+03:00"),
+    ("Europe/Moscow", "2026-12-02 23:50", 2, STD, LAD, "2026-12-03T09:30+03:00"),
+    ("Europe/Moscow", "2026-12-02 23:50", 2, ALL_DAY, LAD, "2026-12-03T00:20+03:00"),
+    ("Europe/Moscow", "2026-12-02 22:30", 3, ALL_DAY, LAD, "2026-12-03T01:30+03:00"),
     ("Europe/Moscow", "2026-12-02 23:30", 2, "mon-sun 20:00-24:00; mon-sun 00:00-01:00",
      DEFAULT_LADDER, "2026-12-03T00:00+03:00"),
     ("Europe/Moscow", "2026-12-02 23:50", 2, "mon-sun 20:00-24:00; mon-sun 00:00-01:00",
      DEFAULT_LADDER, "2026-12-03T00:20+03:00"),
     # d: the same wall-clock time, moved into the window when outside
-    ("Europe/Moscow", "2026-12-02 20:30", 4, DEFAULT_HOURS, DEFAULT_LADDER, "2026-12-03T20:30+03:00"),
-    ("Europe/Moscow", "2026-12-02 07:00", 4, DEFAULT_HOURS, DEFAULT_LADDER, "2026-12-03T09:00+03:00"),
-    ("Europe/Moscow", "2026-12-02 21:30", 4, DEFAULT_HOURS, DEFAULT_LADDER, "2026-12-04T09:00+03:00"),
-    ("Europe/Moscow", "2026-12-02 23:40", 4, DEFAULT_HOURS, DEFAULT_LADDER, "2026-12-04T09:00+03:00"),
+    ("Europe/Moscow", "2026-12-02 20:30", 4, STD, LAD, "2026-12-03T20:30+03:00"),
+    ("Europe/Moscow", "2026-12-02 07:00", 4, STD, LAD, "2026-12-03T09:00+03:00"),
+    ("Europe/Moscow", "2026-12-02 21:30", 4, STD, LAD, "2026-12-04T09:00+03:00"),
+    ("Europe/Moscow", "2026-12-02 23:40", 4, STD, LAD, "2026-12-04T09:00+03:00"),
     # Yekaterinburg (+5)
-    ("Asia/Yekaterinburg", "2026-12-02 14:00", 3, DEFAULT_HOURS, DEFAULT_LADDER, "2026-12-02T17:00+05:00"),
-    ("Asia/Yekaterinburg", "2026-12-02 20:50", 2, DEFAULT_HOURS, DEFAULT_LADDER, "2026-12-03T09:20+05:00"),
-    ("Asia/Yekaterinburg", "2026-12-02 08:00", 1, DEFAULT_HOURS, DEFAULT_LADDER, "2026-12-02T09:05+05:00"),
+    ("Asia/Yekaterinburg", "2026-12-02 14:00", 3, STD, LAD, "2026-12-02T17:00+05:00"),
+    ("Asia/Yekaterinburg", "2026-12-02 20:50", 2, STD, LAD, "2026-12-03T09:20+05:00"),
+    ("Asia/Yekaterinburg", "2026-12-02 08:00", 1, STD, LAD, "2026-12-02T09:05+05:00"),
     # Vladivostok (+10)
-    ("Asia/Vladivostok", "2026-12-02 20:00", 3, DEFAULT_HOURS, DEFAULT_LADDER, "2026-12-03T11:00+10:00"),
-    ("Asia/Vladivostok", "2026-12-02 08:30", 1, DEFAULT_HOURS, DEFAULT_LADDER, "2026-12-02T09:05+10:00"),
-    ("Asia/Vladivostok", "2026-12-02 23:40", 2, DEFAULT_HOURS, DEFAULT_LADDER, "2026-12-03T09:30+10:00"),
+    ("Asia/Vladivostok", "2026-12-02 20:00", 3, STD, LAD, "2026-12-03T11:00+10:00"),
+    ("Asia/Vladivostok", "2026-12-02 08:30", 1, STD, LAD, "2026-12-02T09:05+10:00"),
+    ("Asia/Vladivostok", "2026-12-02 23:40", 2, STD, LAD, "2026-12-03T09:30+10:00"),
     # Kaliningrad (+2)
-    ("Europe/Kaliningrad", "2026-12-02 20:50", 2, DEFAULT_HOURS, DEFAULT_LADDER, "2026-12-03T09:20+02:00"),
-    ("Europe/Kaliningrad", "2026-12-02 18:30", 3, DEFAULT_HOURS, DEFAULT_LADDER, "2026-12-03T09:30+02:00"),
+    ("Europe/Kaliningrad", "2026-12-02 20:50", 2, STD, LAD, "2026-12-03T09:20+02:00"),
+    ("Europe/Kaliningrad", "2026-12-02 18:30", 3, STD, LAD, "2026-12-03T09:30+02:00"),
     # Kyiv: the night of the spring switch; 30 min Saturday, 2 h 30 min Sunday in summer time
-    ("Europe/Kyiv", "2027-03-27 20:30", 3, DEFAULT_HOURS, DEFAULT_LADDER, "2027-03-28T11:30+03:00"),
-    ("Europe/Kyiv", "2027-03-27 20:50", 2, DEFAULT_HOURS, DEFAULT_LADDER, "2027-03-28T09:20+03:00"),
+    ("Europe/Kyiv", "2027-03-27 20:30", 3, STD, LAD, "2027-03-28T11:30+03:00"),
+    ("Europe/Kyiv", "2027-03-27 20:50", 2, STD, LAD, "2027-03-28T09:20+03:00"),
     # 1 day over the switch keeps the wall clock (23 h spring, 25 h autumn)
-    ("Europe/Kyiv", "2027-03-27 12:00", 4, DEFAULT_HOURS, DEFAULT_LADDER, "2027-03-28T12:00+03:00"),
-    ("Europe/Kyiv", "2026-10-24 12:00", 4, DEFAULT_HOURS, DEFAULT_LADDER, "2026-10-25T12:00+02:00"),
-    ("Europe/Kyiv", "2026-12-02 12:00", 2, DEFAULT_HOURS, DEFAULT_LADDER, "2026-12-02T12:30+02:00"),
+    ("Europe/Kyiv", "2027-03-27 12:00", 4, STD, LAD, "2027-03-28T12:00+03:00"),
+    ("Europe/Kyiv", "2026-10-24 12:00", 4, STD, LAD, "2026-10-25T12:00+02:00"),
+    ("Europe/Kyiv", "2026-12-02 12:00", 2, STD, LAD, "2026-12-02T12:30+02:00"),
     # Vilnius, the DST switch days
-    ("Europe/Vilnius", "2027-03-27 20:50", 2, DEFAULT_HOURS, DEFAULT_LADDER, "2027-03-28T09:20+03:00"),
-    ("Europe/Vilnius", "2026-10-24 20:50", 2, DEFAULT_HOURS, DEFAULT_LADDER, "2026-10-25T09:20+02:00"),
-    ("Europe/Vilnius", "2026-10-24 20:00", 3, DEFAULT_HOURS, DEFAULT_LADDER, "2026-10-25T11:00+02:00"),
+    ("Europe/Vilnius", "2027-03-27 20:50", 2, STD, LAD, "2027-03-28T09:20+03:00"),
+    ("Europe/Vilnius", "2026-10-24 20:50", 2, STD, LAD, "2026-10-25T09:20+02:00"),
+    ("Europe/Vilnius", "2026-10-24 20:00", 3, STD, LAD, "2026-10-25T11:00+02:00"),
     # a 1-day step landing in the spring gap: 03:30 does not exist, 04:30 summer time
-    ("Europe/Vilnius", "2027-03-27 03:30", 4, ROUND_THE_CLOCK, DEFAULT_LADDER, "2027-03-28T04:30+03:00"),
+    ("Europe/Vilnius", "2027-03-27 03:30", 4, ALL_DAY, LAD, "2027-03-28T04:30+03:00"),
     # ... landing in the doubled hour: the first 03:30 (summer time)
-    ("Europe/Vilnius", "2026-10-24 03:30", 4, ROUND_THE_CLOCK, DEFAULT_LADDER, "2026-10-25T03:30+03:00"),
+    ("Europe/Vilnius", "2026-10-24 03:30", 4, ALL_DAY, LAD, "2026-10-25T03:30+03:00"),
     # ... with default hours both are moved to the opening
-    ("Europe/Vilnius", "2027-03-27 03:30", 4, DEFAULT_HOURS, DEFAULT_LADDER, "2027-03-28T09:00+03:00"),
-    ("Europe/Vilnius", "2026-10-24 03:30", 4, DEFAULT_HOURS, DEFAULT_LADDER, "2026-10-25T09:00+02:00"),
+    ("Europe/Vilnius", "2027-03-27 03:30", 4, STD, LAD, "2027-03-28T09:00+03:00"),
+    ("Europe/Vilnius", "2026-10-24 03:30", 4, STD, LAD, "2026-10-25T09:00+02:00"),
     # minutes and hours are absolute, also over the switch
-    ("Europe/Vilnius", "2027-03-28 02:58", 1, ROUND_THE_CLOCK, DEFAULT_LADDER, "2027-03-28T04:03+03:00"),
-    ("Europe/Vilnius", "2027-03-28 01:00", 3, ROUND_THE_CLOCK, DEFAULT_LADDER, "2027-03-28T05:00+03:00"),
-    ("Europe/Vilnius", "2026-10-25 03:58", 1, ROUND_THE_CLOCK, DEFAULT_LADDER, "2026-10-25T03:03+02:00"),
-    ("Europe/Vilnius", "2026-10-25 01:00", 3, ROUND_THE_CLOCK, DEFAULT_LADDER, "2026-10-25T03:00+02:00"),
+    ("Europe/Vilnius", "2027-03-28 02:58", 1, ALL_DAY, LAD, "2027-03-28T04:03+03:00"),
+    ("Europe/Vilnius", "2027-03-28 01:00", 3, ALL_DAY, LAD, "2027-03-28T05:00+03:00"),
+    ("Europe/Vilnius", "2026-10-25 03:58", 1, ALL_DAY, LAD, "2026-10-25T03:03+02:00"),
+    ("Europe/Vilnius", "2026-10-25 01:00", 3, ALL_DAY, LAD, "2026-10-25T03:00+02:00"),
     # a Friday evening before a weekend (2026-12-04 is a Friday)
-    ("Europe/Moscow", "2026-12-04 17:50", 2, WEEKDAYS_ONLY, DEFAULT_LADDER, "2026-12-07T09:20+03:00"),
-    ("Europe/Moscow", "2026-12-04 17:00", 3, WEEKDAYS_ONLY, DEFAULT_LADDER, "2026-12-07T11:00+03:00"),
-    ("Europe/Moscow", "2026-12-04 17:00", 4, WEEKDAYS_ONLY, DEFAULT_LADDER, "2026-12-07T09:00+03:00"),
-    ("Europe/Moscow", "2026-12-04 17:54", 1, WEEKDAYS_ONLY, DEFAULT_LADDER, "2026-12-04T17:59+03:00"),
-    ("Europe/Moscow", "2026-12-05 12:00", 1, WEEKDAYS_ONLY, DEFAULT_LADDER, "2026-12-07T09:05+03:00"),
-    ("Asia/Vladivostok", "2026-12-04 17:50", 2, WEEKDAYS_ONLY, DEFAULT_LADDER, "2026-12-07T09:20+10:00"),
+    ("Europe/Moscow", "2026-12-04 17:50", 2, WEEKDAYS, LAD, "2026-12-07T09:20+03:00"),
+    ("Europe/Moscow", "2026-12-04 17:00", 3, WEEKDAYS, LAD, "2026-12-07T11:00+03:00"),
+    ("Europe/Moscow", "2026-12-04 17:00", 4, WEEKDAYS, LAD, "2026-12-07T09:00+03:00"),
+    ("Europe/Moscow", "2026-12-04 17:54", 1, WEEKDAYS, LAD, "2026-12-04T17:59+03:00"),
+    ("Europe/Moscow", "2026-12-05 12:00", 1, WEEKDAYS, LAD, "2026-12-07T09:05+03:00"),
+    ("Asia/Vladivostok", "2026-12-04 17:50", 2, WEEKDAYS, LAD, "2026-12-07T09:20+10:00"),
     # a lunch gap does not count either
     ("Europe/Moscow", "2026-12-02 12:50", 2, "mon-fri 09:00-13:00,14:00-18:00", DEFAULT_LADDER,
      "2026-12-02T14:20+03:00"),
     # holidays: 1 and 2 January are closed
-    ("Europe/Moscow", "2026-12-31 20:50", 2, DEFAULT_HOURS, DEFAULT_LADDER, "2027-01-03T09:20+03:00"),
-    ("Europe/Moscow", "2026-12-31 12:00", 4, DEFAULT_HOURS, DEFAULT_LADDER, "2027-01-03T09:00+03:00"),
-    ("Europe/Moscow", "2027-05-08 20:30", 3, DEFAULT_HOURS, DEFAULT_LADDER, "2027-05-10T11:30+03:00"),
+    ("Europe/Moscow", "2026-12-31 20:50", 2, STD, LAD, "2027-01-03T09:20+03:00"),
+    ("Europe/Moscow", "2026-12-31 12:00", 4, STD, LAD, "2027-01-03T09:00+03:00"),
+    ("Europe/Moscow", "2027-05-08 20:30", 3, STD, LAD, "2027-05-10T11:30+03:00"),
     # a custom ladder
-    ("Europe/Moscow", "2026-12-02 12:00", 1, DEFAULT_HOURS, "10m,2h,2d", "2026-12-02T12:10+03:00"),
-    ("Europe/Moscow", "2026-12-02 20:00", 2, DEFAULT_HOURS, "10m,2h,2d", "2026-12-03T10:00+03:00"),
-    ("Europe/Moscow", "2026-12-02 12:00", 3, DEFAULT_HOURS, "10m,2h,2d", "2026-12-04T12:00+03:00"),
-    ("Europe/Moscow", "2026-12-02 12:00", 1, DEFAULT_HOURS, "90m", "2026-12-02T13:30+03:00"),
+    ("Europe/Moscow", "2026-12-02 12:00", 1, STD, "10m,2h,2d", "2026-12-02T12:10+03:00"),
+    ("Europe/Moscow", "2026-12-02 20:00", 2, STD, "10m,2h,2d", "2026-12-03T10:00+03:00"),
+    ("Europe/Moscow", "2026-12-02 12:00", 3, STD, "10m,2h,2d", "2026-12-04T12:00+03:00"),
+    ("Europe/Moscow", "2026-12-02 12:00", 1, STD, "90m", "2026-12-02T13:30+03:00"),
     # 24 h of open time is 9 h today, 12 h tomorrow and 3 h the day after, not one calendar day
-    ("Europe/Moscow", "2026-12-02 12:00", 2, DEFAULT_HOURS, "1h,24h", "2026-12-04T12:00+03:00"),
-    ("Europe/Moscow", "2026-12-02 09:00", 2, DEFAULT_HOURS, "1h,24h", "2026-12-04T09:00+03:00"),
+    ("Europe/Moscow", "2026-12-02 12:00", 2, STD, "1h,24h", "2026-12-04T12:00+03:00"),
+    ("Europe/Moscow", "2026-12-02 09:00", 2, STD, "1h,24h", "2026-12-04T09:00+03:00"),
 ]
 
 
