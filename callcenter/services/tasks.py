@@ -184,6 +184,10 @@ class TaskService:
                 if owner != client["id"]:
                     raise ValidationFailed.fields(
                         {"order_id": "no such order of this client"})
+            if values["kind"] == "missed_call" and client.get("e164") and \
+                    await repo.open_missed_call(conn, client["e164"]) is not None:
+                raise Conflict(f"{client['e164']} already has an open missed-call task",
+                               {"phone": client["e164"]})
             task_id = await self.insert(conn, actor, client, values, now)
             row = await repo.get_task_view(conn, task_id)
         return task_json(row)
@@ -312,8 +316,13 @@ class TaskService:
         zone = self.zone_of(client, task["phone_e164"])
         if rule.failed_attempt and call_id is not None and source == "operator" and \
                 await repo.pbx_counted(conn, task["id"], call_id):
-            # the PBX already moved the ladder for this call: the button adds the note only
-            rule = OutcomeRule(code=rule.code)
+            # the PBX already moved the ladder for this call: the button adds the attempt and
+            # its note only
+            await repo.update_task(conn, task["id"], {
+                "attempts": task["attempts"] + 1, "result": rule.code, "updated_at": at,
+                "claimed_by": None, "claimed_at": None, "lease_until": None,
+                **({"note": note} if note else {})})
+            return True
         change = apply_outcome(
             TaskState(task["id"], task["kind"], task["status"], task["failures"],
                       task["attempts"], task["assigned_to"]),

@@ -196,6 +196,13 @@ async def order_client(conn: AsyncConnection, order_id: int) -> int | None:
         orders.c.id == order_id))).scalar_one_or_none()
 
 
+async def open_missed_call(conn: AsyncConnection, e164: str) -> int | None:
+    """The open missed-call task of the number (at most one: uq_tasks_open_missed_call)."""
+    return (await conn.execute(select(t.c.id).where(
+        t.c.kind == "missed_call", t.c.status == "open",
+        t.c.phone_e164 == e164))).scalar_one_or_none()
+
+
 async def pbx_counted(conn: AsyncConnection, task_id: int, call_id: int) -> bool:
     """Whether the PBX already recorded this call's outcome on the task."""
     return (await conn.execute(select(task_attempts.c.id).where(
