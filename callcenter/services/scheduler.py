@@ -3,13 +3,13 @@
 Every ``CALLCENTER_SCHEDULER_INTERVAL_SECONDS`` (and once at start) a round does, in order:
 
 1. archives the open tasks of do-not-call clients (reason ``do_not_call``);
-2. hands personal callbacks still open ``CALLCENTER_CALLBACK_HANDOVER_MINUTES`` after they
-   were due to anyone (``assigned_to`` NULL, ``handed_over_at`` set, audited);
-3. gives expired leases (no attempt since the claim) back to the pool;
-4. places open tasks never placed, or whose calling window has passed, into the next calling
+2. gives expired leases (no attempt since the claim) back to the pool;
+3. places open tasks never placed, or whose calling window has passed, into the next calling
    window in the client's time zone (TaskService.placement);
-5. tells the owner's pages, over the websocket, about each personal callback that fell due
-   since the previous round: ``{"type": "tasks.due", "task": {...}}``.
+4. tells the owner's pages, over the websocket, about each personal callback that fell due
+   since the previous round: ``{"type": "tasks.due", "task": {...}}``;
+5. hands personal callbacks still open ``CALLCENTER_CALLBACK_HANDOVER_MINUTES`` after they
+   were due to anyone (``assigned_to`` NULL, ``handed_over_at`` set, audited).
 
 Its state is only in the database: each step is a conditional UPDATE naming the state it
 changes from (storage/scheduler.py), so a round repeated, interrupted or raced changes nothing
@@ -245,7 +245,6 @@ class Scheduler:
                 await repo.ensure_jobs(conn, now)
             self._jobs_ready = True
         report.archived = await self._archive_do_not_call(now)
-        report.handed_over = await self._hand_over(now)
         report.released = await self._release_leases(now)
         if self.placement is None:
             report.skipped.append("placement")
@@ -255,7 +254,9 @@ class Scheduler:
                 self._placement_missing_logged = True
         else:
             report.placed = await self._place(now)
+        # told before handed over: after downtime the owner hears of it, then anyone may take it
         report.due_pushed = await self._push_due(now)
+        report.handed_over = await self._hand_over(now)
         report.seconds = time.perf_counter() - started
         self.rounds += 1
         self.last_report = report

@@ -1,0 +1,145 @@
+"""The scheduler across restarts and server processes: state only in the database, so a restart
+catches up in due order, and on PostgreSQL one process of several schedules (advisory lock),
+the others take over when it stops; no step is done twice."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from datetime import timedelta
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from sqlalchemy import insert, select
+
+from callcenter.app import create_app
+from callcenter.http.keys import SERVICES
+from callcenter.services.context import Actor
+from callcenter.storage.tables import audit_log, tasks
+from tests.conftest import FrozenClock, make_settings
+from tests.scheduler.conftest import START, minutes, utc
+
+SYSTEM = Actor.system("test")
+PASSWORD = "secret-pw-10"
+
+
+async def serve(settings, clock) -> TestClient:
+    client = TestClient(TestServer(create_app(settings, clock=clock)))
+    await client.start_server()
+    return client
+
+
+def scheduler_of(client: TestClient):
+    return client.server.app[SERVICES].scheduler
+
+
+async def wait_until(predicate, timeout: float = 10.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await predicate():
+        assert asyncio.get_running_loop().time() < deadline, "timed out"
+        await asyncio.sleep(0.05)
+
+
+async def seed(services, count: int, due, owner: int, client_id: int) -> list[int]:
+    ids = []
+    async with services.db.write() as conn:
+        for i in range(count):
+            at = due + timedelta(seconds=i)
+            ids.append((await conn.execute(insert(tasks).values(
+                kind="callback", status="open", title=f"callback {i}", client_id=client_id,
+                phone_e164="+74951110001", due_at=at, ready_at=at,
+                window_ends_at=utc(2026, 11, 23, 18, 0), assigned_to=owner, attempts=0,
+                created_at=START, updated_at=START).returning(tasks.c.id))).scalar_one())
+    return ids
+
+
+async def handovers(services) -> list[int]:
+    async with services.db.read() as conn:
+        rows = await conn.execute(select(audit_log.c.entity_id).where(
+            audit_log.c.action == "task.hand_over").order_by(audit_log.c.id))
+        return [int(r.entity_id) for r in rows]
+
+
+async def people(services) -> tuple[int, int]:
+    anna = await services.accounts.create_user(SYSTEM, {
+        "login": "anna", "role": "operator", "password": PASSWORD, "name": "Anna",
+        "extension": "PJSIP/101"})
+    card = await services.clients.create(SYSTEM, {
+        "name": "Moscow", "phones": ["+74951110001"], "timezone": "Europe/Moscow",
+        "force": True})
+    return anna["id"], card["id"]
+
+
+async def test_a_restart_catches_up_in_due_order_and_does_nothing_twice(db_url):
+    clock = FrozenClock(START)
+    settings = make_settings(db_url, scheduler_interval_seconds=3600.0)
+    first = await serve(settings, clock)
+    await scheduler_of(first).wait_for_round()
+    services = first.server.app[SERVICES]
+    anna, client_id = await people(services)
+    # due one after the other while the server is down
+    ids = await seed(services, 5, START + minutes(10), anna, client_id)
+    await first.close()
+    clock.now = START + timedelta(hours=3)
+    second = await serve(settings, clock)
+    scheduler = scheduler_of(second)
+    await scheduler.wait_for_round()
+    report = scheduler.last_report
+    assert (report.due_pushed, report.handed_over) == (5, 5)  # told, then given to anyone
+    services = second.server.app[SERVICES]
+    assert await handovers(services) == ids  # in due order
+    await second.close()
+    third = await serve(settings, clock)  # and once more: nothing left to do
+    await scheduler_of(third).wait_for_round()
+    assert scheduler_of(third).last_report.total() == 0
+    assert await handovers(third.server.app[SERVICES]) == ids
+    await third.close()
+
+
+async def test_one_of_two_processes_schedules_and_the_other_takes_over(db_url):
+    if db_url.startswith("sqlite"):
+        pytest.skip("SQLite has one server process (one writer): no lock is taken")
+    clock = FrozenClock(START)
+    settings = make_settings(db_url, scheduler_interval_seconds=0.1)
+    first = await serve(settings, clock)
+    await wait_until(lambda: _true(scheduler_of(first).is_leader))
+    second = await serve(settings, clock)
+    await asyncio.sleep(0.5)  # several of its intervals: it keeps trying, and stays out
+    assert scheduler_of(first).is_leader and not scheduler_of(second).is_leader
+    assert scheduler_of(second).rounds == 0
+    services = first.server.app[SERVICES]
+    anna, client_id = await people(services)
+    # anna's page is on the process that does not schedule: the push reaches it
+    login = await second.post("/api/login", json={"login": "anna", "password": PASSWORD})
+    assert login.status == 200
+    ws = await second.ws_connect("/ws")
+    assert (await ws.receive_json(timeout=5))["type"] == "hello"
+    ids = await seed(services, 20, START + minutes(1), anna, client_id)
+    clock.now = START + minutes(20)
+    await wait_until(lambda: _length_is(handovers(services), 20))
+    pushed = set()
+    while len(pushed) < 20:
+        msg = await ws.receive_json(timeout=5)
+        if msg["type"] == "tasks.due":
+            pushed.add(msg["task"]["id"])
+    assert pushed == set(ids)
+    assert scheduler_of(second).rounds == 0
+    await first.close()  # its lock's connection ends: the other takes over
+    await wait_until(lambda: _true(scheduler_of(second).is_leader))
+    more = await seed(services := second.server.app[SERVICES], 10, START + minutes(21), anna,
+                      client_id)
+    clock.now = START + minutes(40)
+    await wait_until(lambda: _length_is(handovers(services), 30))
+    await asyncio.sleep(0.3)  # more rounds: still once each
+    done = Counter(await handovers(services))
+    assert set(done) == set(ids + more) and set(done.values()) == {1}
+    await ws.close()
+    await second.close()
+
+
+async def _true(value) -> bool:
+    return bool(value)
+
+
+async def _length_is(awaitable, n: int) -> bool:
+    return len(await awaitable) >= n
