@@ -54,9 +54,9 @@ export function setRingMuted(on) {
 
 /** The top bar's bell: sound on / off (aria-pressed = muted). Returns {el, destroy}. */
 export function ringToggle() {
-  const el = h("button", { type: "button", class: "btn btn-ghost ring-toggle", testid: "ring-mute", onclick: () => setRingMuted(!muted) });
+  const el = h("button", { type: "button", class: "btn btn-ghost ring-toggle", testid: "ring-mute", onclick: () => setRingMuted(!muted) },
+    h("span", { class: "ring-icon", "aria-hidden": "true" }));
   function paint() {
-    el.textContent = muted ? "🔕" : "🔔";
     el.title = muted ? t("screen.ring_unmute") : t("screen.ring_mute");
     el.setAttribute("aria-label", el.title);
     el.setAttribute("aria-pressed", muted ? "true" : "false");
