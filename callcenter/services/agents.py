@@ -7,7 +7,9 @@ answer of a choice and the PBX's events are never interleaved halfway):
 * the operator's choice (``set_state``): stored, pushed, then sent to the PBX as ``QueuePause``
   for their endpoint. While AMI is down the choice is kept as pending (the answer says
   ``"pbx": "pending"``) and sent after the next AMI resync; until then what the PBX reports
-  about that operator's pause is ignored, everything else about them is not;
+  about that operator's pause is ignored, everything else about them is not. Likewise once
+  sent, until Asterisk's ``QueueMemberPause`` confirms it (at most ``echo_seconds``): an
+  event Asterisk wrote before it carried the action out must not undo the choice;
 * the PBX (``on_ami_event``, called by the telephony runtime for every AMI event, cheap for
   the ones that say nothing about an operator): pauses made on the phone or by Asterisk,
   the phone's device state. On start and after every resync the ``QueueStatus`` answer
@@ -25,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 from typing import Any
@@ -71,7 +74,8 @@ class AgentService:
                  wrap_up_seconds: int, publish: Callable[..., int],
                  staff_ids: Callable[[], Iterable[int]],
                  user_of_endpoint: Callable[[str], dict[str, Any] | None],
-                 ami: Any = None, tick_seconds: float = 0.5) -> None:
+                 ami: Any = None, tick_seconds: float = 0.5, echo_seconds: float = 3.0,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
         self.db = db
         self.clock = clock
         self.pause_reasons = [r.strip() for r in pause_reasons if r.strip()]
@@ -81,9 +85,13 @@ class AgentService:
         self.user_of_endpoint = user_of_endpoint
         self.ami = ami  # an AmiClient, or None when no PBX is connected
         self.tick_seconds = tick_seconds
+        self.echo_seconds = echo_seconds
+        self._monotonic = monotonic
         self._states: dict[int, AgentState] = {}
         self._users: dict[int, dict[str, Any]] = {}
         self._pending: set[int] = set()  # choices the PBX was not told yet
+        # QueuePause sent, its QueueMemberPause not seen yet: (what was asked, until when)
+        self._expected: dict[int, tuple[QueuePause, float]] = {}
         self._writes: asyncio.Queue[tuple[int, AgentState, tuple | None,
                                           asyncio.Future | None]] | None = None
         self._tasks: list[asyncio.Task] = []
@@ -175,14 +183,17 @@ class AgentService:
         if pause is None or not extension or self.ami is None:
             return "none"
         self._pending.discard(user_id)
+        self._expected[user_id] = (pause, self._monotonic() + self.echo_seconds)
         try:
             await self.ami.queue_pause(extension, pause.paused, pause.reason)
         except (AmiNotConnected, ActionLost) as exc:
+            self._expected.pop(user_id, None)
             self._pending.add(user_id)
             log.info("QueuePause for %s not told to the PBX yet (%s): sent after the AMI "
                      "link is back", extension, exc)
             return "pending"
         except ActionFailed as exc:
+            self._expected.pop(user_id, None)
             log.warning("Asterisk refused QueuePause for %s: %s", extension, exc.message)
             return "refused"
         return "sent"
@@ -206,9 +217,28 @@ class AgentService:
             return
         self._users.setdefault(user["id"], user)
         for event in events:
-            if isinstance(event, PbxPause) and user["id"] in self._pending:
-                continue  # the operator's own choice is still to be sent, and wins
+            if isinstance(event, PbxPause) and self._stale(user["id"], event):
+                continue
             self._apply(user["id"], event, "pbx")
+
+    def _stale(self, user_id: int, event: PbxPause) -> bool:
+        """Whether what the PBX says about this operator's pause predates their choice: the
+        choice is still to be sent, or it was sent and Asterisk has not said it carried it
+        out (an event written before it did would undo the choice)."""
+        if user_id in self._pending:
+            return True
+        expected = self._expected.get(user_id)
+        if expected is None:
+            return False
+        pause, until = expected
+        if event.paused == pause.paused and (not pause.paused or
+                                             (event.reason or None) == pause.reason):
+            del self._expected[user_id]  # the PBX caught up
+            return False
+        if self._monotonic() < until:
+            return True
+        del self._expected[user_id]
+        return False
 
     def on_resync_end(self) -> None:
         """After the AMI resync: send the choices the PBX was not told."""

@@ -152,3 +152,26 @@ async def test_states_survive_a_restart_and_the_pbx_is_the_truth(desk: Desk):
     assert await desk.history("102") == [("ready", None, "pbx"), ("paused", "meeting", "crm")]
     assert await desk.history("101") == [("ready", None, "pbx"), ("paused", "lunch", "crm"),
                                          ("ready", None, "pbx")]
+
+
+async def test_a_pbx_event_written_before_the_pause_was_carried_out_does_not_undo_it(desk):
+    await desk.wait_state("101", "ready")
+    sim = desk.sim
+    handle = sim._queue_pause
+
+    async def busy_pbx(session, fields, head):
+        # Asterisk wrote a member status (still unpaused) just before it took the action
+        stale = {**sim.pbx.queue_member_pause("PJSIP/101", False, "", sim.clock()),
+                 "Event": "QueueMemberStatus"}
+        await sim.broadcast([stale])
+        await handle(session, fields, head)
+        await sim.broadcast([stale])  # and one after the pause was confirmed: believed
+
+    sim._queue_pause = busy_pbx
+    anna = await desk.browser("101")
+    agent = await (await anna.post("/api/agents/me/state", json={"state": "paused",
+                                                                "reason": "lunch"})).json()
+    assert (agent["state"], agent["pbx"]) == ("paused", "sent")
+    await desk.wait_state("101", "ready")
+    assert await desk.history("101") == [
+        ("ready", None, "pbx"), ("paused", "lunch", "crm"), ("ready", None, "pbx")]
