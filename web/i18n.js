@@ -471,6 +471,7 @@ const CATALOGUE = {
     // --- tasks ---
     "nav.tasks": "Задачи",
     "tasks.title": "Задачи",
+    "tasks.due_short": "на {time}",
     "tasks.list": "Список задач",
     "tasks.next": "Следующая задача",
     "tasks.next_hint": "Взять самую срочную задачу (F2 или N)",
@@ -1171,6 +1172,7 @@ const CATALOGUE = {
     // --- tasks ---
     "nav.tasks": "Tasks",
     "tasks.title": "Tasks",
+    "tasks.due_short": "due {time}",
     "tasks.list": "Task list",
     "tasks.next": "Next task",
     "tasks.next_hint": "Take the most urgent task (F2 or N)",

@@ -205,6 +205,7 @@ def test_admin_adds_an_outcome_and_it_is_a_button(page, live_server, sign_in, pa
                                        phones=[{"number": "+79031234567", "label": "mobile"}])
     sign_in("admin", name="Админ Админов", extension="PJSIP/102")
     task = seed_task(page, page_api, client["id"], kind="order_confirmation", title="Заказ 77")
+    page.get_by_test_id("nav-tasks").click()
     page.get_by_test_id("nav-outcomes").click()
     expect(page.get_by_test_id("outcome-row")).to_have_count(8)
     form = page.get_by_test_id("outcome-add")
@@ -233,6 +234,7 @@ def test_admin_adds_an_outcome_and_it_is_a_button(page, live_server, sign_in, pa
     assert (saved["status"], saved["result"]) == ("done", "moved_abroad"), saved
 
     # Deactivated, it is no longer offered.
+    page.get_by_test_id("nav-tasks").click()
     page.get_by_test_id("nav-outcomes").click()
     page.get_by_test_id("outcome-row").filter(has_text="moved_abroad").get_by_test_id("outcome-deactivate").click()
     expect(page.get_by_test_id("outcome-row").filter(has_text="moved_abroad")).to_have_attribute("data-active", "0")
@@ -348,3 +350,49 @@ def test_autodial_previews_the_next_task_with_a_countdown_then_dials(
                                                              timeout=CALL_TIMEOUT_MS)
     sent = originates(live_pbx)
     assert len(sent) == 1 and f"CRM_TASK_ID={task['id']}" in json.dumps(sent[0])
+
+
+def fits(page, testid: str) -> None:
+    """Nothing of the page is cut off or scrolls sideways at this width."""
+    sizes = page.evaluate("""(testid) => {
+        const content = document.getElementById('content');
+        const el = document.querySelector(`[data-testid="${testid}"]`);
+        return {content: [content.scrollWidth, content.clientWidth],
+                page: [document.documentElement.scrollWidth, document.documentElement.clientWidth],
+                el: el ? el.getBoundingClientRect().right : null};
+    }""", testid)
+    assert sizes["content"][0] <= sizes["content"][1], sizes
+    assert sizes["page"][0] <= sizes["page"][1], sizes
+    assert sizes["el"] is not None and sizes["el"] <= 1024, sizes
+
+
+def test_the_days_pages_fit_1024_and_speak_english(page, live_server, sign_in, page_api):
+    page.set_viewport_size({"width": 1024, "height": 768})
+    client = live_server.create_client(name="Анна Длиннофамильная-Петропавловская", timezone="Asia/Vladivostok",
+                                       phones=[{"number": "+79241234567", "label": "mobile"}])
+    sign_in("admin", name="Админ", extension="PJSIP/101")
+    task = seed_task(page, page_api, client["id"], kind="order_confirmation",
+                     title="Подтвердить заказ №123456 на доставку в пятницу до обеда")
+    page.goto(f"{live_server.url}/#/clients/{client['id']}?task={task['id']}")
+    expect(page.get_by_test_id("task-card").get_by_test_id("outcome-paid")).to_be_visible()
+    fits(page, "task-card")
+    page.get_by_test_id("nav-tasks").click()
+    expect(page.get_by_test_id("task-row")).to_have_count(1)
+    fits(page, "tasks-table")
+    page.get_by_test_id("nav-tasks").click()
+    page.get_by_test_id("nav-outcomes").click()
+    expect(page.get_by_test_id("outcome-row")).to_have_count(8)
+    fits(page, "outcomes-table")
+
+    page.get_by_test_id("lang-switch").select_option("en")
+    expect(page.get_by_test_id("next-task")).to_contain_text("Next task")
+    expect(page.get_by_test_id("nav-tasks")).to_have_text("Tasks")
+    expect(page.get_by_test_id("outcomes-page")).to_contain_text("Call outcomes")
+    page.get_by_test_id("nav-tasks").click()
+    row = page.get_by_test_id("task-row")
+    expect(row).to_contain_text("Confirm the order")
+    expect(row.get_by_test_id("task-due-client")).to_contain_text("client's time (Vladivostok)")
+    expect(row.get_by_test_id("task-due-mine")).to_contain_text("your time")
+    row.get_by_test_id("task-open").click()
+    expect(page.get_by_test_id("task-card").get_by_test_id("outcome-no_answer")).to_contain_text("No answer")
+    fits(page, "task-card")

@@ -80,11 +80,11 @@ export function taskList(tasks, { testid, clientLink = false, clientNames = {} }
       h("div", { class: "task-main" },
         h("div", { class: "task-top" },
           // Callbacks are the common case; only other kinds need a label.
-          task.kind !== "callback" && h("span", { class: "task-kind" }, translatedOr("tasks.kind." + task.kind, task.kind)),
+          task.kind !== "missed_call" && h("span", { class: "task-kind" }, translatedOr("tasks.kind." + task.kind, task.kind)),
           h("span", { class: "task-phone phone" }, formatNumber(task.phone)),
         ),
         h("div", { class: "task-sub muted" },
-          task.due_at && t("tasks.since", { time: formatShortDateTime(task.due_at) }),
+          task.due_at && t(task.kind === "missed_call" ? "tasks.since" : "tasks.due_short", { time: formatShortDateTime(task.ready_at || task.due_at) }),
           task.attempts > 1 && " · " + t("tasks.attempts", { count: task.attempts }),
           clientLink && task.client_id && [" · ", h("a", { href: `#/clients/${task.client_id}`, testid: "task-client" },
             clientNames[task.client_id] || t("tasks.open_client"))],

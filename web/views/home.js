@@ -57,7 +57,7 @@ function callbacksPanel() {
 
   async function load() {
     try {
-      const data = await api("GET", "/tasks", { query: { status: "open", kind: "callback", limit: TASKS_SHOWN } });
+      const data = await api("GET", "/tasks", { query: { status: "open", kind: "missed_call", limit: TASKS_SHOWN } });
       if (destroyed) return;
       count.textContent = String(data.total ?? (data.items || []).length);
       mount(body, taskList(data.items || [], { testid: "tasks-list", clientLink: true }));

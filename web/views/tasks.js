@@ -66,6 +66,7 @@ export function renderTasks(ctx) {
       h("h1", { class: "page-title" }, t("tasks.title")),
       h("div", { class: "page-tools" },
         h("a", { class: "btn btn-sm btn-ghost", href: "#/archive", testid: "tasks-archive-link" }, t("archive.title")),
+        ctx.hasRole("admin") && h("a", { class: "btn btn-sm btn-ghost", href: "#/outcomes", testid: "nav-outcomes" }, t("nav.outcomes")),
         h("button", { type: "button", class: "btn btn-sm", testid: "tasks-refresh", onclick: () => load() }, "⟳ ", t("calls.refresh")),
       ),
     ),

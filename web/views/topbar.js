@@ -78,11 +78,10 @@ export function createTopbar({ user, hasRole, onLogout }) {
   const links = [
     { route: ["home", "client", "client-new", "client-edit"], hash: "#/", label: t("nav.clients"), show: true },
     { route: ["calls"], hash: "#/calls", label: t("nav.calls"), show: true, testid: "nav-calls" },
-    { route: ["tasks", "archive"], hash: "#/tasks", label: t("nav.tasks"), show: true, testid: "nav-tasks" },
+    { route: ["tasks", "archive", "outcomes"], hash: "#/tasks", label: t("nav.tasks"), show: true, testid: "nav-tasks" },
     { route: ["live"], hash: "#/live", label: t("nav.live"), show: hasRole("supervisor"), testid: "nav-live" },
     { route: ["import"], hash: "#/import", label: t("nav.import"), show: hasRole("supervisor"), testid: "nav-import" },
     { route: ["users"], hash: "#/users", label: t("nav.users"), show: hasRole("admin"), testid: "nav-users" },
-    { route: ["outcomes"], hash: "#/outcomes", label: t("nav.outcomes"), show: hasRole("admin"), testid: "nav-outcomes" },
   ].filter((link) => link.show);
 
   const anchors = links.map((link) => ({
