@@ -70,6 +70,7 @@ class RoundReport:
     due_pushed: int = 0
     seconds: float = 0.0
     skipped: list[str] = field(default_factory=list)
+    step_seconds: dict[str, float] = field(default_factory=dict)
 
     def total(self) -> int:
         return self.archived + self.handed_over + self.released + self.placed + self.due_pushed
@@ -244,8 +245,17 @@ class Scheduler:
             async with self.db.write() as conn:
                 await repo.ensure_jobs(conn, now)
             self._jobs_ready = True
-        report.archived = await self._archive_do_not_call(now)
-        report.released = await self._release_leases(now)
+        steps = report.step_seconds
+
+        async def step(name: str, work) -> int:
+            began = time.perf_counter()
+            try:
+                return await work(now)
+            finally:
+                steps[name] = time.perf_counter() - began
+
+        report.archived = await step("do_not_call", self._archive_do_not_call)
+        report.released = await step("leases", self._release_leases)
         if self.placement is None:
             report.skipped.append("placement")
             if not self._placement_missing_logged:
@@ -253,10 +263,10 @@ class Scheduler:
                             "windows")
                 self._placement_missing_logged = True
         else:
-            report.placed = await self._place(now)
+            report.placed = await step("placement", self._place)
         # told before handed over: after downtime the owner hears of it, then anyone may take it
-        report.due_pushed = await self._push_due(now)
-        report.handed_over = await self._hand_over(now)
+        report.due_pushed = await step("tasks_due", self._push_due)
+        report.handed_over = await step("handover", self._hand_over)
         report.seconds = time.perf_counter() - started
         self.rounds += 1
         self.last_report = report
