@@ -154,7 +154,8 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
             db = Database(settings.db_url)
             try:
                 await upgrade(db)
-                credentials = await seed_demo(db, clients=args.clients, now=utc_now())
+                credentials = await seed_demo(db, clients=args.clients, now=utc_now(),
+                                              settings=settings)
             finally:
                 await db.dispose()
         except BaseException:

@@ -1,4 +1,5 @@
-"""Deterministic demo data: two shops, clients with Russian names, their orders.
+"""Deterministic demo data: two shops, clients with Russian names, their orders, and the
+operator's day: missed calls and tasks of every kind.
 
 Pure: the same ``seed`` and ``now`` always give the same data, in any process
 (no clock, no global random state, no iteration over sets).  Phone numbers are
@@ -9,7 +10,7 @@ time-zone guessing as real data.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
@@ -17,7 +18,8 @@ from typing import Any
 import phonenumbers
 
 __all__ = [
-    "DemoData", "FIXED_CLIENTS", "ORDER_STATUSES", "SHOPS", "UNKNOWN_CALLER", "feminine_surname", "generate_demo",
+    "DAY_CLIENTS", "DemoData", "FIXED_CLIENTS", "ORDER_STATUSES", "SHOPS", "TASK_KINDS", "UNKNOWN_CALLER",
+    "UNKNOWN_MISSED_CALLER", "feminine_surname", "generate_demo",
 ]
 
 SHOPS = ({"slug": "tehnomir", "name": "ТехноМир"}, {"slug": "domovoy", "name": "Домовой — товары для дома"})
@@ -38,6 +40,48 @@ FIXED_CLIENTS: tuple[dict[str, Any], ...] = (
      "phones": [{"number": "+79265550101", "label": "mobile"}], "emails": ["olga.smirnova@yandex.ru"],
      "tags": [], "notes": None, "birthday": None, "do_not_call": False},
 )
+
+#: The operator's day, after FIXED_CLIENTS: one client per zone from Kaliningrad (UTC+2) to
+#: Vladivostok (UTC+10) and one in New York, so that with the default calling hours (09:00-21:00
+#: local) one of them is inside the window at any hour of the day (holidays aside); a +7 9xx mobile
+#: with no city, whose zone is unknown (called only when it is day in every Russian zone, 07:00-09:00
+#: UTC); a client who asked not to be called.  ``orders``: (shop, age, status) of their orders.
+DAY_CLIENTS: tuple[dict[str, Any], ...] = (
+    {"name": "Марина Ковалёва", "company": None, "city": "Калининград", "region": "Калининградская область",
+     "timezone": "Europe/Kaliningrad", "phones": [{"number": "+79114567812", "label": "mobile"}],
+     "emails": [], "tags": [], "notes": None, "birthday": None, "do_not_call": False,
+     "orders": [("domovoy", timedelta(days=3), "shipped")]},
+    {"name": "Дмитрий Орлов", "company": None, "city": "Москва", "region": "Москва", "timezone": "Europe/Moscow",
+     "phones": [{"number": "+79037451290", "label": "mobile"}], "emails": ["d.orlov@mail.ru"], "tags": [],
+     "notes": None, "birthday": None, "do_not_call": False, "orders": []},
+    {"name": "Елена Зайцева", "company": None, "city": "Екатеринбург", "region": "Свердловская область",
+     "timezone": "Asia/Yekaterinburg", "phones": [{"number": "+79226318455", "label": "mobile"}], "emails": [],
+     "tags": ["постоянный клиент"], "notes": None, "birthday": None, "do_not_call": False,
+     "orders": [("tehnomir", timedelta(days=12), "delivered")]},
+    {"name": "Сергей Никитин", "company": None, "city": "Новосибирск", "region": "Новосибирская область",
+     "timezone": "Asia/Novosibirsk", "phones": [{"number": "+79137704216", "label": "mobile"}], "emails": [],
+     "tags": [], "notes": None, "birthday": None, "do_not_call": False,
+     "orders": [("tehnomir", timedelta(hours=20), "confirmed")]},
+    {"name": "Анастасия Белова", "company": None, "city": "Владивосток", "region": "Приморский край",
+     "timezone": "Asia/Vladivostok", "phones": [{"number": "+79242083517", "label": "mobile"}], "emails": [],
+     "tags": [], "notes": None, "birthday": None, "do_not_call": False,
+     "orders": [("domovoy", timedelta(minutes=50), "new")]},
+    {"name": "Ирина Вайнштейн", "company": None, "city": "Нью-Йорк", "region": "США", "timezone": "America/New_York",
+     "phones": [{"number": "+12127364158", "label": "mobile"}], "emails": ["irina.w@gmail.com"],
+     "tags": [], "notes": "Заказывает подарки родителям в Москву", "birthday": None, "do_not_call": False,
+     "orders": [("tehnomir", timedelta(hours=2), "new")]},
+    {"name": "Павел Гусев", "company": None, "city": None, "region": None, "timezone": None,
+     "phones": [{"number": "+79633219047", "label": "mobile"}], "emails": [], "tags": [], "notes": None,
+     "birthday": None, "do_not_call": False, "orders": []},
+    {"name": "Тамара Фролова", "company": None, "city": "Москва", "region": "Москва", "timezone": "Europe/Moscow",
+     "phones": [{"number": "+79857402261", "label": "mobile"}], "emails": [], "tags": [],
+     "notes": "Просила больше не звонить", "birthday": None, "do_not_call": True,
+     "orders": [("domovoy", timedelta(days=40), "delivered")]},
+)
+#: A missed call of the demo from a number that is nobody's (one of the demo PBX's unknown callers).
+UNKNOWN_MISSED_CALLER = "+79057770011"
+TASK_KINDS = ("missed_call", "callback", "redial", "order_confirmation", "reminder")
+OPERATORS = 2  # tasks name their owner by index among the demo's operators (101, 102)
 
 # (city, region, IANA zone, landline area codes, weight)
 CITIES = (
@@ -150,19 +194,30 @@ _TRANSLIT = dict(zip("абвгдеёжзийклмнопрстуфхцчшщъы
 @dataclass(frozen=True)
 class DemoData:
     """``clients`` and ``orders`` are plain dicts ready for the repositories;
-    an order's ``client_index`` is its client's index in ``clients``."""
+    an order's ``client_index`` is its client's index in ``clients``.
+
+    ``calls`` are missed inbound calls (``client_index`` None for a number that is nobody's);
+    ``tasks`` the operator's day: each has ``kind``, ``status`` (open/done/archived),
+    ``client_index`` (or None and ``phone``), ``due_at`` (UTC, the time asked for: placing it in
+    the client's calling window is the tasks service's job), ``assigned`` (index of the demo
+    operator, None = anyone), ``failures``, ``attempts``, ``history`` ((at, outcome) of earlier
+    attempts, oldest first), ``order_index``, ``call_index`` (its missed call) and, when closed,
+    ``result``, ``closed_at``, ``closed_reason``."""
 
     shops: list[dict[str, str]]
     clients: list[dict[str, Any]]
     orders: list[dict[str, Any]]
+    calls: list[dict[str, Any]] = field(default_factory=list)
+    tasks: list[dict[str, Any]] = field(default_factory=list)
 
 
 def generate_demo(seed: int, now: datetime, clients: int = 1000) -> DemoData:
-    """Demo shops, ``clients`` clients and their orders, all created before ``now``.
+    """Demo shops, ``clients`` clients, their orders, missed calls and tasks, all created before
+    ``now``.
 
-    ``FIXED_CLIENTS`` come first (as many as ``clients`` allows).  Every phone
-    is valid per ``phonenumbers``, unique across clients and never
-    ``UNKNOWN_CALLER``.  ``now`` must be timezone-aware; orders use its zone.
+    ``FIXED_CLIENTS`` come first, then ``DAY_CLIENTS`` (as many as ``clients`` allows).  Every phone
+    is valid per ``phonenumbers``, unique across clients and never ``UNKNOWN_CALLER``.  ``now`` must
+    be timezone-aware; orders use its zone, calls and tasks UTC.
     """
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError("now must be timezone-aware")
@@ -170,20 +225,26 @@ def generate_demo(seed: int, now: datetime, clients: int = 1000) -> DemoData:
         raise ValueError("clients must not be negative")
     rng = random.Random(seed)
     # Sets are only asked about membership, never iterated, so hashing cannot change the output.
-    taken = {UNKNOWN_CALLER} | {p["number"] for c in FIXED_CLIENTS for p in c["phones"]}
-    used_emails = {e for c in FIXED_CLIENTS for e in c["emails"]}
-    fixed_names = [c["name"] for c in FIXED_CLIENTS]
-    result = [_copy_client(c) for c in FIXED_CLIENTS[:clients]]
+    fixed = FIXED_CLIENTS + DAY_CLIENTS
+    taken = {UNKNOWN_CALLER, UNKNOWN_MISSED_CALLER} | {p["number"] for c in fixed for p in c["phones"]}
+    used_emails = {e for c in fixed for e in c["emails"]}
+    fixed_names = [c["name"] for c in fixed]
+    result = [_copy_client(c) for c in fixed[:clients]]
     while len(result) < clients:
         client = _random_client(rng, now, taken, used_emails)
         if client["name"] not in fixed_names:
             result.append(client)
-    return DemoData(shops=[dict(s) for s in SHOPS], clients=result, orders=_orders(rng, now, len(result)))
+    orders = _orders(rng, now, len(result))
+    # a generator of its own, so the day's tasks never change the clients and orders above
+    calls, tasks = _day(random.Random(f"tasks-{seed}"), now.astimezone(timezone.utc), result, orders)
+    return DemoData(shops=[dict(s) for s in SHOPS], clients=result, orders=orders, calls=calls, tasks=tasks)
 
 
 def _copy_client(client: dict[str, Any]) -> dict[str, Any]:
-    return {**client, "phones": [dict(p) for p in client["phones"]], "emails": list(client["emails"]),
+    copy = {**client, "phones": [dict(p) for p in client["phones"]], "emails": list(client["emails"]),
             "tags": list(client["tags"])}
+    copy.pop("orders", None)
+    return copy
 
 
 def _random_client(rng: random.Random, now: datetime, taken: set[str], used_emails: set[str]) -> dict[str, Any]:
@@ -259,15 +320,18 @@ def _orders(rng: random.Random, now: datetime, client_count: int) -> list[dict[s
     for index in range(client_count):
         if index < len(FIXED_CLIENTS):
             # The demo screen pop should show history for the callers in the traces.
-            plan = [("tehnomir", timedelta(days=2, hours=3)), ("domovoy", timedelta(days=35, hours=5))]
+            plan = [("tehnomir", timedelta(days=2, hours=3), None), ("domovoy", timedelta(days=35, hours=5), None)]
+        elif index < len(FIXED_CLIENTS) + len(DAY_CLIENTS):
+            plan = DAY_CLIENTS[index - len(FIXED_CLIENTS)]["orders"]
         elif rng.random() < 0.85:
-            plan = [(rng.choice(SHOPS)["slug"], _order_age(rng)) for _ in range(rng.choice((1, 1, 2, 2, 3, 4)))]
+            plan = [(rng.choice(SHOPS)["slug"], _order_age(rng), None)
+                    for _ in range(rng.choice((1, 1, 2, 2, 3, 4)))]
         else:
             plan = []
-        for shop, age in plan:
+        for shop, age, status in plan:
             # In UTC: wall-clock arithmetic across a DST change could land on or after now.
             created_at = (now.astimezone(timezone.utc) - age).astimezone(now.tzinfo).replace(microsecond=0)
-            drafts.append((created_at, index, shop, _status(rng, age), _items(rng, shop)))
+            drafts.append((created_at, index, shop, status or _status(rng, age), _items(rng, shop)))
     drafts.sort(key=lambda d: (d[0], d[1]))
     sequence = {shop["slug"]: 10_000 for shop in SHOPS}
     orders = []
@@ -302,3 +366,142 @@ def _items(rng: random.Random, shop: str) -> list[dict[str, Any]]:
     products = rng.sample(PRODUCTS[shop], rng.choices((1, 2, 3), weights=(60, 30, 10))[0])
     return [{"sku": sku, "name": name, "qty": rng.choices((1, 2, 3), weights=(80, 15, 5))[0], "price": Decimal(price)}
             for sku, name, price in products]
+
+
+# the operator's day
+
+_LADDER = (timedelta(minutes=5), timedelta(minutes=30), timedelta(hours=3), timedelta(days=1))
+_FAILED = ("no_answer", "no_answer", "busy", "unavailable")
+_CALLBACK_TITLES = ("Перезвонить: выбирает модель, просил набрать позже", "Перезвонить: обсудить рассрочку",
+                    "Перезвонить: уточнить адрес доставки", "Перезвонить: сравнивает с другим магазином",
+                    "Перезвонить: ждёт зарплату, хочет оформить заказ")
+
+
+def _task(kind: str, client_index: int | None, due_at: datetime, title: str, **extra: Any) -> dict[str, Any]:
+    task = {"kind": kind, "status": "open", "client_index": client_index, "phone": None, "title": title,
+            "due_at": due_at, "assigned": None, "failures": 0, "attempts": 0, "history": [], "priority": 0,
+            "order_index": None, "call_index": None, "note": None, "result": None, "closed_at": None,
+            "closed_reason": None}
+    task.update(extra)
+    return task
+
+
+def _redial(client_index: int, last_at: datetime, failures: int, rng: random.Random, title: str,
+            **extra: Any) -> dict[str, Any]:
+    """A redial after ``failures`` failed attempts, the last at ``last_at``: due a ladder step later."""
+    history, at = [], last_at
+    for step in range(failures, 0, -1):
+        history.append((at, rng.choice(_FAILED)))
+        if step > 1:
+            at -= _LADDER[step - 2]
+    history.reverse()
+    return _task("redial", client_index, last_at + _LADDER[failures - 1], title, failures=failures,
+                 attempts=failures, history=history, result=history[-1][1], **extra)
+
+
+def _archived(task: dict[str, Any], at: datetime, reason: str) -> dict[str, Any]:
+    return {**task, "status": "archived", "closed_at": at, "closed_reason": reason}
+
+
+def _day(rng: random.Random, now: datetime, clients: list[dict[str, Any]],
+         orders: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Missed calls and tasks for the clients, around ``now`` (UTC); see :class:`DemoData`.
+
+    Open tasks are never a do-not-call client's, and a number has at most one open missed-call
+    task.  Due times are the times asked for: some are due now for every zone of ``DAY_CLIENTS``,
+    others later today, tomorrow, and a few are archived or done."""
+    now = now.replace(microsecond=0)
+    first_random = len(FIXED_CLIENTS) + len(DAY_CLIENTS)
+    day = {c["name"]: i for i, c in enumerate(clients[:first_random])}.get
+
+    def last_order(client_index: int) -> int | None:
+        return max((n for n, o in enumerate(orders) if o["client_index"] == client_index), default=None)
+
+    pool = [i for i in range(first_random, len(clients)) if not clients[i]["do_not_call"]]
+    rng.shuffle(pool)
+    calls: list[dict[str, Any]] = []
+    tasks: list[dict[str, Any]] = []
+
+    def missed(client_index: int | None, ago: timedelta, *, phone: str | None = None) -> None:
+        phone = phone or clients[client_index]["phones"][0]["number"]
+        wait = rng.randint(12, 70)
+        calls.append({"client_index": client_index, "phone": phone, "started_at": now - ago,
+                      "wait_seconds": wait})
+        if client_index is None or not clients[client_index]["do_not_call"]:
+            tasks.append(_task("missed_call", client_index, now - ago + timedelta(seconds=wait),
+                               "Пропущенный звонок", phone=phone, attempts=1, call_index=len(calls) - 1))
+
+    # due now, one per zone: whichever zone is in its calling hours gives Next task something
+    for name, ago in (("Дмитрий Орлов", timedelta(minutes=25)), ("Павел Гусев", timedelta(hours=2)),
+                      ("Тамара Фролова", timedelta(hours=3))):
+        if day(name) is not None:
+            missed(day(name), ago)
+    missed(None, timedelta(minutes=70), phone=UNKNOWN_MISSED_CALLER)
+    if (i := day("Марина Ковалёва")) is not None:
+        tasks.append(_redial(i, now - timedelta(minutes=10), 1, rng, "Не дозвонились: вопрос по доставке"))
+    if (i := day("Елена Зайцева")) is not None:
+        tasks.append(_task("callback", i, now - timedelta(minutes=3), "Перезвонить: выбирает подарок мужу",
+                           assigned=0, note="Просила перезвонить сегодня"))
+    if (i := day("Сергей Никитин")) is not None:
+        order = last_order(i)
+        title = f"Уточнить адрес доставки заказа {orders[order]['number']}" if order is not None \
+            else "Уточнить адрес доставки"
+        tasks.append(_redial(i, now - timedelta(minutes=32), 2, rng, title, order_index=order))
+    if (i := day("Ирина Вайнштейн")) is not None:
+        tasks.append(_task("callback", i, now + timedelta(hours=3), "Перезвонить: выбрать цвет чехла",
+                           assigned=1))
+    if (i := day("Тамара Фролова")) is not None:
+        # she asked not to be called on the phone: her open task went to the archive
+        asked = now - timedelta(days=1, hours=2)
+        tasks.append(_archived(_task("redial", i, asked - timedelta(minutes=5), "Предложить скидку",
+                                     failures=1, attempts=1, history=[(asked, "no_answer")],
+                                     result="no_answer"), asked, "do_not_call"))
+
+    # later today and tomorrow
+    if (i := day("Иван Петров")) is not None:
+        tasks.append(_task("callback", i, now + timedelta(hours=2), "Перезвонить: обсудить рассрочку",
+                           assigned=0))
+        order = last_order(i)
+        tasks.append(_task("reminder", i, now + timedelta(hours=20),
+                           f"Напомнить о получении заказа {orders[order]['number']}" if order is not None
+                           else "Напомнить о получении заказа", order_index=order))
+    if (i := day("Ольга Смирнова")) is not None:
+        tasks.append(_task("callback", i, now + timedelta(hours=5), "Перезвонить: уточнить размер", assigned=1))
+
+    # every new order waits for its confirmation
+    for n, order in enumerate(orders):
+        if order["status"] == "new" and not clients[order["client_index"]]["do_not_call"]:
+            tasks.append(_task("order_confirmation", order["client_index"],
+                               order["created_at"].astimezone(timezone.utc), f"Подтвердить заказ {order['number']}",
+                               order_index=n, priority=1 if order["total"] >= Decimal("30000") else 0))
+
+    # the other clients: a spread of work over the day, and the archive
+    spread = pool[:24]
+    for i in spread[:3]:
+        missed(i, timedelta(minutes=rng.randint(15, 360)))
+    for k, i in enumerate(spread[3:9]):
+        tasks.append(_redial(i, now - timedelta(minutes=rng.randint(5, 170)), 1 + k % 3, rng,
+                             "Не дозвонились по заказу"))
+    for k, i in enumerate(spread[9:15]):
+        tasks.append(_task("callback", i, now + timedelta(minutes=rng.randint(-120, 600)),
+                           rng.choice(_CALLBACK_TITLES), assigned=(0, 1, None)[k % 3]))
+    for i in spread[15:17]:
+        tasks.append(_task("reminder", i, now + timedelta(minutes=rng.randint(-60, 1440)),
+                           "Напомнить о бонусах к празднику"))
+    for k, i in enumerate(spread[17:20]):
+        last = now - timedelta(hours=rng.randint(2, 30))
+        if k < 2:  # the fifth failure ends the ladder
+            task = _redial(i, last - _LADDER[3], 4, rng, "Не дозвонились по заказу")
+            task["history"].append((last, "no_answer"))
+            tasks.append(_archived({**task, "failures": 5, "attempts": 5, "result": "no_answer"},
+                                   task["due_at"], "ladder_exhausted"))
+        else:
+            tasks.append(_archived(_task("redial", i, last, "Не дозвонились по заказу", attempts=1,
+                                         history=[(last, "invalid_number")], result="invalid_number"),
+                                   last, "invalid_number"))
+    for i, result in zip(spread[20:22], ("confirmed", "paid")):
+        at = now - timedelta(hours=rng.randint(1, 8))
+        tasks.append({**_task("callback", i, at, rng.choice(_CALLBACK_TITLES), attempts=1,
+                              history=[(at, result)], result=result),
+                      "status": "done", "closed_at": at, "closed_reason": result})
+    return calls, tasks

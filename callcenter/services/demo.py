@@ -1,24 +1,30 @@
-"""Demo data: seeds an empty database with shops, users, ~1,000 clients and their orders."""
+"""Demo data: seeds an empty database with shops, users, ~1,000 clients, their orders, and the
+operator's day (missed calls and tasks of every kind, placed in the clients' calling windows)."""
 
 from __future__ import annotations
 
 import os
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from argon2 import PasswordHasher
 from sqlalchemy import insert
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-from callcenter.domain.demo_data import generate_demo
+from callcenter.config import Settings, load_settings
+from callcenter.domain.demo_data import DemoData, generate_demo
 from callcenter.domain.phones import normalise_phone
 from callcenter.services.orders import shop_token_hash
+from callcenter.services.tasks import TaskService
 from callcenter.storage import audit
+from callcenter.storage import calls as calls_repo
 from callcenter.storage import clients as clients_repo
+from callcenter.storage import tasks as tasks_repo
 from callcenter.storage import users as users_repo
 from callcenter.storage.database import Database
-from callcenter.storage.tables import client_emails, client_phones, orders, shops
+from callcenter.storage.tables import client_emails, client_phones, orders, shops, task_attempts
 
 DEMO_USERS = (
     # login, name, role, extension, password
@@ -51,9 +57,12 @@ def demo_secret_key(folder: Path) -> str:
     return key
 
 
-async def seed_demo(db: Database, *, clients: int, now: datetime, seed: int = 7) -> dict[str, Any]:
+async def seed_demo(db: Database, *, clients: int, now: datetime, seed: int = 7,
+                    settings: Settings | None = None) -> dict[str, Any]:
     """Fill an empty database (no users) with demo data; do nothing to a database in use.
 
+    The tasks are placed in their clients' calling windows as ``settings`` (calling hours,
+    holidays, next-task order; the defaults when None) say, as the tasks service places them.
     Returns the demo credentials to print (passwords are the fixed demo ones).
     """
     credentials = {"users": {login: {"password": pw, "role": role, "extension": ext}
@@ -109,14 +118,74 @@ async def seed_demo(db: Database, *, clients: int, now: datetime, seed: int = 7)
             "currency": o["currency"], "items": _json_items(o["items"]),
             "created_at": o["created_at"], "updated_at": o["created_at"],
         } for o in data.orders]
+        order_ids: list[int] = []
         if order_rows:
-            await conn.execute(insert(orders), order_rows)
+            result = await conn.execute(
+                insert(orders).returning(orders.c.id, sort_by_parameter_order=True), order_rows)
+            order_ids = list(result.scalars())
+        tasks = TaskService(db, lambda: now, settings or load_settings({}, environ={}),
+                            clients=None, outcomes=None)  # type: ignore[arg-type]
+        task_count = await _seed_day(conn, tasks, data, client_ids, order_ids, operators, now)
         await audit.record(conn, at=now, action="demo.seed", user_id=None, login="demo", ip=None,
-                           details={"clients": len(client_ids), "orders": len(order_rows)})
+                           details={"clients": len(client_ids), "orders": len(order_rows),
+                                    "tasks": task_count})
     credentials["shop_tokens"] = tokens
     async with db.read() as conn:
         credentials["callers"] = await clients_repo.some_phones(conn, 40)
     return credentials
+
+
+async def _seed_day(conn: AsyncConnection, tasks: TaskService, data: DemoData,
+                    client_ids: Sequence[int], order_ids: Sequence[int],
+                    operators: Sequence[int], now: datetime) -> int:
+    """The demo's missed calls, then its tasks, each placed in its client's calling window
+    (:meth:`TaskService.placement`) and ranked as the tasks service does; their earlier
+    attempts.  Returns how many tasks."""
+    call_ids = []
+    for n, call in enumerate(data.calls):
+        client = call["client_index"]
+        started = call["started_at"]
+        call_id, _ = await calls_repo.insert_call(conn, {
+            "call_key": f"demo-missed-{n}", "direction": "inbound",
+            "caller": call["phone"].lstrip("+"), "caller_e164": call["phone"],
+            "client_id": client_ids[client] if client is not None else None,
+            "operators_rung": ["PJSIP/101", "PJSIP/102"], "handled_by": [],
+            "started_at": started, "ended_at": started + timedelta(seconds=call["wait_seconds"]),
+            "outcome": "missed", "talk_seconds": 0, "wait_seconds": call["wait_seconds"],
+            "hangup_side": "customer", "queue": "shop", "variables": {}, "status": "completed"})
+        call_ids.append(call_id)
+    attempts = []
+    for task in data.tasks:
+        index = task["client_index"]
+        client = data.clients[index] if index is not None else {}
+        row = {"timezone": client.get("timezone"), "city": client.get("city"),
+               "region": client.get("region"),
+               "e164": client["phones"][0]["number"] if client else None}
+        ready_at, window_ends_at, zone = tasks.placement(row, task["due_at"], task["phone"])
+        assigned = operators[task["assigned"]] if task["assigned"] is not None else None
+        task_id = await tasks_repo.insert_task(conn, {
+            "kind": task["kind"], "status": task["status"],
+            "client_id": client_ids[index] if index is not None else None,
+            "phone_e164": task["phone"] or row["e164"], "title": task["title"],
+            "due_at": task["due_at"], "ready_at": ready_at, "window_ends_at": window_ends_at,
+            "timezone": zone, "attempts": task["attempts"], "failures": task["failures"],
+            "priority": task["priority"],
+            "rank": tasks.rank(task["kind"], task["failures"], assigned),
+            "assigned_to": assigned, "result": task["result"], "note": task["note"],
+            "order_id": order_ids[task["order_index"]] if task["order_index"] is not None
+            else None,
+            "call_id": call_ids[task["call_index"]] if task["call_index"] is not None else None,
+            "closed_at": task["closed_at"], "closed_reason": task["closed_reason"],
+            "created_at": min(now, task["due_at"], *(at for at, _ in task["history"])),
+            "updated_at": now})
+        for k, (at, outcome) in enumerate(task["history"]):
+            attempts.append({"task_id": task_id, "at": at, "outcome": outcome, "note": None,
+                             "user_id": assigned or operators[k % len(operators)],
+                             "call_id": None, "source": "operator", "next_at": None,
+                             "call_key": None})
+    if attempts:
+        await conn.execute(insert(task_attempts), attempts)
+    return len(data.tasks)
 
 
 def _json_items(items: list[dict[str, Any]]) -> list[dict[str, Any]]:

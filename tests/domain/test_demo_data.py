@@ -14,15 +14,23 @@ from zoneinfo import ZoneInfo, available_timezones
 import phonenumbers
 import pytest
 
+from callcenter.config import load_settings
+from callcenter.domain.calling_hours import parse_calling_hours
+from callcenter.domain.client_zone import resolve_client_zone
 from callcenter.domain.demo_data import (
+    DAY_CLIENTS,
     FIXED_CLIENTS,
     ORDER_STATUSES,
+    TASK_KINDS,
     UNKNOWN_CALLER,
+    UNKNOWN_MISSED_CALLER,
     DemoData,
     feminine_surname,
     generate_demo,
 )
 from callcenter.domain.phones import normalise_phone
+from callcenter.domain.redial import window_for
+from callcenter.domain.tasks import Placement
 
 NOW = datetime(2025, 3, 30, 3, 30, tzinfo=ZoneInfo("Europe/Berlin"))  # minutes after a DST jump
 CYRILLIC_NAME = re.compile(r"^[А-ЯЁ][а-яё]+(-[А-ЯЁ][а-яё]+)?( [А-ЯЁ][а-яё]+(-[А-ЯЁ][а-яё]+)?){1,2}$")
@@ -121,7 +129,7 @@ def testfeminine_surname(male, female):
 
 
 def test_timezones_are_iana_and_spread_across_russia(demo):
-    zones = Counter(c["timezone"] for c in demo.clients)
+    zones = Counter(c["timezone"] for c in demo.clients if c["timezone"] is not None)
     assert set(zones) <= available_timezones()
     assert {"Europe/Moscow", "Europe/Kaliningrad", "Europe/Samara", "Asia/Yekaterinburg", "Asia/Novosibirsk",
             "Asia/Vladivostok"} <= set(zones)
@@ -180,3 +188,110 @@ def test_fixed_clients_are_not_shared_mutable_state():
     data = generate_demo(1, NOW, clients=2)
     data.clients[0]["phones"].append({"number": "+79000000000", "label": "mobile"})
     assert len(FIXED_CLIENTS[0]["phones"]) == 1
+
+
+# the operator's day
+
+DEFAULTS = load_settings({}, environ={})
+HOURS = parse_calling_hours(DEFAULTS.calling_hours, DEFAULTS.holidays)
+UTC_NOW = NOW.astimezone(timezone.utc).replace(microsecond=0)
+
+
+def zone_of(client):
+    return resolve_client_zone(client["timezone"], client["city"], client["region"],
+                               client["phones"][0]["number"], fallback=(DEFAULTS.timezone,))
+
+
+def placed(data, task):
+    """Where the tasks service puts the task: its due time moved into the client's window."""
+    client = data.clients[task["client_index"]] if task["client_index"] is not None else None
+    zone = zone_of(client) if client else resolve_client_zone(
+        None, None, None, task["phone"], fallback=(DEFAULTS.timezone,))
+    return Placement.of(task["due_at"], window_for(task["due_at"], zone, HOURS))
+
+
+def open_tasks(data):
+    return [t for t in data.tasks if t["status"] == "open"]
+
+
+def test_day_clients_come_after_the_fixed_ones_one_per_zone(demo):
+    day = demo.clients[len(FIXED_CLIENTS):len(FIXED_CLIENTS) + len(DAY_CLIENTS)]
+    assert [c["name"] for c in day] == [c["name"] for c in DAY_CLIENTS]
+    assert "orders" not in day[0]
+    zones = [zone_of(c) for c in day]
+    assert {z.zones[0] for z in zones if z.known} >= {
+        "Europe/Kaliningrad", "Europe/Moscow", "Asia/Yekaterinburg", "Asia/Novosibirsk",
+        "Asia/Vladivostok", "America/New_York"}
+    unknown = [c for c, z in zip(day, zones) if not z.known]
+    assert [c["name"] for c in unknown] == ["Павел Гусев"]
+    assert unknown[0]["phones"][0]["number"].startswith("+79") and unknown[0]["city"] is None
+    assert [c["name"] for c in day if c["do_not_call"]] == ["Тамара Фролова"]
+
+
+def test_tasks_of_every_kind_now_later_and_in_the_archive(demo):
+    tasks = open_tasks(demo)
+    assert {t["kind"] for t in tasks} == set(TASK_KINDS)
+    assert {t["failures"] for t in tasks if t["kind"] == "redial"} == {1, 2, 3}
+    own = [t for t in tasks if t["kind"] == "callback" and t["assigned"] is not None]
+    assert any(t["due_at"] <= UTC_NOW for t in own)
+    assert any(UTC_NOW < t["due_at"] < UTC_NOW + timedelta(hours=12) for t in own)
+    assert {t["assigned"] for t in own} == {0, 1}
+    new_orders = [n for n, o in enumerate(demo.orders) if o["status"] == "new"
+                  and not demo.clients[o["client_index"]]["do_not_call"]]
+    confirmations = [t for t in tasks if t["kind"] == "order_confirmation"]
+    assert sorted(t["order_index"] for t in confirmations) == new_orders
+    for t in confirmations:
+        assert demo.orders[t["order_index"]]["client_index"] == t["client_index"]
+        assert demo.orders[t["order_index"]]["number"] in t["title"]
+    closed = [t for t in demo.tasks if t["status"] != "open"]
+    assert {t["closed_reason"] for t in closed if t["status"] == "archived"} == {
+        "ladder_exhausted", "invalid_number", "do_not_call"}
+    assert {t["status"] for t in closed} == {"archived", "done"}
+    assert all(t["closed_at"] <= UTC_NOW and t["result"] for t in closed)
+    exhausted = [t for t in closed if t["closed_reason"] == "ladder_exhausted"]
+    assert all(t["failures"] == 5 == len(t["history"]) for t in exhausted)
+
+
+def test_missed_calls_open_one_task_per_number_never_for_do_not_call(demo):
+    missed = [t for t in open_tasks(demo) if t["kind"] == "missed_call"]
+    assert len(missed) >= 4
+    for t in missed:
+        call = demo.calls[t["call_index"]]
+        assert (call["client_index"], call["phone"]) == (t["client_index"], t["phone"])
+        assert call["started_at"] < t["due_at"] <= UTC_NOW and t["attempts"] == 1
+    assert len({t["phone"] for t in missed}) == len(missed)
+    assert UNKNOWN_MISSED_CALLER in {t["phone"] for t in missed if t["client_index"] is None}
+    assert UNKNOWN_MISSED_CALLER not in all_phones(demo)
+    # the do-not-call client's missed call is in the log, with no task
+    tamara = [i for i, c in enumerate(demo.clients) if c["name"] == "Тамара Фролова"]
+    assert [c for c in demo.calls if c["client_index"] in tamara]
+    callers = {c["phone"] for c in demo.calls}
+    assert len(callers) == len(demo.calls)
+
+
+def test_no_open_task_for_a_do_not_call_client(demo):
+    for t in open_tasks(demo):
+        if t["client_index"] is not None:
+            assert not demo.clients[t["client_index"]]["do_not_call"], t
+
+
+def test_attempt_history_matches_the_counters(demo):
+    for t in demo.tasks:
+        times = [at for at, _ in t["history"]]
+        assert times == sorted(times) and all(at <= UTC_NOW for at in times), t
+        assert t["attempts"] >= len(t["history"])
+        if t["kind"] == "redial" and t["status"] == "open":
+            assert len(t["history"]) == t["failures"] == t["attempts"]
+            assert all(o in ("no_answer", "busy", "unavailable") for _, o in t["history"])
+            assert t["due_at"] > t["history"][-1][0]
+        assert t["due_at"].utcoffset() == timedelta(0)
+
+
+@pytest.mark.parametrize("day", ["2026-12-02", "2026-07-15"])  # New York in winter and summer time
+def test_next_task_has_something_in_a_calling_window_at_any_hour(day):
+    for minutes in range(5, 24 * 60, 30):
+        now = datetime.fromisoformat(f"{day}T00:00:00+00:00") + timedelta(minutes=minutes)
+        data = generate_demo(seed=7, now=now, clients=40)
+        ready = [t for t in open_tasks(data)
+                 if (p := placed(data, t)).ready_at <= now < p.window_ends_at]
+        assert ready, f"nothing to call at {now:%H:%M} UTC"
