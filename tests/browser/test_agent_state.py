@@ -25,7 +25,7 @@ def wait_for(check, timeout: float = 10.0):
         time.sleep(0.05)
 
 
-def test_pause_from_the_menu_and_follow_the_phone(page, live_pbx, pbx_sign_in):
+def test_pause_from_the_menu_and_follow_the_phone(page, other_page, live_pbx, pbx_sign_in):
     live_pbx.wait_ami_connected()
     pbx_sign_in(page, name="Анна Смирнова", extension="PJSIP/101")
     widget = page.get_by_test_id("agent-state")
@@ -80,3 +80,8 @@ def test_pause_from_the_menu_and_follow_the_phone(page, live_pbx, pbx_sign_in):
                                   "State": "NOT_INUSE"}]))
     expect(widget).to_have_attribute("data-state", "wrap_up")
     expect(label).to_have_text(re.compile(r"^Постобработка [01]:\d\d$"))
+
+    # a supervisor with no phone has no state to show
+    pbx_sign_in(other_page, role="supervisor", name="Светлана Орлова")
+    expect(other_page.get_by_test_id("next-task")).to_be_visible()
+    expect(other_page.get_by_test_id("agent-state")).to_have_count(0)

@@ -3,6 +3,7 @@
 // "Постобработка 0:42"); one click toggles ready/pause, the ▾ menu picks a
 // pause reason or offline. Keys: F9 toggles ready/pause, Alt+1…9 pauses with
 // the n-th reason. Follows agent.state pushes (the phone, Asterisk, wrap-up).
+// Shown to operators and to anyone with a phone (staff without one have none).
 
 import { api } from "../api.js";
 import { h } from "../dom.js";
@@ -45,8 +46,14 @@ export function agentLabel(agent, now = Date.now()) {
   return elapsed === null ? name : `${name} · ${clock(elapsed)}`;
 }
 
-/** createAgentState({user}) → {el, destroy()} */
+/** Whether the user has a state to show: operators, and anyone with a phone. */
+export function isAgent(user) {
+  return user.role === "operator" || !!user.extension;
+}
+
+/** createAgentState({user}) → {el, destroy()}; an empty element for staff with no phone. */
 export function createAgentState({ user }) {
+  if (!isAgent(user)) return { el: h("span", { hidden: true, testid: "agent-state-none" }), destroy() {} };
   let agent = { user_id: user.id, state: "offline", reason: null, since: null, chosen: "offline" };
   let reasons = [];
   let lastReason = null;
@@ -55,6 +62,7 @@ export function createAgentState({ user }) {
 
   const dot = h("span", { class: "agent-state-dot", "aria-hidden": "true" });
   const label = h("span", { class: "agent-state-label", testid: "agent-state-label" });
+  Object.assign(label.style, { maxWidth: "190px", overflow: "hidden", textOverflow: "ellipsis", whiteSpace: "nowrap" });
   const toggle = h("button", {
     type: "button", class: "btn btn-sm agent-state-toggle", testid: "agent-state-toggle",
     "aria-keyshortcuts": "F9", onclick: () => toggleReady(),
