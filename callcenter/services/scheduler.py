@@ -306,6 +306,9 @@ class Scheduler:
 
     async def _place(self, now: datetime) -> int:
         placed, after = 0, 0
+        # tasks of one client (or zone hints) due at one moment share a placement: after
+        # downtime most are due "now"
+        memo: dict[tuple, tuple[datetime, datetime, str]] = {}
         while True:
             async with self.db.read() as conn:
                 rows = await repo.tasks_to_place(conn, now, after_id=after, limit=PLACE_BATCH)
@@ -319,8 +322,12 @@ class Scheduler:
                 client = {"id": row["client_id"], "timezone": row["timezone"],
                           "city": row["city"], "region": row["region"], "name": row["name"],
                           "e164": row["phone_e164"], "phone_e164": row["phone_e164"]}
+                at = max(row["due_at"], now)
+                key = (row["timezone"], row["city"], row["region"], row["phone_e164"], at)
                 try:
-                    ready, ends, zone = self.placement(client, max(row["due_at"], now))
+                    if key not in memo:
+                        memo[key] = self.placement(client, at)
+                    ready, ends, zone = memo[key]
                 except Exception:
                     log.exception("task %s could not be placed in a calling window", row["id"])
                     continue
