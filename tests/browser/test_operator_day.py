@@ -49,6 +49,16 @@ def hhmm(at: datetime, zone: str) -> str:
     return at.astimezone(ZoneInfo(zone)).strftime("%H:%M")
 
 
+def shown(at: datetime, zone: str) -> str:
+    """A time as the page says it in `zone`: "14:35" today, "завтра 10:00", else "05.12, 10:00"."""
+    local, today = at.astimezone(ZoneInfo(zone)), datetime.now(timezone.utc).astimezone(ZoneInfo(zone)).date()
+    if local.date() == today:
+        return local.strftime("%H:%M")
+    if local.date() == today + timedelta(days=1):
+        return "завтра " + local.strftime("%H:%M")
+    return local.strftime("%d.%m, %H:%M")
+
+
 def utc(iso: str) -> datetime:
     return datetime.fromisoformat(iso.replace("Z", "+00:00"))
 
@@ -148,8 +158,8 @@ def test_ready_next_task_call_no_answer_next_attempt_in_the_clients_time(
     # the first failed attempt: again in 5 minutes (inside the window in this zone)
     assert timedelta(minutes=4) < next_at - started < timedelta(minutes=7), (started, saved)
     city = CITY.get(zone, zone.split("/")[-1].replace("_", " "))
-    expected = (f"{hhmm(next_at, zone)} у клиента ({city}) · {hhmm(next_at, OPERATOR_ZONE)} у вас"
-                if zone != OPERATOR_ZONE else f"{hhmm(next_at, zone)} у клиента и у вас")
+    expected = (f"{shown(next_at, zone)} у клиента ({city}) · {shown(next_at, OPERATOR_ZONE)} у вас"
+                if zone != OPERATOR_ZONE else f"{shown(next_at, zone)} у клиента и у вас")
     expect(next_line).to_contain_text(expected)
     # The task card on the page says the same and keeps saying it after the call card goes.
     expect(card.get_by_test_id("task-next-attempt")).to_contain_text(expected)
@@ -183,21 +193,26 @@ def test_callback_tomorrow_at_ten_is_tomorrow_ten_in_the_clients_time(
     page.keyboard.press("5")
     dialog = page.get_by_test_id("callback-dialog")
     expect(dialog).to_be_visible()
-    text = dialog.locator("input[type=text], input:not([type])").first
+    text = dialog.get_by_test_id("when-text")
+    expect(text).to_be_focused()
     text.fill("завтра 10:00")
-    text.press("Tab")
-    page.wait_for_timeout(600)  # the quick entry reads the text (debounced) before saving
+    # the quick entry reads the text on the server: the client's time with the operator's beside it
+    expect(dialog.get_by_test_id("when-input")).to_have_attribute("data-at", re.compile("."))
+    expect(dialog.get_by_test_id("when-preview")).to_contain_text("10:00")
+    expect(dialog.get_by_test_id("planner-strip")).to_be_visible()
     dialog.get_by_test_id("callback-save").click()
     expect(dialog).to_have_count(0)
 
     now = datetime.now(timezone.utc).astimezone(ZoneInfo(zone))
     tomorrow_ten = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(),
                                     ZoneInfo(zone)).replace(hour=10)
+    line = card.get_by_test_id("task-next-attempt")
+    expect(line).to_contain_text(
+        f"Следующая попытка: завтра 10:00 у клиента (Екатеринбург) · {shown(tomorrow_ten, OPERATOR_ZONE)} у вас")
     saved = page_api(page, "GET", f"/tasks/{task['id']}")["body"]
     assert saved["status"] == "open" and saved["kind"] == "callback", saved
     assert utc(saved["due_at"]) == tomorrow_ten, saved
-    line = card.get_by_test_id("task-next-attempt")
-    expect(line).to_contain_text(f"10:00 у клиента (Екатеринбург) · {hhmm(tomorrow_ten, OPERATOR_ZONE)} у вас")
+    assert saved["attempts"] == 1 and saved["assigned_to"] is not None, saved  # a personal callback
 
 
 def test_admin_adds_an_outcome_and_it_is_a_button(page, live_server, sign_in, page_api):

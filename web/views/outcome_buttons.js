@@ -59,13 +59,14 @@ function zoneDay(date, zone) {
   return new Intl.DateTimeFormat("en-CA", { timeZone: zone, year: "numeric", month: "2-digit", day: "2-digit" }).format(date);
 }
 
-/** "14:35" when it is today in `zone`, else "03.12, 10:00" (or "" for a bad time/zone). */
+/** "14:35" today in `zone`, "завтра 10:00" tomorrow, else "05.12, 10:00" ("" for a bad time/zone). */
 export function timeInZone(iso, zone, now = new Date()) {
   const date = iso ? new Date(iso) : null;
   if (!date || Number.isNaN(date.getTime())) return "";
   try {
     const time = new Intl.DateTimeFormat(locale(), { timeZone: zone, hour: "2-digit", minute: "2-digit", hourCycle: "h23" }).format(date);
     if (zoneDay(date, zone) === zoneDay(now, zone)) return time;
+    if (zoneDay(date, zone) === zoneDay(new Date(now.getTime() + 86400000), zone)) return t("outcomes.tomorrow", { time });
     const day = new Intl.DateTimeFormat(locale(), { timeZone: zone, day: "2-digit", month: "2-digit" }).format(date);
     return `${day}, ${time}`;
   } catch {
