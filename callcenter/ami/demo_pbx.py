@@ -1,25 +1,123 @@
 """A pretend PBX for the demo: the AMI simulator in-process, sending calls from demo clients.
 
 It lets a newcomer see cards pop without an Asterisk: the first call arrives a few seconds after
-an operator logs in, then one every ~25 seconds; some callers are unknown numbers. Click-to-call
-replays a real recorded outbound call.
+an operator logs in, then one every ~25 seconds; some callers are unknown numbers.
+
+Click-to-call is answered with a real recorded outbound call, one of :data:`SCRIPTS` in turn:
+the client is busy (about 8 s), answers and talks (about 12 s), does not answer (rings 30 s),
+and round again.  Each is played as the call the Originate asked for: the operator's phone, the
+number, the name and the ``CRM_*`` variables are the Originate's, and Asterisk's echo of
+``CRM_TASK_ID`` carries the task's id, so the PBX's busy or no-answer moves that task's ladder.
+``QueuePause`` (ready / pause in the top bar) is answered by the simulator as Asterisk 22 does.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import secrets
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
+from callcenter.ami.message_text import parse_message, split_repeated
 from callcenter.ami.sim import AmiSimulator
+from callcenter.ami.trace import Trace, iter_records, load_trace
+from callcenter.domain.originates import originate_variables
 
 log = logging.getLogger("callcenter.demo")
-ORIGINATE_TRACE = Path(__file__).with_name("traces") / "outbound_click_to_call.jsonl"
+TRACES = Path(__file__).with_name("traces")
+ORIGINATE_TRACE = TRACES / "outbound_click_to_call.jsonl"
+#: (the outcome the CRM will log, the recorded outbound call played for it), in turn
+SCRIPTS = (("busy", TRACES / "outbound_rejected.jsonl"),
+           ("answered", ORIGINATE_TRACE),
+           ("no_answer", TRACES / "outbound_no_answer.jsonl"))
 UNKNOWN_CALLERS = ("+79031112233", "79057770011", "89998887766")
+
+
+@dataclass(frozen=True)
+class _Recorded:
+    """A recorded outbound call and what its Originate asked for."""
+
+    trace: Trace
+    channel: str         # PJSIP/101
+    number: str          # 79161234567
+    name: str            # Иван Петров
+    variables: dict[str, str]
+
+
+def _recorded(path: Path) -> _Recorded:
+    action = next(fields for record in iter_records(path) if record["dir"] == "out"
+                  and (fields := parse_message(str(record["data"])) or {}).get("Action") == "Originate")
+    return _Recorded(load_trace(path), action["Channel"], action["Exten"].lstrip("+"),
+                     _caller_name(action.get("CallerID", "")),
+                     originate_variables(split_repeated(action.get("Variable", ""))))
+
+
+def _caller_name(caller_id: str) -> str:
+    """``"Иван Петров" <79161234567>`` -> ``Иван Петров``; '' when there is no name."""
+    name, sep, _ = caller_id.partition("<")
+    return name.strip().strip('"').strip() if sep else ""
+
+
+def _rewriter(recorded: _Recorded, action: Mapping[str, str]) -> Callable[[dict[str, str]], dict | None]:
+    """Turns the recorded call's events into those of the call ``action`` asked for; None for an
+    event to leave out (the echo of a variable the Originate did not set)."""
+    channel = action.get("Channel") or recorded.channel
+    number = (action.get("Exten") or recorded.number).lstrip("+")
+    name = _caller_name(action.get("CallerID", "")) or number
+    variables = originate_variables(split_repeated(action.get("Variable", "")))
+    old_ext, new_ext = recorded.channel.partition("/")[2], channel.partition("/")[2]
+
+    def value(text: str) -> str:
+        if text == recorded.channel:
+            return channel
+        if text.startswith(recorded.channel + "-"):
+            return channel + text[len(recorded.channel):]
+        if text == old_ext:
+            return new_ext
+        return text.replace(recorded.number, number).replace(recorded.name, name)
+
+    def rewrite(fields: dict[str, str]) -> dict[str, str] | None:
+        var = fields.get("Variable", "").lstrip("_")
+        if fields.get("Event") == "VarSet" and var in recorded.variables:
+            if var not in variables:
+                return None
+            return {**{k: value(v) for k, v in fields.items()}, "Value": variables[var]}
+        return {k: value(v) for k, v in fields.items()}
+
+    return rewrite
+
+
+class ScriptedOriginates:
+    """The simulator's ``originate_script``: each Originate gets the next of ``scripts`` (see the
+    module docstring), played at ``speed`` (1 = as recorded, 0 = as fast as possible)."""
+
+    def __init__(self, sim: AmiSimulator, speed: float = 1.0,
+                 scripts: Sequence[tuple[str, Path]] = SCRIPTS) -> None:
+        self.sim, self.speed = sim, speed
+        self.scripts = [(outcome, _recorded(path)) for outcome, path in scripts]
+        self._turn = itertools.count()
+        #: the outcome each Originate was given, in order
+        self.played: list[str] = []
+
+    async def __call__(self, action: dict[str, str]) -> None:
+        outcome, recorded = self.scripts[next(self._turn) % len(self.scripts)]
+        self.played.append(outcome)
+        log.info("demo PBX: the call to %s will be %s", action.get("Exten"), outcome)
+        rewrite = _rewriter(recorded, action)
+        action_ids = {old: action.get("ActionID", "") for old in recorded.trace.originate_action_ids}
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        for t, group in itertools.groupby(recorded.trace.fresh_texts(self.sim.ids, action_ids),
+                                          key=lambda item: item[0]):
+            if self.speed > 0 and (delay := start + t / self.speed - loop.time()) > 0:
+                await asyncio.sleep(delay)
+            events = [e for _, text in group if (e := rewrite(parse_message(text) or {}))]
+            await self.sim.broadcast(events)
 
 
 @dataclass
@@ -44,11 +142,12 @@ class DemoPbx:
 
 
 async def start_demo_pbx(known_callers: Sequence[str], *, every_seconds: float = 25.0,
-                         first_after: float = 5.0) -> DemoPbx:
-    """Start the simulator on a free loopback port; calls begin once the CRM has logged in."""
+                         first_after: float = 5.0, speed: float = 1.0) -> DemoPbx:
+    """Start the simulator on a free loopback port; calls begin once the CRM has logged in.
+    ``speed`` is the pace of the click-to-call scripts (see :class:`ScriptedOriginates`)."""
     secret = secrets.token_urlsafe(16)
-    sim = AmiSimulator("callcenter-demo", secret, originate_trace=ORIGINATE_TRACE,
-                       originate_speed=1.0)
+    sim = AmiSimulator("callcenter-demo", secret)
+    sim.originate_script = ScriptedOriginates(sim, speed)
     port = await sim.start("127.0.0.1", 0)
     pbx = DemoPbx(sim, port, "callcenter-demo", secret)
     callers = [n.lstrip("+") for n in known_callers] + list(UNKNOWN_CALLERS)

@@ -5,7 +5,9 @@ secret gets ``Response: Error`` / ``Message: Authentication failed`` and the soc
 like Asterisk); ``Ping``; ``CoreShowChannels`` (one ``CoreShowChannel`` per channel the
 simulated PBX believes is up, learnt from the events it sent); ``QueueStatus``; ``Originate``
 (``Originate successfully queued``; with ``originate_trace`` it then replays that outbound
-trace with the trace's ActionID replaced by the new one); ``QueuePause`` (then the
+trace with the trace's ActionID replaced by the new one; with ``originate_script``, a coroutine
+function, it runs ``originate_script(action)`` instead, the action's fields in hand);
+``QueuePause`` (then the
 ``QueueMemberPause`` event, and ``Paused`` in later ``QueueStatus`` answers); ``Logoff``; anything else gets
 ``Invalid/unknown command``.
 
@@ -36,7 +38,7 @@ import signal
 import socket
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 
 from .framing import AmiFramer
@@ -117,6 +119,7 @@ class AmiSimulator:
         chunk_sizes: tuple[int, int] | None = None,
         originate_trace: str | Path | None = None,
         originate_speed: float = 0.0,
+        originate_script: Callable[[dict[str, str]], Awaitable[object]] | None = None,
         operators: Sequence[str] = ("PJSIP/101", "PJSIP/102"),
         auth_failure_delay: float = 0.0,
         clock: Callable[[], float] = time.time,
@@ -127,6 +130,7 @@ class AmiSimulator:
         self.chunk_sizes = chunk_sizes
         self.originate_trace = originate_trace
         self.originate_speed = originate_speed
+        self.originate_script = originate_script
         self.auth_failure_delay = auth_failure_delay
         self.clock = clock
         self.log = log or logging.getLogger(__name__)
@@ -311,7 +315,9 @@ class AmiSimulator:
         elif action == "originate":
             await session.reply({"Response": "Success", **head,
                                  "Message": "Originate successfully queued"})
-            if self.originate_trace is not None:
+            if self.originate_script is not None:
+                self._keep(asyncio.create_task(self.originate_script(dict(fields))))
+            elif self.originate_trace is not None:
                 self._script_originate(head.get("ActionID", ""))
         elif action == "queuepause":
             await self._queue_pause(session, fields, head)
@@ -366,8 +372,11 @@ class AmiSimulator:
         if path not in self._traces:
             self._traces[path] = load_trace(path)
         recorded = self._traces[path].originate_action_ids
-        task = asyncio.create_task(self.replay(
-            path, self.originate_speed, action_ids={old: action_id for old in recorded}))
+        self._keep(asyncio.create_task(self.replay(
+            path, self.originate_speed, action_ids={old: action_id for old in recorded})))
+
+    def _keep(self, task: asyncio.Task[object]) -> None:
+        """Hold a scripted call until it ends; ``stop`` cancels it."""
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
