@@ -400,7 +400,8 @@ def test_the_days_pages_fit_1024_and_speak_english(page, live_server, sign_in, p
     fits(page, "outcomes-table")
 
     page.get_by_test_id("lang-switch").select_option("en")
-    expect(page.get_by_test_id("next-task")).to_contain_text("Next task")
+    expect(page.get_by_test_id("next-task")).to_have_attribute("aria-label", "Next task")
+    expect(page.get_by_test_id("next-task").locator(".next-task-short")).to_be_visible()
     expect(page.get_by_test_id("nav-tasks")).to_have_text("Tasks")
     expect(page.get_by_test_id("outcomes-page")).to_contain_text("Call outcomes")
     page.get_by_test_id("nav-tasks").click()

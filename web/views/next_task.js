@@ -46,7 +46,9 @@ export function createNextTask({ user }) {
   const button = h("button", {
     type: "button", class: "btn btn-primary btn-sm next-task-btn", testid: "next-task",
     title: t("tasks.next_hint"), "aria-keyshortcuts": "F2 N", onclick: () => take(),
-  }, "▶ ", t("tasks.next"), h("kbd", { class: "next-task-key" }, "F2"));
+    "aria-label": t("tasks.next"),
+  }, "▶ ", h("span", { class: "next-task-label" }, t("tasks.next")), h("span", { class: "next-task-short" }, t("tasks.next_short")),
+  h("kbd", { class: "next-task-key" }, "F2"));
   const el = h("div", { class: "next-task", testid: "next-task-box" }, button);
 
   async function take({ auto = false } = {}) {
