@@ -38,7 +38,7 @@ from callcenter.domain.agents import (
     AGENT_EVENTS, CHOICES, OFFLINE_REASON, AgentState, Chosen, Event, OutcomeSaved, PbxPause,
     QueuePause, Step, Tick, initial_state, read_ami_event, step,
 )
-from callcenter.errors import Forbidden, ValidationFailed
+from callcenter.errors import Forbidden, ServiceUnavailable, ValidationFailed
 from callcenter.services.context import Actor, Clock
 from callcenter.storage import agents as repo
 from callcenter.storage.database import Database
@@ -118,6 +118,7 @@ class AgentService:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
+        self._writes = None
 
     # reading
 
@@ -267,8 +268,10 @@ class AgentService:
             self._states[user_id] = result.state
             change = ((result.state.since, result.state.state, result.state.reason, source)
                       if result.changed else None)
-            if self._writes is None:
-                raise RuntimeError("AgentService is not started")
+            if self._writes is None:  # stopped (or not started): nothing more is stored
+                if done is not None:
+                    done.set_exception(ServiceUnavailable("Agent states are not available"))
+                return result
             self._writes.put_nowait((user_id, result.state, change, done))
         return result
 
