@@ -139,8 +139,9 @@ async def _seed_day(conn: AsyncConnection, tasks: TaskService, data: DemoData,
                     client_ids: Sequence[int], order_ids: Sequence[int],
                     operators: Sequence[int], now: datetime) -> int:
     """The demo's missed calls, then its tasks, each placed in its client's calling window
-    (:meth:`TaskService.placement`) and ranked as the tasks service does; their earlier
-    attempts.  Returns how many tasks."""
+    (:meth:`TaskService.placement`; one due in a window that has closed goes to the next, as
+    the scheduler places it) and ranked as the tasks service does; their earlier attempts.
+    Returns how many tasks."""
     call_ids = []
     for n, call in enumerate(data.calls):
         client = call["client_index"]
@@ -162,6 +163,8 @@ async def _seed_day(conn: AsyncConnection, tasks: TaskService, data: DemoData,
                "region": client.get("region"),
                "e164": client["phones"][0]["number"] if client else None}
         ready_at, window_ends_at, zone = tasks.placement(row, task["due_at"], task["phone"])
+        if window_ends_at <= now:  # due in a window gone by: the next one, as the scheduler does
+            ready_at, window_ends_at, zone = tasks.placement(row, now, task["phone"])
         assigned = operators[task["assigned"]] if task["assigned"] is not None else None
         task_id = await tasks_repo.insert_task(conn, {
             "kind": task["kind"], "status": task["status"],

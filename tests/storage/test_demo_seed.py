@@ -42,8 +42,9 @@ async def test_seed_once_with_operators_and_findable_clients(db_url):
 
 async def test_the_operators_day_is_seeded_placed_in_the_calling_windows(db_url):
     """Every open task is placed: handed out from ready_at (its due time moved into the
-    client's calling window) until window_ends_at, the end of that window; a do-not-call client
-    has none; Next task finds something at the seed's moment; the archive is not empty."""
+    client's calling window, the next one when that window has closed) until window_ends_at, the
+    end of that window; a do-not-call client has none; Next task finds something at the seed's
+    moment; the archive is not empty."""
     db = Database(db_url)
     settings = load_settings({}, environ={})
     hours = parse_calling_hours(settings.calling_hours, settings.holidays)
@@ -68,7 +69,10 @@ async def test_the_operators_day_is_seeded_placed_in_the_calling_windows(db_url)
             zone = resolve_client_zone(r["client_zone"], r["city"], r["region"], phone,
                                        fallback=(settings.timezone,))
             window = window_for(r["due_at"], zone, hours)
-            assert r["ready_at"] == max(r["due_at"], window.opens_at), r
+            at = r["due_at"] if window.closes_at > NOW else NOW  # its window gone: the next
+            window = window_for(at, zone, hours)
+            assert r["ready_at"] == max(at, window.opens_at), r
+            assert r["window_ends_at"] > NOW, r
             assert r["window_ends_at"] == window.closes_at, r
             assert window.opens_at <= r["ready_at"] < r["window_ends_at"], r
             assert r["timezone"] == ",".join(zone.zones)
