@@ -135,9 +135,10 @@ def test_ready_next_task_call_no_answer_next_attempt_in_the_clients_time(
     expect(card.get_by_test_id("task-attempts")).to_have_text("0")
     call = card.get_by_test_id("task-call")
     expect(call).to_be_enabled()
+    expect(call).to_be_focused()  # ready to press
 
     started = datetime.now(timezone.utc)
-    call.click()
+    page.keyboard.press("Enter")
     pop = page.get_by_test_id("call-card")
     expect(pop).to_have_attribute("data-direction", "outbound", timeout=CALL_TIMEOUT_MS)
     originate = [a for a in live_pbx.sim.actions if a.get("Action", "").lower() == "originate"]
@@ -148,7 +149,7 @@ def test_ready_next_task_call_no_answer_next_attempt_in_the_clients_time(
     no_answer = pop.get_by_test_id("outcome-no_answer")
     expect(no_answer).to_have_attribute("data-preselected", "1")
     expect(no_answer).to_contain_text("Не отвечает")
-    no_answer.click()
+    page.keyboard.press("1")
 
     next_line = pop.get_by_test_id("outcome-result")
     expect(next_line).to_contain_text("Следующая попытка")
@@ -164,6 +165,10 @@ def test_ready_next_task_call_no_answer_next_attempt_in_the_clients_time(
     # The task card on the page says the same and keeps saying it after the call card goes.
     expect(card.get_by_test_id("task-next-attempt")).to_contain_text(expected)
     expect(card.get_by_test_id("task-attempts")).to_have_text("1")
+    # the outcome ends the after-call work: the operator is ready again
+    widget = page.get_by_test_id("agent-state")
+    if widget.count():
+        expect(widget).to_have_attribute("data-state", "ready", timeout=CALL_TIMEOUT_MS)
     page.screenshot(path=DAY_SHOT, animations="disabled")
 
     page.get_by_test_id("nav-tasks").click()
@@ -365,6 +370,18 @@ def test_autodial_previews_the_next_task_with_a_countdown_then_dials(
                                                              timeout=CALL_TIMEOUT_MS)
     sent = originates(live_pbx)
     assert len(sent) == 1 and f"CRM_TASK_ID={task['id']}" in json.dumps(sent[0])
+
+    # Nobody answered; the outcome is saved and the next task comes by itself, previewed again.
+    second = seed_task(page, page_api, client["id"], title="Второй звонок")
+    pop = page.get_by_test_id("call-card")
+    expect(pop).to_have_attribute("data-state", "ended", timeout=CALL_TIMEOUT_MS)
+    pop.get_by_test_id("outcome-no_answer").click()
+    expect(page).to_have_url(re.compile(rf"\?task={second['id']}$"), timeout=CALL_TIMEOUT_MS)
+    card = page.get_by_test_id("task-card")
+    expect(card.get_by_test_id("task-title")).to_have_text("Второй звонок")
+    expect(card.get_by_test_id("autodial-countdown")).to_be_visible()
+    card.get_by_test_id("autodial-cancel").click()
+    expect(card.get_by_test_id("autodial")).to_have_count(0)
 
 
 def fits(page, testid: str) -> None:

@@ -123,7 +123,16 @@ export function createNextTask({ user }) {
     }
   }
 
+  // Power dialling: once the outcome is saved the next task comes by itself.
+  function outcomeSaved() {
+    if (!autodialActive()) return;
+    clearTimeout(settleTimer);
+    settleTimer = setTimeout(() => { if (autodialActive()) take({ auto: true }); }, AUTODIAL_SETTLE_MS);
+  }
+  window.addEventListener("callcenter:outcome-saved", outcomeSaved);
+
   const offs = [
+    () => window.removeEventListener("callcenter:outcome-saved", outcomeSaved),
     onLive("agent.state", (message) => {
       const item = message.agent;
       if (item && item.user_id === user.id) adopt(item);

@@ -237,6 +237,7 @@ export function outcomeButtons({ callId = null, taskId = null, clientId = null, 
       result.hidden = false;
       result.dataset.status = answer ? answer.status : "none";
       if (answer) window.dispatchEvent(new CustomEvent("callcenter:task-updated", { detail: { task: answer } }));
+      window.dispatchEvent(new CustomEvent("callcenter:outcome-saved", { detail: { task: answer, code: def.code } }));
       onSaved({ task: answer, call, def, text: line });
     } catch (err) {
       if (err.status !== 401) fail(outcomeError(err));
@@ -314,7 +315,11 @@ export function callbackDialog({ clientId, def, title }) {
     h("div", { class: "dialog-foot" }, submit, h("span", { class: "hint" }, t("form.shortcut_hint")))));
     const dialog = openDialog({
       title: title || (def ? outcomeLabel(def) : t("outcomes.callback_title")), body: form, testid: "callback-dialog",
-      onClose: () => { if (!done) resolve(null); },
+      onClose: () => {
+        const when = whenSlot.firstElementChild;
+        if (when && typeof when.destroy === "function") when.destroy();
+        if (!done) resolve(null);
+      },
     });
     mountTimeEntry(whenSlot, plannerSlot, clientId, (value) => { at = value; error.hidden = true; });
   });

@@ -173,8 +173,11 @@ export function taskCard({ taskId, client, ctx, claimed = null, autodial = null 
   };
   window.addEventListener("callcenter:task-updated", onUpdated);
 
-  if (task) paint();
-  else {
+  if (task) {
+    paint();
+    // Claimed by Next task: the Call button is ready to press (Enter), unless auto-dial does it.
+    if (!autodial) setTimeout(() => { const call = el.querySelector("[data-testid=task-call]:not([disabled])"); if (call && el.isConnected) call.focus(); }, 0);
+  } else {
     mount(el, h("div", { class: "panel-body muted" }, t("common.loading")));
     load();
   }
