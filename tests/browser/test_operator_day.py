@@ -153,6 +153,8 @@ def test_ready_next_task_call_no_answer_next_attempt_in_the_clients_time(
 
     next_line = pop.get_by_test_id("outcome-result")
     expect(next_line).to_contain_text("Следующая попытка")
+    page.mouse.move(0, 0)
+    page.screenshot(path=DAY_SHOT, animations="disabled")
     saved = page_api(page, "GET", f"/tasks/{task['id']}")["body"]
     # one attempt, one step up the ladder: the PBX's no_answer and the operator's press of it
     # are the same attempt
@@ -171,7 +173,6 @@ def test_ready_next_task_call_no_answer_next_attempt_in_the_clients_time(
     widget = page.get_by_test_id("agent-state")
     if widget.count():
         expect(widget).to_have_attribute("data-state", "ready", timeout=CALL_TIMEOUT_MS)
-    page.screenshot(path=DAY_SHOT, animations="disabled")
 
     page.get_by_test_id("nav-tasks").click()
     page.get_by_test_id("tasks-filter-status").select_option("open")
@@ -431,3 +432,63 @@ def test_the_days_pages_fit_1024_and_speak_english(page, live_server, sign_in, p
     row.get_by_test_id("task-open").click()
     expect(page.get_by_test_id("task-card").get_by_test_id("outcome-no_answer")).to_contain_text("No answer")
     fits(page, "task-card")
+
+
+def test_tasks_page_filters_by_status_kind_owner_and_due_range_and_pages(
+        page, live_server, sign_in, page_api):
+    client = live_server.create_client(name="Фёдор Задачин", timezone="Europe/Moscow",
+                                       phones=[{"number": "+79161112233", "label": "mobile"}])
+    me = sign_in("supervisor", name="Светлана Старшая", extension="PJSIP/102")
+    my_id = page_api(page, "GET", "/me")["body"]["user"]["id"]
+    now = datetime.now(timezone.utc)
+    mine = page_api(page, "POST", "/tasks", {"kind": "callback", "client_id": client["id"], "assigned_to": my_id,
+                                              "due_at": (now + timedelta(days=2)).isoformat(), "title": "Мой перезвон"})
+    assert mine["status"] == 201, mine
+    seed_task(page, page_api, client["id"], kind="reminder", title="Общее напоминание")
+    done = seed_task(page, page_api, client["id"], kind="order_confirmation", title="Уже подтверждён")
+    assert page_api(page, "POST", f"/tasks/{done['id']}/outcome", {"outcome": "confirmed"})["status"] == 200
+    assert me["role"] == "supervisor"
+
+    page.get_by_test_id("nav-tasks").click()
+    rows = page.get_by_test_id("task-row")
+    page.get_by_test_id("tasks-filter-status").select_option("open")
+    page.get_by_test_id("tasks-filter-owner").select_option("all")
+    expect(rows.filter(has_text="Фёдор Задачин")).to_have_count(2)
+    page.get_by_test_id("tasks-filter-owner").select_option("mine")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("Мой перезвон")
+    expect(rows.first.get_by_test_id("task-owner")).to_have_text("вы")
+    page.get_by_test_id("tasks-filter-owner").select_option("anyone")
+    expect(rows.filter(has_text="Общее напоминание")).to_have_count(1)
+    expect(rows.filter(has_text="Мой перезвон")).to_have_count(0)
+    page.get_by_test_id("tasks-filter-owner").select_option("all")
+    page.get_by_test_id("tasks-filter-kind").select_option("reminder")
+    expect(rows).to_have_count(1)
+    page.get_by_test_id("tasks-filter-kind").select_option("")
+    page.get_by_test_id("tasks-filter-status").select_option("done")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("Уже подтверждён")
+    expect(rows.first.get_by_test_id("task-row-result")).to_have_text("Заказ подтверждён")
+    page.get_by_test_id("tasks-filter-status").select_option("open")
+    # due range: only the day after tomorrow (the operator's calendar)
+    day = (now + timedelta(days=2)).astimezone(ZoneInfo(OPERATOR_ZONE)).date().isoformat()
+    page.get_by_test_id("tasks-filter-from").fill(day)
+    page.get_by_test_id("tasks-filter-to").fill(day)
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("Мой перезвон")
+    page.get_by_test_id("tasks-filter-from").fill("")
+    page.get_by_test_id("tasks-filter-to").fill("")
+    expect(rows).to_have_count(2)
+
+    # 50 a page; the rest on the next one
+    for i in range(50):
+        seed_task(page, page_api, client["id"], kind="reminder", title=f"Пачка {i}")
+    page.get_by_test_id("tasks-refresh").click()
+    expect(rows).to_have_count(50)
+    expect(page.get_by_test_id("tasks-range")).to_have_text("1–50 из 52")
+    page.get_by_test_id("tasks-next").click()
+    expect(rows).to_have_count(2)
+    expect(page.get_by_test_id("tasks-range")).to_have_text("51–52 из 52")
+    expect(page.get_by_test_id("tasks-next")).to_be_disabled()
+    page.get_by_test_id("tasks-prev").click()
+    expect(rows).to_have_count(50)
