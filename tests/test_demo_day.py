@@ -81,6 +81,40 @@ async def test_demo_pbx_answers_each_originate_with_the_next_scripted_call_for_i
         await pbx.stop()
 
 
+async def test_demo_pbx_rings_only_the_operators_not_paused():
+    pbx = await start_demo_pbx(["+79161234567"], every_seconds=0.05, first_after=0)
+    try:
+        reader, writer, read = await _ami(pbx.port, pbx.username, pbx.secret)
+
+        async def rung(calls: int) -> list[str]:
+            """The operators rung for the next ``calls`` calls that join the queue."""
+            joined: list[str] = []
+            interfaces = []
+            while len(joined) <= calls:
+                event = await read()
+                if event.get("Event") == "QueueCallerJoin":
+                    joined.append(event["Linkedid"])
+                elif event.get("Event") == "AgentCalled" and event["Linkedid"] in joined[:calls]:
+                    interfaces.append(event["Interface"])
+            return interfaces
+
+        assert {"PJSIP/101", "PJSIP/102"} <= set(await rung(3))
+        writer.write(render_message({"Action": "QueuePause", "ActionID": "p1",
+                                     "Interface": "PJSIP/101", "Paused": "true",
+                                     "Reason": "lunch"}).encode())
+        while (await read()).get("Event") != "QueueMemberPause":
+            pass
+        assert set(await rung(6)) == {"PJSIP/102"}
+        writer.write(render_message({"Action": "QueuePause", "ActionID": "p2",
+                                     "Interface": "PJSIP/102", "Paused": "true"}).encode())
+        while (await read()).get("Event") != "QueueMemberPause":
+            pass
+        assert await rung(4) == []  # nobody rings: the callers give up, missed calls
+        writer.close()
+    finally:
+        await pbx.stop()
+
+
 # `callcenter demo` over HTTP, as the newcomer's browser drives it
 
 class Client:

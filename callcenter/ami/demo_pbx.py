@@ -1,7 +1,9 @@
 """A pretend PBX for the demo: the AMI simulator in-process, sending calls from demo clients.
 
 It lets a newcomer see cards pop without an Asterisk: the first call arrives a few seconds after
-an operator logs in, then one every ~25 seconds; some callers are unknown numbers.
+the CRM connects, then one every ~25 seconds; some callers are unknown numbers.  Queue calls ring
+the operators who are not paused (``QueuePause``, sent when one pauses in the CRM); when both are,
+the caller gives up and the call is a missed one.
 
 Click-to-call is answered with a real recorded outbound call, one of :data:`SCRIPTS` in turn:
 the client is busy (about 8 s), answers and talks (about 12 s), does not answer (rings 30 s),
@@ -25,6 +27,7 @@ from typing import Sequence
 
 from callcenter.ami.message_text import parse_message, split_repeated
 from callcenter.ami.sim import AmiSimulator
+from callcenter.ami.synthetic import SyntheticCalls
 from callcenter.ami.trace import Trace, iter_records, load_trace
 from callcenter.domain.originates import originate_variables
 
@@ -133,12 +136,18 @@ class DemoPbx:
                 "ami_secret": self.secret}
 
     async def stop(self) -> None:
-        for task in self.tasks:
+        tasks = list(self.tasks)
+        for task in tasks:
             task.cancel()
-        for task in self.tasks:
+        for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         await self.sim.stop()
+
+    def keep(self, task: asyncio.Task) -> None:
+        """Hold a task until it ends; ``stop`` cancels it."""
+        self.tasks.append(task)
+        task.add_done_callback(lambda done: done in self.tasks and self.tasks.remove(done))
 
 
 async def start_demo_pbx(known_callers: Sequence[str], *, every_seconds: float = 25.0,
@@ -156,7 +165,22 @@ async def start_demo_pbx(known_callers: Sequence[str], *, every_seconds: float =
         await sim.wait_for_clients(1)
         await asyncio.sleep(first_after)
         log.info("demo PBX: inbound calls start now, one every ~%.0f s", every_seconds)
-        await sim.synthetic(1.0 / every_seconds, callers=callers)
+        synthetic = SyntheticCalls(sim.rng, sim.ids, callers=callers)
+        while True:
+            pbx.keep(asyncio.get_running_loop().create_task(_play(sim, synthetic)))
+            await asyncio.sleep(sim.rng.expovariate(1.0 / every_seconds))
 
-    pbx.tasks.append(asyncio.get_running_loop().create_task(calls(), name="demo-calls"))
+    pbx.keep(asyncio.get_running_loop().create_task(calls(), name="demo-calls"))
     return pbx
+
+
+async def _play(sim: AmiSimulator, synthetic: SyntheticCalls) -> None:
+    """One generated call, its events at their offsets.  As on Asterisk, a paused operator's
+    phone does not ring for queue calls; with everyone paused the caller gives up (missed)."""
+    synthetic.operators = [m for m in sim.pbx.members if m not in sim.pbx.paused]
+    events = synthetic.next_call()
+    start = asyncio.get_running_loop().time()
+    for t, group in itertools.groupby(events, key=lambda item: item[0]):
+        if (delay := start + t - asyncio.get_running_loop().time()) > 0:
+            await asyncio.sleep(delay)
+        await sim.broadcast([fields for _, fields in group])
