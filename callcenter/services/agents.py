@@ -102,6 +102,8 @@ class AgentService:
     async def start(self) -> None:
         async with self.db.read() as conn:
             self._states = await repo.load_states(conn)
+            # choices made while AMI was down, before a restart: still to be sent
+            self._pending = await repo.pending_pbx(conn) & set(self._states)
         self._writes = asyncio.Queue()
         loop = asyncio.get_running_loop()
         self._tasks = [loop.create_task(self._writer(), name="agent-states"),
@@ -183,6 +185,7 @@ class AgentService:
                         pause: QueuePause | None) -> str:
         if pause is None or not extension or self.ami is None:
             return "none"
+        was_pending = user_id in self._pending
         self._pending.discard(user_id)
         self._expected[user_id] = (pause, self._monotonic() + self.echo_seconds)
         try:
@@ -192,12 +195,26 @@ class AgentService:
             self._pending.add(user_id)
             log.info("QueuePause for %s not told to the PBX yet (%s): sent after the AMI "
                      "link is back", extension, exc)
+            if not was_pending:
+                await self._store_pending(user_id, True)
             return "pending"
         except ActionFailed as exc:
             self._expected.pop(user_id, None)
             log.warning("Asterisk refused QueuePause for %s: %s", extension, exc.message)
-            return "refused"
-        return "sent"
+            result = "refused"
+        else:
+            result = "sent"
+        if was_pending:
+            await self._store_pending(user_id, False)
+        return result
+
+    async def _store_pending(self, user_id: int, pending: bool) -> None:
+        try:
+            async with self.db.write() as conn:
+                await repo.set_pbx_pending(conn, user_id, pending)
+        except Exception:  # the choice itself is stored; only a restart would forget this
+            log.warning("could not note whether the PBX was told the state of user %s",
+                        user_id, exc_info=True)
 
     async def outcome_saved(self, user_id: int) -> None:
         """The outcome of the user's call is saved: their wrap-up ends."""
@@ -252,8 +269,13 @@ class AgentService:
     async def _send_pending(self) -> None:
         for user_id in sorted(self._pending):
             user, s = self._users.get(user_id), self._states.get(user_id)
+            if user is None:  # pending since before a restart
+                async with self.db.read() as conn:
+                    found = await repo.agent_users(conn, user_id)
+                user = self._users[user_id] = found[0] if found else None
             if user is None or s is None or not user.get("extension"):
                 self._pending.discard(user_id)
+                await self._store_pending(user_id, False)
                 continue
             await self._tell_pbx(user_id, user["extension"], pause_for(s))
 

@@ -25,6 +25,18 @@ async def load_states(conn: AsyncConnection) -> dict[int, AgentState]:
     return {row.user_id: _state_of(row) for row in rows}
 
 
+async def pending_pbx(conn: AsyncConnection) -> set[int]:
+    """The operators whose choice the PBX was not told yet."""
+    rows = await conn.execute(select(agent_states.c.user_id)
+                              .where(agent_states.c.pbx_pending.is_(True)))
+    return {row.user_id for row in rows}
+
+
+async def set_pbx_pending(conn: AsyncConnection, user_id: int, pending: bool) -> None:
+    await conn.execute(update(agent_states).where(agent_states.c.user_id == user_id)
+                       .values(pbx_pending=pending))
+
+
 async def save_state(conn: AsyncConnection, user_id: int, s: AgentState) -> None:
     """Write the current state of one operator (insert or update)."""
     values = {"state": s.state, "reason": s.reason, "since": s.since, "chosen": s.chosen,

@@ -311,12 +311,18 @@ tasks = Table(
     Column("timezone", String(400)),
     Index("ix_tasks_status_due", "status", "due_at"),
     Index("ix_tasks_claim", "status", "rank", "ready_at"),
+    Index("ix_tasks_claimed_by", "claimed_by", "lease_until"),
     Index("ix_tasks_assigned_status", "assigned_to", "status"),
     # at most one open missed-call task per number: repeated missed calls do not pile up tasks
     Index("uq_tasks_open_missed_call", "phone_e164", unique=True,
           sqlite_where=text("status = 'open' AND kind = 'missed_call'"),
           postgresql_where=text("status = 'open' AND kind = 'missed_call'")),
 )
+
+# the next-task claim's order, then the columns it filters on (migration 0007)
+Index("ix_tasks_next", tasks.c.status, tasks.c.rank, tasks.c.priority.desc(), tasks.c.ready_at,
+      tasks.c.id, tasks.c.window_ends_at, tasks.c.assigned_to, tasks.c.lease_until,
+      tasks.c.claimed_by, tasks.c.claimed_at, tasks.c.client_id)
 
 # Every attempt on a task: who, when, the outcome, through which call.
 task_attempts = Table(
@@ -371,6 +377,8 @@ agent_states = Table(
     Column("chosen", String(16), nullable=False, server_default="offline"),
     Column("chosen_reason", String(64)),
     Column("wrap_up_until", UtcDateTime),
+    # the choice was made while AMI was down: QueuePause is still to be sent (migration 0008)
+    Column("pbx_pending", Boolean, nullable=False, server_default=text("false")),
 )
 
 agent_state_changes = Table(

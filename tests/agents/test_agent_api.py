@@ -175,3 +175,29 @@ async def test_a_pbx_event_written_before_the_pause_was_carried_out_does_not_und
     await desk.wait_state("101", "ready")
     assert await desk.history("101") == [
         ("ready", None, "pbx"), ("paused", "lunch", "crm"), ("ready", None, "pbx")]
+
+
+async def test_a_choice_not_told_to_the_pbx_survives_a_restart(desk: Desk):
+    await desk.wait_state("101", "ready")
+    desk.sim.set_fault("login", "close")
+    desk.sim.disconnect_all()
+    while desk.ami.connected:
+        await asyncio.sleep(0.02)
+    anna = await desk.browser("101")
+    agent = await (await anna.post("/api/agents/me/state", json={"state": "offline"})).json()
+    assert agent["pbx"] == "pending"
+    await desk.stop()
+    desk.sim.set_fault("login", None)
+    await desk.start()
+    # the QueueStatus at start says 101 is in the queue, unpaused: the choice still wins
+    for _ in range(200):
+        if pauses(desk.sim):
+            break
+        await asyncio.sleep(0.05)
+    assert pauses(desk.sim) == [("PJSIP/101", "true", "offline")]
+    await asyncio.sleep(0.3)
+    await desk.wait_state("101", "offline")
+    assert await desk.history("101") == [("ready", None, "pbx"), ("offline", None, "crm")]
+    async with desk.agents.db.read() as conn:
+        from callcenter.storage.agents import pending_pbx
+        assert await pending_pbx(conn) == set()
