@@ -185,6 +185,8 @@ def _print_demo(url: str, credentials: dict[str, Any]) -> None:
               f"{info.get('extension') or ''}")
     for slug, token in credentials.get("shop_tokens", {}).items():
         print(f"  shop {slug}: intake token {token}")
+    print("The operator's day: log in as 101, press Ready, then Next task (F2) and Call; the demo "
+          "PBX answers busy, answered, no answer in turn.")
     print("These are demo passwords: do not use the demo database in production.\n", flush=True)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import http.cookiejar
 import json
+import re
 import time
 import urllib.error
 import urllib.request
@@ -158,6 +159,7 @@ def test_demo_day_ready_next_task_call_outcome_and_the_next_attempt(tmp_path):
     demo = Running([CALLCENTER, "demo", "--clients", "60", "--http-port", "0"], env, tmp_path)
     try:
         port = demo.wait_for(LISTENING)["port"]
+        demo.wait_for(re.compile(r"The operator's day: log in as 101, press Ready, then Next task"))
         api = Client(f"http://127.0.0.1:{port}")
         status, me = api("POST", "/api/login", {"login": "101", "password": "demo-pass-101"})
         assert status == 200, me
