@@ -107,7 +107,8 @@ export function createNextTask({ user }) {
     if (Number.isFinite(Number(preview)) && preview !== null) agent.previewSeconds = Number(preview);
     el.dataset.autodial = agent.autodial ? "on" : "off";
     // Power dialling: becoming ready (after the outcome ends wrap-up, or by choice) takes the next task.
-    if (!wasReady && autodialActive() && !document.querySelector("[data-testid=call-card]:not([data-state=closed])")) {
+    const onCall = document.querySelector("[data-testid=call-card][data-state=ringing], [data-testid=call-card][data-state=answered]");
+    if (!wasReady && autodialActive() && !onCall) {
       clearTimeout(settleTimer);
       settleTimer = setTimeout(() => { if (autodialActive()) take({ auto: true }); }, AUTODIAL_SETTLE_MS);
     }

@@ -9,7 +9,7 @@
 import { api } from "../api.js";
 import { h, mount } from "../dom.js";
 import { t, getLang } from "../i18n.js";
-import { openDialog, submitOnCtrlEnter, toast, translatedOr } from "../ui.js";
+import { openDialog, submitOnCtrlEnter, translatedOr } from "../ui.js";
 
 let outcomesRequest = null; // one shared GET /api/outcomes per session, until an admin edits them
 

@@ -127,7 +127,6 @@ export function taskCard({ taskId, client, ctx, claimed = null, autodial = null 
       const button = el.querySelector("[data-testid=task-call][data-action=call]");
       if (button && !button.disabled) button.click();
     }, 1000);
-    box.cancelCountdown = () => stopCountdown(true);
     return box;
   }
 

@@ -47,10 +47,10 @@ export function renderTasks(ctx) {
   let destroyed = false;
   let controller = null;
 
-  const select = (name, values, label) => h("select", {
+  const select = (name, values) => h("select", {
     testid: "tasks-filter-" + name, "aria-label": t("tasks.filter." + name),
     onchange: (event) => { filters[name] = event.target.value; remembered[name] = event.target.value; offset = 0; load(); },
-  }, values.map(([value, text]) => h("option", { value, selected: filters[name] === value }, text)), label);
+  }, values.map(([value, text]) => h("option", { value, selected: filters[name] === value }, text)));
   const dateInput = (name) => h("input", {
     type: "date", testid: "tasks-filter-" + name, value: filters[name], "aria-label": t("tasks.filter." + name),
     onchange: (event) => { filters[name] = event.target.value; remembered[name] = event.target.value; offset = 0; load(); },
