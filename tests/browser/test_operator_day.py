@@ -246,10 +246,16 @@ def test_admin_adds_an_outcome_and_it_is_a_button(page, live_server, sign_in, pa
     builtin = page.get_by_test_id("outcome-row").filter(has_text="no_answer")
     builtin.get_by_test_id("outcome-deactivate").click()
     expect(page.get_by_test_id("toast").filter(has_text="Встроенный итог нельзя удалить")).to_be_visible()
+    # ... but relabelled
+    builtin.get_by_test_id("outcome-field-label_ru").fill("Не берёт трубку")
+    builtin.get_by_test_id("outcome-save").click()
+    expect(page.get_by_test_id("toast").filter(has_text="Итог сохранён")).to_be_visible()
+    expect(page.get_by_test_id("outcome-row").filter(has_text="no_answer")).to_contain_text("Не берёт трубку")
 
     page.goto(f"{live_server.url}/#/clients/{client['id']}?task={task['id']}")
     button = page.get_by_test_id("task-card").get_by_test_id("outcome-moved_abroad")
     expect(button).to_have_text(re.compile("9\\s*Уехал за границу"))
+    expect(page.get_by_test_id("task-card").get_by_test_id("outcome-no_answer")).to_contain_text("Не берёт трубку")
     page.evaluate("document.activeElement && document.activeElement.blur()")
     page.keyboard.press("9")
     expect(page.get_by_test_id("task-next-attempt")).to_contain_text("Задача закрыта: Уехал за границу")
