@@ -135,4 +135,5 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> web.Application
     app.on_shutdown.append(close_websockets)
     app.on_response_prepare.append(security_headers)
     app.on_cleanup.append(lambda app: _close_accounts(services))
+    app.on_cleanup.append(lambda app: services.tasks.close())
     return app

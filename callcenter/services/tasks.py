@@ -9,10 +9,12 @@ no time-zone arithmetic in SQL.  What an outcome does is :func:`domain.tasks.app
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import datetime, timedelta
 from typing import Any, Callable, Mapping
 
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from callcenter.domain.access import Role, may_see_call
@@ -61,6 +63,16 @@ class TaskService:
         self.ladder = parse_ladder(settings.redial_ladder)
         self.fallback = (settings.timezone,)
         self.lease = timedelta(minutes=settings.task_lease_minutes)
+        url = make_url(db.url)
+        # a SQLite file: claims on a connection and thread of their own (storage.tasks)
+        self._sqlite_claims = repo.SqliteClaims(url.database) \
+            if url.get_backend_name() == "sqlite" and url.database \
+            and url.database != ":memory:" and not url.database.startswith("file:") else None
+
+    async def close(self) -> None:
+        if self._sqlite_claims is not None:
+            await asyncio.get_running_loop().run_in_executor(None, self._sqlite_claims.close)
+            self._sqlite_claims = None
 
     # placing a due time in the client's calling window
 
@@ -225,11 +237,15 @@ class TaskService:
         """Lease the most urgent task the operator may take now (see
         :func:`storage.tasks.claim_next`): ``{"task", "client"}``, or None."""
         now = self.clock()
-        async with self.db.write() as conn:
-            task_id = await repo.claim_next(conn, actor.user_id, now, now + self.lease,
+        own_only = self.clients.restricted_to(actor) is not None
+        if self._sqlite_claims is not None:
+            row = await self._sqlite_claims.claim(actor.user_id, now, now + self.lease,
+                                                  now - self.lease, own_clients_only=own_only)
+        else:
+            async with self.db.write() as conn:
+                row = await repo.claim_next(conn, actor.user_id, now, now + self.lease,
                                             skipped_since=now - self.lease,
-                                            visible=self._visible(actor))
-            row = await repo.get_task_view(conn, task_id) if task_id is not None else None
+                                            own_clients_only=own_only)
         if row is None:
             return None
         client = None

@@ -54,6 +54,7 @@ async def _seed(db: Database, n_tasks: int) -> tuple[list[Actor], list[int]]:
 
 async def _close(services: list[TaskService]) -> None:
     for s in services:
+        await s.close()
         await s.db.dispose()
 
 
