@@ -51,7 +51,7 @@ async def test_lists(world_of, own_only):
         "/api/clients": {w.clients["anna"]},
         "/api/calls": {w.calls["anna"], w.calls["anna_unknown"]},
         "/api/orders": {w.orders["anna"]},
-        "/api/tasks": {w.tasks["anna"], w.tasks["anna_unknown"]},
+        "/api/tasks": {w.tasks["anna"], w.tasks["anna_unknown"], w.tasks["anna_order"]},
     }
     for path, all_ids in everything.items():
         assert await ids(sup, path) == all_ids, path

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 
 from callcenter.ami.sim import AmiSimulator
 from callcenter.http.keys import CALLS
@@ -84,6 +84,9 @@ async def build_world(api_with, *, own_clients_only: bool = False, pbx: bool = F
             "total": "1990.00", "items": [{"sku": "K-1", "name": "Чайник", "qty": 1,
                                            "price": "1990"}]})
         world.orders[login], world.order_numbers[login] = order["id"], number
+        async with services.db.read() as conn:  # the new order's confirmation task
+            world.tasks[f"{login}_order"] = (await conn.execute(
+                select(tasks.c.id).where(tasks.c.order_id == order["id"]))).scalar_one()
     async with services.db.write() as conn:
         for login in ("anna", "boris"):
             ext = PEOPLE[login][1]
