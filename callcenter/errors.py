@@ -2,7 +2,8 @@
 
     AppError
     ├── BadRequest            400 bad_request
-    │   └── UnreadableTime    400 unreadable_time
+    │   ├── UnreadableTime    400 unreadable_time
+    │   └── SearchTooLong     400 search_too_long
     ├── NotAuthenticated      401 not_authenticated
     ├── InvalidCredentials    401 invalid_credentials
     ├── LoginLocked           429 login_locked
@@ -57,6 +58,11 @@ class BadRequest(AppError):
 class UnreadableTime(BadRequest):
     """A quick date/time entry that cannot be read; ``details.reason`` says why."""
     code = "unreadable_time"
+
+
+class SearchTooLong(BadRequest):
+    """A search with more words or characters than ``details.max_words`` / ``max_chars``."""
+    code = "search_too_long"
 
 
 class NotAuthenticated(AppError):

@@ -49,7 +49,8 @@ function localMessage(status, code, serverMessage, details) {
     const text = serverText("import.file." + details.reason, null);
     if (text) return text;
   }
-  return serverText("error.code." + code, serverMessage || t("error.http", { status }));
+  // the error's details fill the text's {placeholders} (e.g. {max_words})
+  return serverText("error.code." + code, serverMessage || t("error.http", { status }), details);
 }
 
 function formatTime(iso) {

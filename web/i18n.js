@@ -627,6 +627,7 @@ const CATALOGUE = {
     "screen.ring_mute": "Звук звонка включён — выключить",
     "screen.ring_unmute": "Звук звонка выключен — включить",
     // --- server-texts ---
+    "error.code.search_too_long": "Слишком длинный поиск: не больше {max_words} слов и {max_chars} символов.",
     "lang.uk": "Українська",
     "search.more": "Показать ещё",
     "search.shown": "Показаны {shown} из {total}",
@@ -1331,6 +1332,7 @@ const CATALOGUE = {
     "screen.ring_mute": "Ring sound is on — turn it off",
     "screen.ring_unmute": "Ring sound is off — turn it on",
     // --- server-texts ---
+    "error.code.search_too_long": "The search is too long: at most {max_words} words and {max_chars} characters.",
     "lang.uk": "Українська",
     "search.more": "Show more",
     "search.shown": "Showing {shown} of {total}",
@@ -1493,6 +1495,7 @@ const CATALOGUE = {
     "error.code.unsupported_media_type": "Сервер не приймає дані в такому форматі.",
     "error.code.uri_too_long": "Задовга адреса запиту.",
     "error.code.weak_password": "Пароль надто простий.",
+    "error.code.search_too_long": "Задовгий пошук: не більше {max_words} слів і {max_chars} символів.",
     "search.label": "Пошук клієнтів",
     "search.placeholder": "Ім'я, телефон, email, № замовлення",
     "search.shortcut": "Натисніть /, щоб почати пошук",

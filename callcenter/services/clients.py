@@ -13,7 +13,7 @@ from callcenter.domain.access import Role, may_see_client
 from callcenter.domain.clients import ClientInput, FieldErrors, validate_client
 from callcenter.domain.json_text import dumps
 from callcenter.domain.phones import format_display, search_keys
-from callcenter.errors import BadRequest, DuplicateClient, NotFound, ValidationFailed
+from callcenter.errors import DuplicateClient, NotFound, SearchTooLong, ValidationFailed
 from callcenter.services.context import Actor, Clock
 from callcenter.storage import audit
 from callcenter.storage import calls as calls_repo
@@ -241,8 +241,10 @@ class ClientService:
         q = (q or "").strip()
         if len(q) > MAX_QUERY_CHARS or len(q.split()) > MAX_QUERY_WORDS:
             # every word is one more condition: SQLite refuses a query of ~1000 of them
-            raise BadRequest(f"Search for at most {MAX_QUERY_WORDS} words and "
-                             f"{MAX_QUERY_CHARS} characters", {"param": "q"})
+            raise SearchTooLong(f"Search for at most {MAX_QUERY_WORDS} words and "
+                                f"{MAX_QUERY_CHARS} characters",
+                                {"param": "q", "max_words": MAX_QUERY_WORDS,
+                                 "max_chars": MAX_QUERY_CHARS})
         name = email = order_number = None
         prefixes: list[str] = []
         suffix = phone_suffix(q)

@@ -186,3 +186,12 @@ async def test_the_migration_fills_the_reversed_digits_and_folds_yo(db_url):
         assert name == "алена елкина"
     finally:
         await db.dispose()
+
+
+async def test_a_search_too_long_is_refused_with_its_limits(api):
+    s = await api.login("anna")
+    resp = await s.get("/api/clients", params={"q": " ".join(["иван"] * 11)})
+    assert resp.status == 400
+    error = (await resp.json())["error"]
+    assert error["code"] == "search_too_long"
+    assert error["details"] == {"param": "q", "max_words": 10, "max_chars": 200}

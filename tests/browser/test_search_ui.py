@@ -64,3 +64,10 @@ def test_results_beyond_the_first_page_are_reachable(page, live_server, sign_in)
 
     page.keyboard.press("Enter")
     expect(page.get_by_test_id("client-name")).to_have_text(names[40])
+
+
+def test_a_search_too_long_says_its_limits_in_russian(page, live_server, sign_in):
+    sign_in("operator")
+    page.get_by_test_id("search-input").fill(" ".join(["иван"] * 11))
+    expect(page.locator(".search-status")).to_have_text(
+        "Слишком длинный поиск: не больше 10 слов и 200 символов.")
