@@ -28,9 +28,13 @@ def _returning_rows(result) -> list[dict[str, Any]]:
 
 
 def _handover_due(now: datetime, due_before: datetime):
+    due = func.coalesce(tasks.c.ready_at, tasks.c.due_at)
     return and_(tasks.c.status == OPEN, tasks.c.kind == "callback",
-                tasks.c.assigned_to.is_not(None), tasks.c.handed_over_at.is_(None),
-                func.coalesce(tasks.c.ready_at, tasks.c.due_at) <= due_before,
+                tasks.c.assigned_to.is_not(None),
+                # a handover before its present due time (it was given to someone again since)
+                # does not count
+                or_(tasks.c.handed_over_at.is_(None), tasks.c.handed_over_at < due),
+                due <= due_before,
                 # not while its owner works on it (their live lease)
                 or_(tasks.c.lease_until.is_(None), tasks.c.lease_until < now,
                     tasks.c.claimed_by.is_distinct_from(tasks.c.assigned_to)))

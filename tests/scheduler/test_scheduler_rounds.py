@@ -41,6 +41,18 @@ async def test_a_personal_callback_goes_to_anyone_after_the_handover_time(desk):
     assert len(await desk.audits("task.hand_over")) == 1  # once
 
 
+async def test_a_callback_given_to_someone_again_is_handed_over_again_when_overdue(desk):
+    boris = desk.users["boris"]["id"]
+    due = START + minutes(60)
+    task_id = await desk.task(client_id=desk.clients["moscow"], assigned_to=boris, due_at=due,
+                              ready_at=due, window_ends_at=utc(2026, 11, 23, 18, 0),
+                              handed_over_at=START - minutes(30))  # handed over before
+    desk.clock.now = due + minutes(15)
+    assert (await desk.scheduler.run_round()).handed_over == 1
+    row = await desk.row(task_id)
+    assert (row["assigned_to"], row["handed_over_at"]) == (None, desk.clock.now)
+
+
 async def test_a_callback_its_owner_is_working_on_is_not_handed_over(desk):
     anna = desk.users["anna"]["id"]
     task_id = await desk.task(client_id=desk.clients["moscow"], assigned_to=anna,
