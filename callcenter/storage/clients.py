@@ -235,8 +235,17 @@ async def search_clients(
         joined = joined.join(clients, clients.c.id == hits.c.cid).where(
             clients.c.assigned_operator_id == operator_id)
     joined = joined.group_by(hits.c.cid)
-    total = (await conn.execute(select(func.count()).select_from(joined.subquery()))).scalar_one()
-    rows = await conn.execute(joined.order_by(hits.c.cid.desc()).limit(limit).offset(offset))
+    # the page and the count of all matches in one pass over the matches (a name is searched
+    # anywhere in it, so that pass reads every client's name once, not twice)
+    rows = (await conn.execute(joined.add_columns(func.count().over().label("total"))
+                               .order_by(hits.c.cid.desc()).limit(limit).offset(offset))).all()
+    if rows:
+        total = rows[0].total
+    elif offset == 0:
+        total = 0
+    else:  # a page beyond the end: count on its own
+        total = (await conn.execute(select(func.count()).select_from(joined.subquery()))
+                 ).scalar_one()
     return [(r.cid, r.matched) for r in rows], total
 
 
