@@ -15,6 +15,9 @@ const MUTED_KEY = "callcenter.ring.muted";
 // The notification permission is asked for once, ever, on a user gesture.
 const ASKED_KEY = "callcenter.notify.asked";
 const RING_EVERY_MS = 3000;
+// Several tabs of one browser ring once: the tab holding this lock plays the ring.
+const SOUND_KEY = "callcenter.ring.sound";
+const TAB = Math.random().toString(36).slice(2);
 const BLINK_EVERY_MS = 1000;
 // Two short bursts of the classic two-tone ring (seconds into each cycle).
 const BURSTS = [[0, 0.4], [0.6, 1.0]];
@@ -41,6 +44,13 @@ function store(key, value) {
 }
 
 let muted = stored(MUTED_KEY) === "1";
+
+// Muted in another tab: this one follows.
+window.addEventListener("storage", (event) => {
+  if (event.key !== MUTED_KEY) return;
+  muted = event.newValue === "1";
+  muteListeners.forEach((listener) => listener(muted));
+});
 
 export function isRingMuted() {
   return muted;
@@ -95,8 +105,30 @@ export function createRinger() {
     return audio;
   }
 
+  /** True when this tab plays the ring now; another tab already ringing keeps it. */
+  function soundTurn() {
+    try {
+      const now = Date.now();
+      const held = JSON.parse(localStorage.getItem(SOUND_KEY) || "null");
+      if (held && held.tab !== TAB && held.until > now) return false;
+      localStorage.setItem(SOUND_KEY, JSON.stringify({ tab: TAB, until: now + RING_EVERY_MS + 1000 }));
+    } catch {
+      // No storage: every tab rings.
+    }
+    return true;
+  }
+
+  function releaseSound() {
+    try {
+      const held = JSON.parse(localStorage.getItem(SOUND_KEY) || "null");
+      if (held && held.tab === TAB) localStorage.removeItem(SOUND_KEY);
+    } catch {
+      // nothing held
+    }
+  }
+
   function ringOnce() {
-    if (muted) return;
+    if (muted || !soundTurn()) return;
     const ctx = context();
     if (!ctx) return;
     // Browsers start audio suspended until the user has touched the page; a gesture unlocks it.
@@ -129,6 +161,7 @@ export function createRinger() {
   }
 
   function stopSound() {
+    if (ringTimer) releaseSound();
     clearInterval(ringTimer);
     ringTimer = null;
   }

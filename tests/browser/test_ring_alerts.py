@@ -155,3 +155,35 @@ def test_the_notification_permission_is_asked_once_on_a_gesture_and_never_again(
     page.wait_for_timeout(100)
     # dismissed once: never nagged again, not even after a reload
     assert page.evaluate("window.__asked") == 0
+
+
+def test_two_tabs_of_one_browser_ring_once_and_share_the_mute(page, live_pbx, pbx_sign_in, replay):
+    live_pbx.wait_ami_connected()
+    live_pbx.create_client(name=CALLER_NAME, city="Москва", timezone="Europe/Moscow",
+                           phones=[{"number": CALLER, "label": "mobile"}])
+    page.context.add_init_script(RECORDER)
+    pbx_sign_in(page, extension="PJSIP/101")
+    second = page.context.new_page()  # the same operator's second tab (same session)
+    second.goto(live_pbx.url + "/")
+    expect(second.locator("html")).to_have_attribute("data-live", "open")
+
+    playing = replay("inbound_abandoned", speed=1)
+    for tab in (page, second):
+        expect(tab.get_by_test_id("call-card")).to_have_attribute("data-state", "ringing",
+                                                                   timeout=CALL_TIMEOUT_MS)
+    page.wait_for_timeout(1500)  # past the first ring, which both may have started at once
+    before = (_ring(page)["starts"], _ring(second)["starts"])
+    page.wait_for_timeout(4500)  # at least one more ring
+    after = (_ring(page)["starts"], _ring(second)["starts"])
+    grew = [b - a for a, b in zip(before, after)]
+    assert sorted(grew)[0] == 0 and sorted(grew)[1] >= 2, (before, after)
+
+    # Muting in one tab mutes the other.
+    second.get_by_test_id("ring-mute").click()
+    expect(page.get_by_test_id("ring-mute")).to_have_attribute("aria-pressed", "true")
+    page.wait_for_timeout(300)
+    quiet = (_ring(page)["starts"], _ring(second)["starts"])
+    page.wait_for_timeout(3500)
+    assert (_ring(page)["starts"], _ring(second)["starts"]) == quiet
+    playing.join()
+    second.close()
