@@ -498,3 +498,26 @@ def test_tasks_page_filters_by_status_kind_owner_and_due_range_and_pages(
     expect(page.get_by_test_id("tasks-next")).to_be_disabled()
     page.get_by_test_id("tasks-prev").click()
     expect(rows).to_have_count(50)
+
+
+def test_a_missed_call_from_an_unknown_number_is_a_task_of_its_own_with_a_call_button(
+        page, live_pbx, pbx_sign_in, replay, page_api):
+    live_pbx.wait_ami_connected()
+    pbx_sign_in(page, extension="PJSIP/101")
+    replay("inbound_abandoned", speed=3).join()
+    found = []
+    for _ in range(50):
+        found = page_api(page, "GET", "/tasks?kind=missed_call&status=open")["body"]["items"]
+        if found:
+            break
+        page.wait_for_timeout(200)
+    assert [t["phone"] for t in found] == ["+79031112233"] and found[0]["client_id"] is None, found
+    page.get_by_test_id("nav-tasks").click()
+    page.get_by_test_id("tasks-filter-status").select_option("open")
+    page.get_by_test_id("task-row").filter(has_text="+7 903 111-22-33").get_by_test_id("task-open").click()
+    expect(page).to_have_url(re.compile(rf"#/tasks\?task={found[0]['id']}$"))
+    card = page.get_by_test_id("task-card")
+    expect(card).to_contain_text("Пропущенный звонок")
+    expect(card.get_by_test_id("task-call")).to_have_attribute("data-phone", "+79031112233")
+    expect(card.get_by_test_id("task-call")).to_have_attribute("data-task-id", str(found[0]["id"]))
+    expect(card.get_by_test_id("outcome-callback")).to_be_visible()

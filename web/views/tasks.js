@@ -12,7 +12,8 @@ import { onLive } from "../live.js";
 import { emptyState, errorBanner, loading, panel, translatedOr } from "../ui.js";
 import { callButton } from "./call_parts.js";
 import { operatorZone, timeInZone, zoneName } from "./outcome_buttons.js";
-import { TASK_KINDS, TASK_STATUSES, kindLabel, statusChip } from "./task_card.js";
+import { TASK_KINDS, TASK_STATUSES, kindLabel, statusChip, taskCard, taskIdFromHash } from "./task_card.js";
+import { takeHandoff } from "./next_task.js";
 
 const PAGE_SIZE = 50;
 const OWNERS = ["mine", "anyone", "all"];
@@ -60,6 +61,11 @@ export function renderTasks(ctx) {
   const prev = h("button", { type: "button", class: "btn btn-sm", testid: "tasks-prev", onclick: () => { offset = Math.max(0, offset - PAGE_SIZE); load(); } }, "← ", t("calls.prev"));
   const next = h("button", { type: "button", class: "btn btn-sm", testid: "tasks-next", onclick: () => { offset += PAGE_SIZE; load(); } }, t("calls.next"), " →");
   const body = h("div", null, loading());
+  // #/tasks?task=34: a task with no client card to open (a missed call from an unknown number)
+  const shownId = taskIdFromHash();
+  const claimed = shownId ? takeHandoff(shownId) : null;
+  const shown = shownId ? taskCard({ taskId: shownId, client: claimed && claimed.client, ctx,
+    claimed: claimed && claimed.task, autodial: claimed && claimed.autodial }) : null;
 
   const el = h("div", { class: "page page-tasks", testid: "tasks-page" },
     h("div", { class: "page-head" },
@@ -70,6 +76,7 @@ export function renderTasks(ctx) {
         h("button", { type: "button", class: "btn btn-sm", testid: "tasks-refresh", onclick: () => load() }, "⟳ ", t("calls.refresh")),
       ),
     ),
+    shown && shown.el,
     h("div", { class: "filters", role: "group", "aria-label": t("calls.filters") },
       h("label", { class: "filter" }, h("span", null, t("tasks.filter.status")),
         select("status", [["", t("calls.any")], ...TASK_STATUSES.map((s) => [s, translatedOr("tasks.status." + s, s)])])),
@@ -125,14 +132,13 @@ export function renderTasks(ctx) {
 
   function row(task) {
     const due = task.status === "open" ? (task.ready_at || task.due_at) : task.due_at;
-    const href = task.client_id ? `#/clients/${task.client_id}?task=${task.id}` : null;
+    const href = task.client_id ? `#/clients/${task.client_id}?task=${task.id}` : `#/tasks?task=${task.id}`;
     return h("tr", { testid: "task-row", dataset: { id: task.id, status: task.status, kind: task.kind } },
       h("td", { class: "nowrap" }, dueCell(due, task)),
       h("td", { class: "task-cell" },
         h("div", null,
           h("span", { class: "task-kind" }, kindLabel(task.kind)), " ",
-          href ? h("a", { href, testid: "task-open" }, task.client_name || formatNumber(task.phone) || t("tasks.open_client"))
-            : h("span", null, formatNumber(task.phone)),
+          h("a", { href, testid: "task-open" }, task.client_name || formatNumber(task.phone) || t("tasks.open_client")),
         ),
         h("div", { class: "muted small" }, [formatNumber(task.phone), task.title].filter(Boolean).join(" · ")),
       ),
@@ -159,6 +165,7 @@ export function renderTasks(ctx) {
     destroy() {
       destroyed = true;
       clearTimeout(timer);
+      if (shown) shown.destroy();
       offs.forEach((off) => off());
       window.removeEventListener("callcenter:task-updated", refresh);
       if (controller) controller.abort();
