@@ -102,6 +102,27 @@ def test_next_task_with_nothing_due_says_so(page, live_server, sign_in):
     expect(page.get_by_test_id("toast").filter(has_text="Нет задач сейчас").last).to_be_visible()
 
 
+@pytest.fixture
+def day_pbx(db_url):
+    """live_pbx on each database: the real app (SQLite file, then PostgreSQL) listening to an
+    AMI simulator on a real port."""
+    from callcenter.ami.sim import AmiSimulator
+    from tests.conftest import _serve_in_thread, listening_socket, make_settings
+
+    sock = listening_socket()
+
+    async def before():
+        sim = AmiSimulator("callcenter", "test-ami-secret", seed=3)
+        port = await sim.start()
+        return {"sim": sim, "settings": make_settings(
+            db_url, http_port=sock.getsockname()[1], ami_host="127.0.0.1", ami_port=port,
+            ami_username="callcenter", ami_secret="test-ami-secret")}
+
+    server, stop = _serve_in_thread(None, before, sock=sock)
+    yield server
+    stop()
+
+
 def go_ready(page, page_api):
     """Ready through the agents' top-bar widget when it is there, else through its API."""
     widget = page.get_by_test_id("agent-state")
@@ -115,12 +136,16 @@ def go_ready(page, page_api):
 
 
 def test_ready_next_task_call_no_answer_next_attempt_in_the_clients_time(
-        page, live_pbx, pbx_sign_in, page_api, tmp_path):
+        page, day_pbx, page_api, tmp_path):
+    from tests.browser.conftest import _sign_in
+
+    live_pbx = day_pbx
     live_pbx.wait_ami_connected()
     zone = zone_inside_hours()
     client = live_pbx.create_client(name="Иван Петров", timezone=zone,
                                     phones=[{"number": IVAN_PHONE, "label": "mobile"}])
-    pbx_sign_in(page, name="Анна Смирнова", extension="PJSIP/101")
+    _sign_in(live_pbx, page, "operator", "Анна Смирнова", "PJSIP/101")
+    expect(page.locator("html")).to_have_attribute("data-live", "open")
     task = seed_task(page, page_api, client["id"])
     live_pbx.sim.originate_trace = trace_for_task(tmp_path, "outbound_no_answer", task["id"])
     live_pbx.sim.originate_speed = 0
