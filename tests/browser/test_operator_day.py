@@ -181,6 +181,9 @@ def test_ready_next_task_call_no_answer_next_attempt_in_the_clients_time(
     page.mouse.move(0, 0)
     page.screenshot(path=DAY_SHOT, animations="disabled")
     saved = page_api(page, "GET", f"/tasks/{task['id']}")["body"]
+    # the card's own list of open tasks follows
+    expect(page.get_by_test_id("client-tasks")).to_contain_text(
+        hhmm(utc(saved["ready_at"] or saved["due_at"]), OPERATOR_ZONE))
     # one attempt, one step up the ladder: the PBX's no_answer and the operator's press of it
     # are the same attempt
     assert (saved["status"], saved["attempts"], saved["failures"]) == ("open", 1, 1), saved

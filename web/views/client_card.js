@@ -26,6 +26,7 @@ export function renderClientCard(id, ctx) {
   const taskId = taskIdFromHash(); // opened for a task (Next task, the tasks list)
   let claimed = taskId ? takeHandoff(taskId) : null; // used by the first paint only
   let task = null;
+  let tasksPanel = null;
 
   async function load() {
     try {
@@ -42,8 +43,8 @@ export function renderClientCard(id, ctx) {
     document.title = `${client.name} — ${t("app.title")}`;
     const clock = localClock(client);
     clockTimer = setInterval(clock.tick, CLOCK_TICK_MS);
-    if (task) task.destroy();
-    task = taskId ? taskCard({ taskId, client, ctx, claimed: claimed && claimed.task, autodial: claimed && claimed.autodial }) : null;
+    // one task card for the page's life: a reload of the client keeps its countdown and result
+    if (!task && taskId) task = taskCard({ taskId, client, ctx, claimed: claimed && claimed.task, autodial: claimed && claimed.autodial });
     claimed = null;
     mount(el,
       h("article", { class: "card", testid: "client-card", dataset: { id: client.id } },
@@ -52,7 +53,7 @@ export function renderClientCard(id, ctx) {
         h("div", { class: "card-grid" },
           h("div", { class: "card-side" },
             contactsPanel(client),
-            renderTasks(client),
+            (tasksPanel = renderTasks(client)),
             renderNotes(client),
           ),
           h("div", { class: "card-main" },
@@ -65,12 +66,30 @@ export function renderClientCard(id, ctx) {
     );
   }
 
+  // An outcome saved for one of this client's tasks: the card's task list follows (only it:
+  // a note being typed elsewhere on the card stays).
+  const onTaskUpdated = async (event) => {
+    const changed = event.detail && event.detail.task;
+    if (!changed || String(changed.client_id) !== String(id) || destroyed || !tasksPanel) return;
+    try {
+      const fresh = await api("GET", `/clients/${id}`);
+      if (destroyed || !tasksPanel.isConnected) return;
+      const panel = renderTasks(fresh);
+      tasksPanel.replaceWith(panel);
+      tasksPanel = panel;
+    } catch {
+      // The list stays as it was; the next visit shows it fresh.
+    }
+  };
+  window.addEventListener("callcenter:task-updated", onTaskUpdated);
+
   load();
   return {
     el,
     destroy() {
       destroyed = true;
       clearInterval(clockTimer);
+      window.removeEventListener("callcenter:task-updated", onTaskUpdated);
       if (task) task.destroy();
     },
   };
