@@ -284,6 +284,7 @@ def test_admin_adds_an_outcome_and_it_is_a_button(page, live_server, sign_in, pa
     button = page.get_by_test_id("task-card").get_by_test_id("outcome-moved_abroad")
     expect(button).to_have_text(re.compile("9\\s*Уехал за границу"))
     expect(page.get_by_test_id("task-card").get_by_test_id("outcome-no_answer")).to_contain_text("Не берёт трубку")
+    expect(page.get_by_test_id("task-outcomes")).to_contain_text("клавиши 1–9")
     page.evaluate("document.activeElement && document.activeElement.blur()")
     page.keyboard.press("9")
     expect(page.get_by_test_id("task-next-attempt")).to_contain_text("Задача закрыта: Уехал за границу")

@@ -254,6 +254,9 @@ export function outcomeButtons({ callId = null, taskId = null, clientId = null, 
 
   loadOutcomes().then((items) => {
     defs = items;
+    const keys = defs.map((d) => d.hotkey).filter(Boolean).sort();
+    const hint = el.querySelector(".outcome-keys-hint");
+    if (hint) hint.textContent = keys.length ? t("outcomes.keys_hint_list", { keys: keys.length > 2 && /^\d$/.test(keys[0]) && Number(keys[keys.length - 1]) - Number(keys[0]) === keys.length - 1 ? `${keys[0]}–${keys[keys.length - 1]}` : keys.join(" ") }) : "";
     paint();
   }).catch((err) => {
     if (err.status !== 401) mount(buttons, h("span", { class: "field-error" }, err.message));

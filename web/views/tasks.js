@@ -146,6 +146,8 @@ export function renderTasks(ctx) {
       h("td", { class: "task-owner-cell", testid: "task-owner" },
         task.assigned_to ? (task.assigned_to === ctx.user.id ? t("calls.you") : task.assigned_to_name || "#" + task.assigned_to) : t("tasks.owner_anyone")),
       h("td", null, statusChip(task),
+        task.status === "open" && task.claimed_by && task.lease_until && new Date(task.lease_until) > new Date()
+          && h("div", { class: "muted small", testid: "task-row-claimed" }, task.claimed_by === ctx.user.id ? t("tasks.in_work_mine") : t("tasks.in_work")),
         task.result && h("div", { class: "muted small", testid: "task-row-result" }, translatedOr("outcomes.code." + task.result, task.result))),
       h("td", { class: "col-actions" }, task.status === "open" && task.phone && callButton({
         phone: task.phone, clientId: task.client_id, taskId: task.id, dnc: !!task.do_not_call, label: false, testid: "task-row-call",
