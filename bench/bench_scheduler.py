@@ -143,6 +143,8 @@ async def one_database(label: str, url: str, count: int, goals: Goals) -> list[s
           f"{again.seconds:.2f} s)  [{goals.check(f'{label}.all_handled', complete)}]")
     print(f"{label}: steps " + ", ".join(f"{name} {seconds:.2f} s"
                                          for name, seconds in report.step_seconds.items()))
+    print(f"{label}: second round steps " + ", ".join(
+        f"{name} {seconds * 1000:.0f} ms" for name, seconds in again.step_seconds.items()))
     print(f"{label}: floor, one plain UPDATE of {count} rows with the bare driver: "
           f"{floor_s:.3f} s; the round is {report.seconds / max(floor_s, 1e-9):.0f}x that")
     print(f"{label}: goal < {GOAL_SECONDS:.0f} s  "
