@@ -57,7 +57,7 @@ export function renderOutcomesAdmin(ctx) {
   }
 
   function controls(item) {
-    const input = (name, attrs = {}) => h("input", { name, value: item[name] ?? "", testid: "outcome-field-" + name, "aria-label": t("outcomes.field." + name), ...attrs });
+    const input = (name, attrs = {}) => h("input", { type: "text", name, value: item[name] ?? "", testid: "outcome-field-" + name, "aria-label": t("outcomes.field." + name), ...attrs });
     const check = (name) => h("label", { class: "outcome-flag" },
       h("input", { type: "checkbox", name, checked: !!item[name], testid: "outcome-field-" + name }), " ", t("outcomes.field." + name));
     const kind = h("select", { name: "next_task_kind", testid: "outcome-field-next_task_kind", "aria-label": t("outcomes.field.next_task_kind") },
@@ -96,7 +96,8 @@ export function renderOutcomesAdmin(ctx) {
       h("td", null, h("code", null, item.code), item.builtin && h("div", { class: "muted small" }, t("outcomes.builtin")),
         h("div", { class: "small" }, outcomeLabel(item))),
       h("td", null, c.labels), h("td", null, c.flags), h("td", null, c.kind), h("td", null, c.keyPos),
-      h("td", { class: "col-actions outcome-actions" }, save, toggle),
+      // a built-in outcome is relabelled, never removed: no button that would only be refused
+      h("td", { class: "col-actions outcome-actions" }, save, !item.builtin && toggle),
     );
     save.addEventListener("click", async () => {
       clearFieldErrors(tr);
@@ -129,7 +130,7 @@ export function renderOutcomesAdmin(ctx) {
   }
 
   function addForm() {
-    const code = h("input", { name: "code", testid: "outcome-new-code", maxlength: "32", placeholder: "moved_abroad", pattern: "[a-z0-9_]{1,32}", "aria-label": t("outcomes.field.code") });
+    const code = h("input", { type: "text", name: "code", testid: "outcome-new-code", maxlength: "32", placeholder: "moved_abroad", pattern: "[a-z0-9_]{1,32}", "aria-label": t("outcomes.field.code") });
     const c = controls({ position: 100 });
     const error = h("div", { class: "form-error-slot" });
     const form = h("form", {
