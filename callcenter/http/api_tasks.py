@@ -21,8 +21,10 @@ TIME = {"type": "string", "format": "date-time",
         "description": "ISO 8601 with its offset, e.g. 2026-12-01T10:00:00+03:00"}
 TASK_BODY = {"type": "object", "required": ["kind", "client_id", "due_at"], "properties": {
     "kind": {"type": "string"}, "client_id": {"type": "integer"}, "due_at": TIME,
-    "title": {"type": "string"}, "assigned_to": {"type": ["integer", "null"]},
-    "priority": {"type": "integer"}, "note": {"type": ["string", "null"]},
+    "title": {"type": ["string", "null"], "description": "null: the client's name"},
+    "assigned_to": {"type": ["integer", "null"], "description": "null: anyone"},
+    "priority": {"type": ["integer", "null"], "description": "higher first; null: 0"},
+    "note": {"type": ["string", "null"]},
     "order_id": {"type": ["integer", "null"]}}}
 OUTCOME_BODY = {"type": "object", "required": ["outcome"], "properties": {
     "outcome": {"type": "string", "description": "a code of GET /api/outcomes"},
