@@ -236,6 +236,11 @@ def test_callback_tomorrow_at_ten_is_tomorrow_ten_in_the_clients_time(
     expect(dialog.get_by_test_id("when-input")).to_have_attribute("data-at", re.compile("."))
     expect(dialog.get_by_test_id("when-preview")).to_contain_text("10:00")
     expect(dialog.get_by_test_id("planner-strip")).to_be_visible()
+    # the planner turns to the operator's day of that time
+    tomorrow_mine = (datetime.now(timezone.utc).astimezone(ZoneInfo(zone)).date() + timedelta(days=1))
+    tomorrow_mine = datetime.combine(tomorrow_mine, datetime.min.time(), ZoneInfo(zone)).replace(hour=10)
+    expect(dialog.get_by_test_id("planner-date")).to_contain_text(
+        tomorrow_mine.astimezone(ZoneInfo(OPERATOR_ZONE)).strftime("%d.%m"))
     dialog.get_by_test_id("callback-save").click()
     expect(dialog).to_have_count(0)
 

@@ -317,10 +317,11 @@ export function callbackDialog({ clientId, def, title }) {
     }, whenSlot, plannerSlot, h("div", { class: "field" }, note), error,
     h("div", { class: "dialog-foot" }, submit, h("span", { class: "hint" }, t("form.shortcut_hint")))));
     const dialog = openDialog({
-      title: title || (def ? outcomeLabel(def) : t("outcomes.callback_title")), body: form, testid: "callback-dialog",
+      title: title || (def ? outcomeLabel(def) : t("outcomes.callback_title")), body: form, testid: "callback-dialog", wide: true,
       onClose: () => {
-        const when = whenSlot.firstElementChild;
-        if (when && typeof when.destroy === "function") when.destroy();
+        for (const part of [whenSlot.firstElementChild, plannerSlot.firstElementChild]) {
+          if (part && typeof part.destroy === "function") part.destroy();
+        }
         if (!done) resolve(null);
       },
     });
@@ -334,9 +335,21 @@ export function callbackDialog({ clientId, def, title }) {
  */
 async function mountTimeEntry(whenSlot, plannerSlot, clientId, onChange) {
   let when = null;
+  let strip = null;
+  let shownDay = null;
+  // the planner shows the operator's day of the time typed
+  const follow = (iso) => {
+    onChange(iso || null);
+    if (!iso || !strip || typeof strip.setDate !== "function") return;
+    const day = localInputValue(new Date(iso)).slice(0, 10);
+    if (day !== shownDay) {
+      shownDay = day;
+      strip.setDate(day);
+    }
+  };
   try {
     const module = await import("./when_input.js");
-    when = module.whenInput({ clientId, value: "", onChange: (iso) => onChange(iso || null) });
+    when = module.whenInput({ clientId, value: "", onChange: follow });
     mount(whenSlot, when.el || when);
   } catch {
     const input = h("input", { type: "datetime-local", testid: "callback-at", "aria-label": t("outcomes.callback_at"),
@@ -349,7 +362,8 @@ async function mountTimeEntry(whenSlot, plannerSlot, clientId, onChange) {
     const module = await import("./planner.js");
     const today = new Date();
     const date = `${today.getFullYear()}-${String(today.getMonth() + 1).padStart(2, "0")}-${String(today.getDate()).padStart(2, "0")}`;
-    const strip = module.plannerStrip({
+    shownDay = date;
+    strip = module.plannerStrip({
       date,
       onPick: (picked) => {
         const iso = pickedToIso(picked);
@@ -366,6 +380,7 @@ async function mountTimeEntry(whenSlot, plannerSlot, clientId, onChange) {
       },
     });
     mount(plannerSlot, strip.el || strip);
+    strip = strip.el || strip;
   } catch {
     plannerSlot.hidden = true;
   }
