@@ -556,3 +556,37 @@ def test_a_missed_call_from_an_unknown_number_is_a_task_of_its_own_with_a_call_b
     expect(card.get_by_test_id("task-call")).to_have_attribute("data-phone", "+79031112233")
     expect(card.get_by_test_id("task-call")).to_have_attribute("data-task-id", str(found[0]["id"]))
     expect(card.get_by_test_id("outcome-callback")).to_be_visible()
+
+
+def test_after_an_inbound_call_the_callback_button_schedules_a_callback_in_two_hours(
+        page, live_pbx, pbx_sign_in, replay, page_api):
+    live_pbx.wait_ami_connected()
+    zone = zone_inside_hours()
+    client = live_pbx.create_client(name="Иван Петров", timezone=zone,
+                                    phones=[{"number": IVAN_PHONE, "label": "mobile"}])
+    pbx_sign_in(page, name="Анна Смирнова", extension="PJSIP/101")
+    playing = replay("inbound_answered", speed=2)
+    pop = page.get_by_test_id("call-card")
+    expect(pop).to_have_attribute("data-state", "ended", timeout=CALL_TIMEOUT_MS)
+    playing.join()
+    buttons = pop.get_by_test_id("call-outcome-buttons")
+    expect(buttons.get_by_test_id("outcome-callback")).to_be_visible()
+    # answered: nothing is preselected
+    expect(buttons.locator("[data-preselected='1']")).to_have_count(0)
+    pop.get_by_test_id("call-note").fill("Просил перезвонить позже")
+    page.keyboard.press("Tab")  # out of the note: digits are outcomes again
+    page.keyboard.press("5")
+    dialog = page.get_by_test_id("callback-dialog")
+    expect(dialog).to_be_visible()
+    dialog.get_by_test_id("when-chip").filter(has_text="+2ч").click()
+    expect(dialog.get_by_test_id("when-input")).to_have_attribute("data-at", re.compile("."))
+    at = utc(dialog.get_by_test_id("when-input").get_attribute("data-at"))
+    dialog.get_by_test_id("callback-save").click()
+    expect(pop.get_by_test_id("outcome-result")).to_contain_text("Следующая попытка")
+    tasks = page_api(page, "GET", f"/tasks?client_id={client['id']}&status=open")["body"]["items"]
+    callbacks = [t for t in tasks if t["kind"] == "callback"]
+    assert len(callbacks) == 1, tasks
+    assert abs(utc(callbacks[0]["due_at"]) - at) < timedelta(seconds=1), (callbacks, at)
+    assert abs(at - datetime.now(timezone.utc) - timedelta(hours=2)) < timedelta(minutes=2)
+    calls = page_api(page, "GET", f"/calls?client_id={client['id']}")["body"]["items"]
+    assert [(c["disposition"], c["note"]) for c in calls] == [("callback", "Просил перезвонить позже")]
