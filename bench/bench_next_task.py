@@ -7,8 +7,9 @@ into PostgreSQL with COPY for ``--pg``): mixed kinds (missed calls, redials, ord
 confirmations, reminders, callbacks), ranked by the default next-task order, priorities 0-2,
 clients in seven zones and with unknown zones (a mobile number with no city: the 07:00-09:00
 UTC intersection), so a third of them are due and inside their window now, the rest due later
-today, tomorrow, or waiting for their window; a fifth are personal callbacks of one of the 50
-operators, some leased to another operator, some of do-not-call clients.
+today, tomorrow, or waiting for their window; a fifth are callbacks, most of them personal ones
+of one of the 50 operators; 3% leased already, 1% of do-not-call clients; two open tasks per
+client (the card handed out with the task lists them).
 
 Each round all 50 operators ask for their next task at once (the worst moment: the claims queue
 for SQLite's one writer or PostgreSQL's pool), then each records an outcome (not timed), so
@@ -16,7 +17,7 @@ their next claim is a new task.  Printed: p50/p99 per claim, double claims (a ta
 two operators: must be 0), and the floor: the candidate SELECT alone, run one at a time with
 the plain driver (stdlib ``sqlite3`` / one plain asyncpg connection).  Goal: claim p99 < 20 ms.
 
-    python bench/bench_next_task.py [--tasks 100000] [--rounds 30] [--quick]
+    python bench/bench_next_task.py [--tasks 100000] [--rounds 20] [--quick]
                                     [--pg postgresql+asyncpg://USER@HOST:PORT/postgres]
 """
 
@@ -54,7 +55,7 @@ from callcenter.storage.tables import clients, tasks, users  # noqa: E402
 
 GOAL_P99_MS = 20.0
 OPERATORS = 50
-CLIENTS = 5_000
+CLIENTS_PER_TASK = 0.5  # two open tasks per client, as a shop's client has one or two
 KINDS = ("missed_call", "redial", "order_confirmation", "reminder", "callback")
 PG_NAME = "callcenter_bench_next_task"
 TABLES = ("users", "clients", "client_phones", "tasks")
@@ -87,14 +88,15 @@ def build(path: Path, n_tasks: int, rng: random.Random, service: TaskService) ->
             "language": "ru", "created_at": NOW, "updated_at": NOW} for i in range(OPERATORS)])
         operator_ids = [r.id for r in conn.execute(select(users.c.id).order_by(users.c.id))]
     engine.dispose()
-    insert_clients(path, ([russian_number(rng)] for _ in range(CLIENTS)), rng)
+    n_clients = max(100, int(n_tasks * CLIENTS_PER_TASK))
+    insert_clients(path, ([russian_number(rng)] for _ in range(n_clients)), rng)
     engine = _bulk_engine(path)
     with engine.begin() as conn:
         rows = conn.execute(text(
             "SELECT c.id, c.timezone, c.city, c.region, "
             "(SELECT e164 FROM client_phones p WHERE p.client_id = c.id LIMIT 1) AS e164 "
             "FROM clients c")).mappings().all()
-        quiet = rng.sample([r["id"] for r in rows], CLIENTS // 100)
+        quiet = rng.sample([r["id"] for r in rows], n_clients // 100)
         conn.execute(update(clients).where(clients.c.id.in_(quiet)).values(do_not_call=True))
     placed: dict[tuple, tuple] = {}
     batch: list[dict] = []
@@ -135,12 +137,29 @@ def build(path: Path, n_tasks: int, rng: random.Random, service: TaskService) ->
     return operator_ids
 
 
+claims_cpu = [0.0]  # this process's CPU seconds spent in the last claims() call's claims
+
+
+async def alone(service: TaskService, actors: list[Actor], count: int) -> list[float]:
+    """One operator at a time: the claim's own cost, with no queue in front of it."""
+    out = []
+    for i in range(count):
+        actor = actors[i % len(actors)]
+        start = time.perf_counter()
+        got = await service.claim_next(actor)
+        out.append((time.perf_counter() - start) * 1000)
+        if got is not None:
+            await service.record_outcome(actor, got["task"]["id"], "paid")
+    return out
+
+
 async def claims(service: TaskService, actors: list[Actor], rounds: int,
                  clock: Clock) -> tuple[list[float], Counter, int]:
     """``rounds`` rounds of every operator claiming at once, then recording an outcome."""
     latencies: list[float] = []
     handed: Counter = Counter()
     empty = 0
+    claims_cpu[0] = 0.0
 
     async def one(actor: Actor):
         start = time.perf_counter()
@@ -149,7 +168,9 @@ async def claims(service: TaskService, actors: list[Actor], rounds: int,
         return got
 
     for _ in range(rounds):
+        cpu = time.process_time()
         got = await asyncio.gather(*(one(a) for a in actors))
+        claims_cpu[0] += time.process_time() - cpu
         done = []
         for actor, claim in zip(actors, got):
             if claim is None:
@@ -226,6 +247,8 @@ async def run(label: str, url: str, operator_ids: list[int], rounds: int,
         await claims(service, actors, 2, clock)  # warm-up: connections, caches
         cpu = CpuShare({"bench": __import__("os").getpid()})
         latencies, handed, empty = await claims(service, actors, rounds, clock)
+        cpu_ms = claims_cpu[0] * 1000 / max(1, len(latencies))
+        single = await alone(service, actors, 100)
         plain = await floor(db, clock, operator_ids, 500)
         doubles = sum(1 for c in handed.values() if c > 1)
         stats, plain_stats = percentiles(latencies), percentiles(plain)
@@ -235,10 +258,13 @@ async def run(label: str, url: str, operator_ids: list[int], rounds: int,
               f"({empty} claims found nothing); CPU: {cpu.line()}")
         print("  " + latency_line("claim_next (service layer)", stats) +
               f"  goal p99 < {GOAL_P99_MS:.0f} ms: {ok_p99}")
+        print("  " + latency_line("one operator alone (no queue)", percentiles(single)))
+        print(f"  CPU of this process per claim in the rounds: {cpu_ms:.2f} ms")
         print("  " + latency_line("floor: candidate SELECT, plain driver", plain_stats))
         print(f"  double claims: {doubles} (goal 0: {ok_double}); tasks handed out: "
               f"{len(handed):,}")
         return [f"{label} claim p50 {stats['p50']:.2f} ms p99 {stats['p99']:.2f} ms "
+                f"(alone p50 {percentiles(single)['p50']:.2f} ms, CPU {cpu_ms:.2f} ms/claim) "
                 f"(floor p50 {plain_stats['p50']:.3f} p99 {plain_stats['p99']:.3f} ms), "
                 f"double claims {doubles}"]
     finally:
@@ -272,7 +298,7 @@ async def main_async(args) -> int:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tasks", type=int, default=100_000)
-    parser.add_argument("--rounds", type=int, default=30)
+    parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--quick", action="store_true", help="20,000 tasks, 10 rounds")
     parser.add_argument("--pg", help="a PostgreSQL server URL (a role that may create "
                                      "databases) to run on PostgreSQL too")
