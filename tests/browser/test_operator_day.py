@@ -32,6 +32,7 @@ CITY = {"Europe/Kaliningrad": "Калининград", "Europe/Moscow": "Мос
         "Asia/Kamchatka": "Петропавловск-Камчатский"}
 DAY_SHOT = "/tmp/operator-day-next-attempt.png"
 TASKS_SHOT = "/tmp/operator-day-tasks.png"
+CALLBACK_SHOT = "/tmp/operator-day-callback.png"
 
 
 def zone_inside_hours(now: datetime | None = None) -> str:
@@ -560,6 +561,7 @@ def test_a_missed_call_from_an_unknown_number_is_a_task_of_its_own_with_a_call_b
 
 def test_after_an_inbound_call_the_callback_button_schedules_a_callback_in_two_hours(
         page, live_pbx, pbx_sign_in, replay, page_api):
+    page.set_viewport_size({"width": 1024, "height": 768})
     live_pbx.wait_ami_connected()
     zone = zone_inside_hours()
     client = live_pbx.create_client(name="Иван Петров", timezone=zone,
@@ -580,6 +582,10 @@ def test_after_an_inbound_call_the_callback_button_schedules_a_callback_in_two_h
     expect(dialog).to_be_visible()
     dialog.get_by_test_id("when-chip").filter(has_text="+2ч").click()
     expect(dialog.get_by_test_id("when-input")).to_have_attribute("data-at", re.compile("."))
+    page.screenshot(path=CALLBACK_SHOT, animations="disabled")
+    # the dialog sits beside the call card: neither covers the other
+    box, card_box = dialog.bounding_box(), pop.bounding_box()
+    assert box["x"] + box["width"] <= card_box["x"], (box, card_box)
     at = utc(dialog.get_by_test_id("when-input").get_attribute("data-at"))
     dialog.get_by_test_id("callback-save").click()
     expect(pop.get_by_test_id("outcome-result")).to_contain_text("Следующая попытка")

@@ -325,6 +325,7 @@ export function callbackDialog({ clientId, def, title }) {
         if (!done) resolve(null);
       },
     });
+    dialog.dialog.classList.add("dialog-beside-pop");
     mountTimeEntry(whenSlot, plannerSlot, clientId, (value) => { at = value; error.hidden = true; });
   });
 }
