@@ -244,6 +244,7 @@ export function createCallCard({ message, me, ctx, hooks }) {
       preselect: PBX_OUTCOMES.includes(call.outcome) ? call.outcome : null,
       note: () => { const text = outcome.el.querySelector("textarea"); return text ? text.value : ""; },
       scope: el,
+      resolveCall: findStoredCall,
       testid: "call-outcome-buttons",
       onSaved: ({ text }) => {
         toast(text, "success");
@@ -257,6 +258,21 @@ export function createCallCard({ message, me, ctx, hooks }) {
     const typing = active instanceof HTMLElement && !el.contains(active)
       && (active.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(active.tagName));
     if (!typing) outcome.focus();
+  }
+
+  /** The stored call's id when call.ended came before its row was written: the log by linkedid. */
+  async function findStoredCall() {
+    for (let attempt = 0; attempt < 6 && !callId && !removed; attempt += 1) {
+      if (attempt) await new Promise((resolve) => setTimeout(resolve, 500));
+      if (!call.linkedid || !call.started_at) return null;
+      const rows = (await api("GET", "/calls", { query: { since: call.started_at, limit: 100 } })).items || [];
+      const row = rows.find((r) => r.linkedid === call.linkedid);
+      if (row) {
+        callId = row.id;
+        linkCall();
+      }
+    }
+    return callId;
   }
 
   // ---- the call's messages ------------------------------------------------

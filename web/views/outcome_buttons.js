@@ -145,12 +145,13 @@ document.addEventListener("keydown", (event) => {
 /**
  * outcomeButtons({callId | taskId, clientId, task, preselect, note, scope, onSaved})
  * → {el, setPreselect(code), setCall(id), destroy()}.
- * callId: POST /api/calls/{id}/outcome; else taskId: POST /api/tasks/{id}/outcome.
+ * callId: POST /api/calls/{id}/outcome; else taskId: POST /api/tasks/{id}/outcome;
+ * resolveCall(): the call's id when it was not known yet (a promise).
  * note(): the note to send (e.g. the card's textarea); scope: the element whose
  * selects may also take the hotkeys (the call card); onSaved({task, call, def, text}).
  */
 export function outcomeButtons({ callId = null, taskId = null, clientId = null, task = null, preselect = null,
-  note = () => "", scope = null, onSaved = () => {}, testid = "outcome-buttons" }) {
+  note = () => "", scope = null, onSaved = () => {}, resolveCall = null, testid = "outcome-buttons" }) {
   let defs = [];
   let chosen = preselect;
   let busy = false;
@@ -209,13 +210,17 @@ export function outcomeButtons({ callId = null, taskId = null, clientId = null, 
   }
 
   async function save(def, nextAt, dialogNote) {
-    if (!currentCall && !taskId) {
-      fail(t("pop.call_not_stored"));
-      return;
-    }
     busy = true;
     error.hidden = true;
     paint();
+    // the call's row may be stored a moment after its end reached this page
+    if (!currentCall && resolveCall) currentCall = await resolveCall().catch(() => null);
+    if (!currentCall && !taskId) {
+      busy = false;
+      paint();
+      fail(t("pop.call_not_stored"));
+      return;
+    }
     const body = { outcome: def.code };
     const text = [note() || "", dialogNote || ""].map((s) => s.trim()).filter(Boolean).join("\n");
     if (text) body.note = text;
