@@ -155,7 +155,7 @@ async def test_the_migration_fills_the_reversed_digits_and_folds_yo(db_url):
     """A database with phones and names from before the migration: it fills the new column and
     rewrites the names, so the old clients are found like new ones."""
     script = ScriptDirectory.from_config(alembic_config())
-    before = script.get_revision("0010").down_revision
+    before = script.get_revision("0009").down_revision
     db = Database(db_url)
     try:
         async with db.engine.begin() as conn:

@@ -1,20 +1,15 @@
 """search by the last digits of a number; "ё" and "е" alike in names
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-02
 """
-from pathlib import Path
-
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0010'
-# 0007-0009 belong to the operator's-day migrations, which are written as they are needed: this
-# one follows the newest of them that exists (0009 once all are there)
-down_revision = max((p.name[:4] for p in Path(__file__).parent.glob('000[6-9]_*.py')),
-                    default='0006')
+revision = '0009'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 
