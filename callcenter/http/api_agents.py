@@ -21,10 +21,12 @@ STATE_BODY = {
 
 @routes.get("/api/agents", roles=ALL_ROLES, tag="agents",
             summary="Operators' states (staff: every operator; an operator: self), the pause "
-                    "reasons and the wrap-up limit")
+                    "reasons, the wrap-up limit and the auto-dial preview in seconds")
 async def list_agents(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
-    return json_response(await services.agents.listing(ctx_of(request).actor))
+    listing = await services.agents.listing(ctx_of(request).actor)
+    return json_response(
+        dict(listing, autodial_preview_seconds=services.settings.autodial_preview_seconds))
 
 
 @routes.post("/api/agents/me/state", roles=ALL_ROLES, tag="agents", body=STATE_BODY,

@@ -13,34 +13,46 @@ from callcenter.storage import audit
 
 routes = RouteTable()
 
+
+def _user_json(user: dict) -> dict:
+    return dict(user_json(user), autodial=bool(user.get("autodial")))
+
 USER_BODY = {"type": "object", "properties": {
     "login": {"type": "string"},
     "name": {"type": ["string", "null"], "description": "the login when null (on creation)"},
     "role": {"type": "string", "enum": ["operator", "supervisor", "admin"]},
     "extension": {"type": ["string", "null"], "example": "PJSIP/101"},
     "password": {"type": "string"}, "active": {"type": "boolean"},
+    "autodial": {"type": "boolean", "description": "power dialling: in ready state the next "
+                 "task is dialled after CALLCENTER_AUTODIAL_PREVIEW_SECONDS"},
     "language": {"type": "string", "enum": ["ru", "en", "uk"]}}}
 
 
 @routes.get("/api/users", roles=ADMINS, tag="users", summary="All users")
 async def list_users(request: web.Request) -> web.Response:
     users = await request.app[SERVICES].accounts.list_users()
-    return json_response({"items": [user_json(u) for u in users]})
+    return json_response({"items": [_user_json(u) for u in users]})
 
 
 @routes.post("/api/users", roles=ADMINS, body=USER_BODY, tag="users", summary="Add a user")
 async def create_user(request: web.Request) -> web.Response:
-    user = await request.app[SERVICES].accounts.create_user(ctx_of(request).actor,
-                                                            await read_json_object(request))
-    return json_response(user_json(user), status=201)
+    services = request.app[SERVICES]
+    user = await services.accounts.create_user(ctx_of(request).actor,
+                                               await read_json_object(request))
+    if services.agents is not None:
+        await services.agents.user_changed(user["id"])
+    return json_response(_user_json(user), status=201)
 
 
 @routes.patch("/api/users/{id}", roles=ADMINS, body=USER_BODY, tag="users",
-              summary="Edit a user: name, role, extension, password, active")
+              summary="Edit a user: name, role, extension, password, active, auto-dial")
 async def patch_user(request: web.Request) -> web.Response:
-    user = await request.app[SERVICES].accounts.update_user(
+    services = request.app[SERVICES]
+    user = await services.accounts.update_user(
         ctx_of(request).actor, path_id(request), await read_json_object(request))
-    return json_response(user_json(user))
+    if services.agents is not None:  # the cached operator follows: auto-dial, name, phone
+        await services.agents.user_changed(user["id"])
+    return json_response(_user_json(user))
 
 
 @routes.get("/api/audit", roles=STAFF, tag="users", query=("action", "user_id", "limit", "offset"),

@@ -134,6 +134,11 @@ class AccountService:
                 errors["active"] = "must be true or false"
             else:
                 values["active"] = data["active"]
+        if "autodial" in data:
+            if not isinstance(data["autodial"], bool):
+                errors["autodial"] = "must be true or false"
+            else:
+                values["autodial"] = data["autodial"]
         if "language" in data:
             if data["language"] not in ("ru", "en", "uk"):
                 errors["language"] = "one of ru, en, uk"
@@ -144,7 +149,7 @@ class AccountService:
             if problem:
                 errors["password"] = problem
         unknown = set(data) - {"login", "name", "role", "extension", "active", "language",
-                               "password"}
+                               "autodial", "password"}
         for field in sorted(unknown):
             errors[field] = "unknown field"
         if set(errors) == {"password"}:

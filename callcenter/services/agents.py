@@ -148,6 +148,19 @@ class AgentService:
         return {"items": await self.list(actor), "pause_reasons": list(self.pause_reasons),
                 "wrap_up_seconds": self.wrap_up_seconds}
 
+    async def user_changed(self, user_id: int) -> None:
+        """An admin changed this user (auto-dial, name, extension...): the cached row is read
+        again and, if they are an agent, their agent JSON is pushed to their pages and to staff,
+        so an operator's auto-dial follows the switch without a reload."""
+        async with self.db.read() as conn:
+            found = await repo.agent_users(conn, user_id)
+        if not found:
+            self._users.pop(user_id, None)
+            return
+        user = self._users[user_id] = found[0]
+        self.publish({user_id, *self.staff_ids()},
+                     {"type": "agent.state", "agent": agent_json(user, self._states.get(user_id))})
+
     async def history(self, user_id: int, since: datetime | None = None) -> list[dict[str, Any]]:
         async with self.db.read() as conn:
             return await repo.changes(conn, user_id, since=since)
@@ -319,10 +332,11 @@ class AgentService:
                     await repo.save_state(conn, user_id, s)
                     if change is not None:
                         await repo.add_change(conn, user_id, *change)
-                    if "autodial" not in self._users.get(user_id, {}):
-                        found = await repo.agent_users(conn, user_id)
-                        if found:
-                            self._users[user_id] = found[0]
+                    # read each time: an admin may have switched auto-dial or renamed the
+                    # operator, also through another server process
+                    found = await repo.agent_users(conn, user_id)
+                    if found:
+                        self._users[user_id] = found[0]
                 break
             except asyncio.CancelledError:
                 raise

@@ -14,7 +14,8 @@ from callcenter.storage.tables import login_attempts, login_guards, sessions, us
 
 PUBLIC_USER_COLUMNS = (
     users.c.id, users.c.login, users.c.name, users.c.role, users.c.extension,
-    users.c.active, users.c.language, users.c.created_at, users.c.updated_at,
+    users.c.active, users.c.language, users.c.autodial, users.c.created_at,
+    users.c.updated_at,
 )
 
 
