@@ -471,6 +471,8 @@ const CATALOGUE = {
     "agent.pbx_pending": "АТС недоступна: статус сохранён и будет передан, когда связь вернётся",
     "agent.pbx_refused": "АТС не приняла статус: ваш телефон не в очереди",
     // --- tasks ---
+    "tasks.autodial": "Автонабор",
+    "tasks.autodial_hint": "В статусе «готов» следующая задача набирается сама после короткого просмотра карточки",
     "nav.tasks": "Задачи",
     "tasks.title": "Задачи",
     "tasks.due_short": "на {time}",
@@ -1179,6 +1181,8 @@ const CATALOGUE = {
     "agent.pbx_pending": "The PBX is out of reach: your status is saved and sent when the link is back",
     "agent.pbx_refused": "The PBX did not take the status: your phone is in no queue",
     // --- tasks ---
+    "tasks.autodial": "Auto-dial",
+    "tasks.autodial_hint": "When ready, the next task is dialled by itself after a short look at its card",
     "nav.tasks": "Tasks",
     "tasks.title": "Tasks",
     "tasks.due_short": "due {time}",

@@ -64,6 +64,7 @@ export function renderUsers(ctx) {
     const roleSelect = h("select", null, ROLES.map((role) => h("option", { value: role, selected: (user ? user.role : "operator") === role }, t("role." + role))));
     const extensionInput = h("input", { type: "text", value: user ? user.extension || "" : "", autocomplete: "off", placeholder: "PJSIP/101" });
     const passwordInput = h("input", { type: "password", autocomplete: "new-password" });
+    const autodialInput = h("input", { type: "checkbox", name: "autodial", id: "f-user-autodial", checked: !!(user && user.autodial), testid: "field-autodial" });
     const errorSlot = h("div");
     const save = h("button", { type: "submit", class: "btn btn-primary", testid: "save-user", title: "Ctrl+Enter" }, t("action.save"));
 
@@ -76,6 +77,10 @@ export function renderUsers(ctx) {
         field({ label: t("user.extension"), name: "extension", control: extensionInput, className: "grow", hint: t("user.extension_hint") }),
       ),
       field({ label: user ? t("user.new_password") : t("user.password"), name: "password", control: passwordInput, required: !user, hint: user ? t("user.password_keep") : null }),
+      h("div", { class: "field field-check", dataset: { field: "autodial" } },
+        autodialInput, h("label", { htmlFor: "f-user-autodial" }, t("tasks.autodial")),
+        h("div", { class: "hint" }, t("tasks.autodial_hint")),
+      ),
       h("footer", { class: "form-foot" },
         save,
         h("button", { type: "button", class: "btn btn-ghost", onclick: () => dialog.close() }, t("action.cancel")),
@@ -91,6 +96,7 @@ export function renderUsers(ctx) {
         name: nameInput.value.trim(),
         role: roleSelect.value,
         extension: extensionInput.value.trim() || null,
+        autodial: autodialInput.checked,
       };
       if (passwordInput.value) payload.password = passwordInput.value;
       if (!user) payload.login = loginInput.value.trim();
