@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from callcenter.domain.access import Role, may_see_call
 from callcenter.domain.calling_hours import parse_calling_hours
 from callcenter.domain.client_zone import ClientZone, resolve_client_zone
-from callcenter.domain.redial import next_retry, parse_ladder, window_for
+from callcenter.domain.redial import NoCallingWindow, next_retry, parse_ladder, window_for
 from callcenter.domain.tasks import (
     ARCHIVED, DO_NOT_CALL, MAX_NOTE, OPEN, FieldErrors, OutcomeRule, Placement, TaskState,
     apply_outcome, check_next_at, fold_search, parse_instant, parse_order, rank_for,
@@ -62,6 +62,7 @@ class TaskService:
         self.hours = parse_calling_hours(settings.calling_hours, settings.holidays)
         self.ladder = parse_ladder(settings.redial_ladder)
         self.fallback = (settings.timezone,)
+        self._meeting_zones: dict[tuple[str, ...], ClientZone] = {}
         self.lease = timedelta(minutes=settings.task_lease_minutes)
         url = make_url(db.url)
         # a SQLite file: claims on a connection and thread of their own (storage.tasks)
@@ -78,9 +79,26 @@ class TaskService:
 
     def zone_of(self, client: Mapping[str, Any] | None, e164: str | None = None) -> ClientZone:
         client = client or {}
-        return resolve_client_zone(client.get("timezone"), client.get("city"),
+        zone = resolve_client_zone(client.get("timezone"), client.get("city"),
                                    client.get("region"), client.get("e164") or e164,
                                    fallback=self.fallback)
+        return zone if zone.known else self._meeting(zone)
+
+    def _meeting(self, zone: ClientZone) -> ClientZone:
+        """Candidate zones whose calling windows never meet (hours too short for the spread of
+        an unknown +7 9xx mobile's 11 zones) are reckoned in the first candidate alone (the
+        shop's zone when it is one of them) rather than never called."""
+        usable = self._meeting_zones.get(zone.zones)
+        if usable is None:
+            try:
+                window_for(self.clock(), zone, self.hours)
+                usable = zone
+            except NoCallingWindow:
+                log.warning("calling hours never open at once in %s: using %s",
+                            zone.text, zone.zones[0])
+                usable = ClientZone((zone.zones[0],), zone.source)
+            self._meeting_zones[zone.zones] = usable
+        return usable
 
     def place(self, zone: ClientZone, due_at: datetime) -> Placement:
         return Placement.of(due_at, window_for(due_at, zone, self.hours))
@@ -321,6 +339,18 @@ class TaskService:
                            {"status": task["status"]})
         if rule.requires_next_at and next_at is None:
             raise ValidationFailed.fields({"next_at": "this outcome needs the time to call back"})
+        if rule.failed_attempt and call_id is not None and source == "operator":
+            counted = await repo.pbx_attempt(conn, task["id"], call_id)
+            if counted is not None:
+                # the PBX already counted this call as a failed attempt and moved the ladder:
+                # the button confirms that same attempt (one call, one attempt)
+                await repo.confirm_pbx_attempt(conn, counted, outcome=rule.code, note=note,
+                                               user_id=user_id)
+                await repo.update_task(conn, task["id"], {
+                    "result": rule.code, "updated_at": at,
+                    "claimed_by": None, "claimed_at": None, "lease_until": None,
+                    **({"note": note} if note else {})})
+                return True
         attempt = await repo.insert_attempt(conn, {
             "task_id": task["id"], "at": at, "outcome": rule.code, "note": note,
             "user_id": user_id, "call_id": call_id, "source": source, "next_at": next_at,
@@ -330,15 +360,6 @@ class TaskService:
         client = await repo.client_for_tasks(conn, task["client_id"]) \
             if task["client_id"] is not None else None
         zone = self.zone_of(client, task["phone_e164"])
-        if rule.failed_attempt and call_id is not None and source == "operator" and \
-                await repo.pbx_counted(conn, task["id"], call_id):
-            # the PBX already moved the ladder for this call: the button adds the attempt and
-            # its note only
-            await repo.update_task(conn, task["id"], {
-                "attempts": task["attempts"] + 1, "result": rule.code, "updated_at": at,
-                "claimed_by": None, "claimed_at": None, "lease_until": None,
-                **({"note": note} if note else {})})
-            return True
         change = apply_outcome(
             TaskState(task["id"], task["kind"], task["status"], task["failures"],
                       task["attempts"], task["assigned_to"]),

@@ -369,11 +369,22 @@ async def open_missed_call(conn: AsyncConnection, e164: str) -> int | None:
         t.c.phone_e164 == e164))).scalar_one_or_none()
 
 
-async def pbx_counted(conn: AsyncConnection, task_id: int, call_id: int) -> bool:
-    """Whether the PBX already recorded this call's outcome on the task."""
+async def pbx_attempt(conn: AsyncConnection, task_id: int, call_id: int) -> int | None:
+    """The attempt the PBX already recorded on the task for this call, if any."""
     return (await conn.execute(select(task_attempts.c.id).where(
         task_attempts.c.task_id == task_id, task_attempts.c.call_id == call_id,
-        task_attempts.c.source == "pbx").limit(1))).first() is not None
+        task_attempts.c.source == "pbx").limit(1))).scalar_one_or_none()
+
+
+async def confirm_pbx_attempt(conn: AsyncConnection, attempt_id: int, *, outcome: str,
+                              note: str | None, user_id: int | None) -> None:
+    """The operator's button for a call the PBX already counted: the same attempt, now with
+    the operator's outcome and note."""
+    values: dict[str, Any] = {"outcome": outcome, "user_id": user_id}
+    if note:
+        values["note"] = note
+    await conn.execute(update(task_attempts).where(task_attempts.c.id == attempt_id)
+                       .values(**values))
 
 
 async def open_follow_up(conn: AsyncConnection, client_id: int, kinds: Sequence[str],

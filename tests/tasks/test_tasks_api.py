@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert, select
 
@@ -438,13 +439,18 @@ async def test_the_pbx_outcome_moves_the_ladder_once_per_call(api):
     got = await ok(await anna.get(f"/api/tasks/{task['id']}"))
     assert (got["failures"], got["attempts"]) == (1, 1)
     assert got["history"][0]["source"] == "pbx"
-    # the operator then presses the same outcome for that call: noted, not counted twice
-    got = await outcome(anna, task["id"], "busy", call_id=call_id)
-    assert (got["failures"], got["attempts"]) == (1, 2)
+    # the operator then presses an outcome for that call: one call is one attempt, the
+    # operator's button confirms it (their outcome and note on the PBX's attempt)
+    got = await outcome(anna, task["id"], "no_answer", call_id=call_id, note="гудки")
+    assert (got["failures"], got["attempts"], got["result"]) == (1, 1, "no_answer")
     async with api.services.db.read() as conn:
-        rows = (await conn.execute(select(task_attempts.c.source).where(
-            task_attempts.c.task_id == task["id"]))).all()
-    assert sorted(r.source for r in rows) == ["operator", "pbx"]
+        rows = (await conn.execute(select(
+            task_attempts.c.source, task_attempts.c.outcome, task_attempts.c.note,
+            task_attempts.c.user_id).where(task_attempts.c.task_id == task["id"]))).all()
+    assert [tuple(r) for r in rows] == [("pbx", "no_answer", "гудки", anna.user["id"])]
+    # a later attempt without that call is a new one
+    got = await outcome(anna, task["id"], "busy")
+    assert (got["failures"], got["attempts"]) == (2, 2)
     # an outcome no definition has (failed) changes nothing
     async with api.services.db.write() as conn:
         assert not await service.apply_pbx_outcome(conn, task["id"], "failed", call_id=call_id,
@@ -505,3 +511,21 @@ async def test_outcome_definitions_are_edited_by_admins(api):
     await refused(await anna.post(f"/api/tasks/{task['id']}/outcome",
                                   json={"outcome": "sms_sent"}), 422, "validation_failed")
     assert "sms_sent" in [o["code"] for o in (await ok(await anna.get("/api/outcomes")))["items"]]
+
+
+async def test_an_unknown_zone_whose_candidates_never_meet_is_still_placed(api_with):
+    """Hours of 09:00-18:00 never open at once from Kaliningrad to Kamchatka: a +7 9xx
+    mobile with no city is then reckoned in the shop's zone, never a 500 nor never called."""
+    api = await api_with(calling_hours="mon-fri 09:00-18:00")
+    anna = await api.login("anna")
+    cid = await client(api, "Без города", city=None, phones=["+79261234567"])
+    task = await new_task(anna, cid, due="2026-11-23T12:00:00+03:00")
+    assert task["status"] == "open"
+    moscow = ZoneInfo("Europe/Moscow")
+    for stamp in (task["ready_at"], task["window_ends_at"]):
+        local = datetime.fromisoformat(stamp).astimezone(moscow)
+        assert local.weekday() < 5 and 9 <= local.hour <= 18, stamp
+    got = await outcome(anna, task["id"], "no_answer")
+    assert got["failures"] == 1 and got["status"] == "open"
+    local = datetime.fromisoformat(got["ready_at"]).astimezone(moscow)
+    assert local.weekday() < 5 and 9 <= local.hour < 18, got
