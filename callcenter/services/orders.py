@@ -153,6 +153,8 @@ class OrderService:
         """A new order opens one task to confirm it with its client, due now (not for a
         do-not-call client). Its calling window is set here when the task service is wired
         (``placement``), else by the scheduler's next round."""
+        if values.get("status", "new") != "new":
+            return  # an order that arrives confirmed, paid or shipped needs no confirmation
         client = await clients_repo.get_client(conn, values["client_id"])
         if client is None or client["do_not_call"]:
             return
@@ -198,6 +200,10 @@ class OrderService:
             await repo.update_order(conn, order_id, dict(values, updated_at=now))
             await self.clients.record_changes(conn, actor, "order", order_id, old["client_id"],
                                               changed, now)
+            if values.get("status", "new") != "new" and old.get("status") == "new":
+                # confirmed (or cancelled) another way: its confirmation call is no longer owed
+                await scheduler_repo.close_order_tasks(conn, order_id,
+                                                       f"order_{values['status']}", now)
 
     async def intake(self, shop: dict[str, Any], data: Mapping[str, Any],
                      ip: str | None) -> tuple[dict[str, Any], bool]:

@@ -211,3 +211,14 @@ async def insert_order_task(conn: AsyncConnection, values: dict[str, Any]) -> in
     result = await conn.execute(insert(tasks).values(kind="order_confirmation", status=OPEN,
                                                      **values).returning(tasks.c.id))
     return result.scalar_one()
+
+
+async def close_order_tasks(conn: AsyncConnection, order_id: int, reason: str,
+                            now: datetime) -> int:
+    """Close the open ``order_confirmation`` task of an order whose status moved on."""
+    result = await conn.execute(update(tasks).where(
+        tasks.c.order_id == order_id, tasks.c.kind == "order_confirmation",
+        tasks.c.status == OPEN).values(
+        status="done", result=None, closed_at=now, closed_reason=reason, updated_at=now,
+        claimed_by=None, claimed_at=None, lease_until=None))
+    return result.rowcount

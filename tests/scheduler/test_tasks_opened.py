@@ -100,17 +100,26 @@ async def test_a_new_order_opens_one_confirmation_task(desk):
     order = await desk.services.orders.create(SYSTEM, {
         "client_id": desk.clients["moscow"], "shop_id": shop["id"], "number": "TM-1001",
         "total": "10.00", "items": []})
-    await desk.services.orders.update(SYSTEM, order["id"], {"status": "paid"})
+    await desk.services.orders.update(SYSTEM, order["id"], {"total": "12.00"})
     (task,) = await open_tasks(desk, "order_confirmation")
     assert (task["order_id"], task["client_id"], task["due_at"], task["phone_e164"]) == (
         order["id"], desk.clients["moscow"], START, "+74951110001")
     assert "TM-1001" in task["title"]
     assert (task["ready_at"], task["timezone"]) == (START, "Europe/Moscow")
-    # none for a do-not-call client
+    # none for a do-not-call client, none for an order that arrives already paid
     await desk.services.orders.create(SYSTEM, {
         "client_id": desk.clients["nocall"], "shop_id": shop["id"], "number": "TM-1002",
         "total": "10.00", "items": []})
+    await desk.services.orders.create(SYSTEM, {
+        "client_id": desk.clients["moscow"], "shop_id": shop["id"], "number": "TM-1003",
+        "status": "paid", "total": "10.00", "items": []})
     assert len(await open_tasks(desk, "order_confirmation")) == 1
+    # confirmed another way (paid on the site): the confirmation call is no longer owed
+    await desk.services.orders.update(SYSTEM, order["id"], {"status": "paid"})
+    assert await open_tasks(desk, "order_confirmation") == []
+    async with desk.services.db.read() as conn:
+        row = (await conn.execute(select(tasks).where(tasks.c.id == task["id"]))).mappings().one()
+    assert (row["status"], row["closed_reason"]) == ("done", "order_paid")
 
 
 async def test_an_order_from_the_shops_site_opens_its_task_once(desk):
@@ -119,9 +128,10 @@ async def test_an_order_from_the_shops_site_opens_its_task_once(desk):
                "customer": {"name": "Покупатель", "phone": "+74955550055", "city": "Москва"}}
     for _ in range(2):  # the site sends it again: the same order, no second task
         await desk.services.orders.intake(shop, payload, ip="127.0.0.1")
-    await desk.services.orders.intake(shop, dict(payload, status="paid"), ip="127.0.0.1")
     (task,) = await open_tasks(desk, "order_confirmation")
     assert task["phone_e164"] == "+74955550055" and "TM-77" in task["title"]
+    await desk.services.orders.intake(shop, dict(payload, status="paid"), ip="127.0.0.1")
+    assert await open_tasks(desk, "order_confirmation") == []
 
 
 async def test_click_to_call_is_refused_for_a_do_not_call_client(api_with):
