@@ -126,7 +126,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> web.Application
 
     async def close_websockets(app: web.Application) -> None:
         # before aiohttp waits for running handlers, or every open page delays the shutdown
-        await telephony.hub.close_all()
+        await telephony.hub.shutdown()
 
     app.cleanup_ctx.append(database)
     app.cleanup_ctx.append(scheduling)

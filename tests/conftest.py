@@ -183,6 +183,17 @@ class LiveServer:
         self.call(self.app[CALLS].ami.wait_connected(timeout))
 
 
+def _task_stacks(loop) -> str:
+    """What every task of ``loop`` waits on, to tell why a stop hangs."""
+    import io
+
+    out = io.StringIO()
+    for task in asyncio.all_tasks(loop):
+        out.write(f"--- {task.get_name()}: {task.get_coro()!r}\n")
+        task.print_stack(limit=8, file=out)
+    return out.getvalue()
+
+
 def _serve_in_thread(settings, before=None, sock=None):
     from aiohttp import web
 
@@ -222,7 +233,11 @@ def _serve_in_thread(settings, before=None, sock=None):
             await state["runner"].cleanup()
             if state.get("sim") is not None:
                 await state["sim"].stop()
-        asyncio.run_coroutine_threadsafe(cleanup(), loop).result(timeout=30)
+        try:
+            asyncio.run_coroutine_threadsafe(cleanup(), loop).result(timeout=30)
+        except TimeoutError:
+            raise AssertionError("the server did not stop within 30 s; its tasks:\n" +
+                                 _task_stacks(loop)) from None
         loop.call_soon_threadsafe(loop.stop)
         thread.join(10)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime, timezone
 
-from aiohttp import WSMsgType, web
+from aiohttp import WSCloseCode, WSMsgType, web
 
 from callcenter.domain.access import ALL_ROLES, STAFF, Role, may_see_call
 from callcenter.domain.click_to_call import ClickToCall
@@ -103,6 +103,9 @@ async def websocket(request: web.Request) -> web.StreamResponse:
     ws = web.WebSocketResponse(heartbeat=HEARTBEAT_SECONDS, max_msg_size=64 * 1024,
                                compress=hub.COMPRESS)
     await ws.prepare(request)
+    if hub.closing:  # the server began to shut down during the handshake
+        await ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown")
+        return ws
     # counted and registered with no await in between, so simultaneous pages cannot all slip in
     if hub.pages_of(ctx.actor.user_id) >= services.settings.max_websockets_per_user:
         await ws.close(code=TOO_MANY_PAGES, message=b"too many open pages")

@@ -59,6 +59,7 @@ class WebSocketHub:
         self.queue_size = queue_size
         self._by_user: dict[int, set[Connection]] = {}
         self._watchers: set[Connection] = set()
+        self.closing = False  # the server is shutting down: no new pages
 
     # connections
 
@@ -191,6 +192,12 @@ class WebSocketHub:
             raise
         except Exception as exc:  # a closed socket: the reader side unregisters it
             log.debug("websocket write failed for user %s: %s", conn.user_id, exc)
+
+    async def shutdown(self) -> None:
+        """Close every page for good: one whose handshake is still in flight when this runs
+        is refused too (else it would hold the server's shutdown until its timeout)."""
+        self.closing = True
+        await self.close_all()
 
     async def close_all(self) -> None:
         conns = [c for users in self._by_user.values() for c in users]

@@ -185,3 +185,15 @@ async def test_behind_a_tls_proxy_the_origin_is_the_public_one(api, forwarded, o
         with pytest.raises(WSServerHandshakeError) as exc:
             await anna.client.ws_connect("/ws", headers=headers)
         assert exc.value.status == 403
+
+
+async def test_a_page_that_connects_while_the_server_shuts_down_is_refused(api):
+    """A handshake still in flight when the pages are closed at shutdown would register after
+    them and hold the server's stop until its timeout: it is closed at once instead."""
+    anna = await api.login("anna")
+    ws = await _open(anna)
+    await api.app[CALLS].hub.shutdown()
+    await _closed_with(ws, 1001)
+    late = await anna.client.ws_connect("/ws")
+    await _closed_with(late, 1001)
+    assert api.app[CALLS].hub.pages_of(anna.user["id"]) == 0
