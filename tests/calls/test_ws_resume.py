@@ -43,7 +43,7 @@ async def test_a_page_connecting_mid_call_gets_the_calls_at_its_phone(pbx):
     anna = await pbx.browser("101")
     boris = await pbx.browser("102")
     vera = await pbx.browser("103")
-    playing = asyncio.ensure_future(pbx.replay("inbound_answered", speed=2, fresh_ids=True))
+    playing = asyncio.ensure_future(pbx.replay("inbound_answered", speed=1, fresh_ids=True))
     try:
         await _mid_call(pbx, tracker, anna, boris, vera, playing)
     finally:
@@ -58,7 +58,7 @@ async def _mid_call(pbx, tracker, anna, boris, vera, playing):
         key = tracker.ringing_at(RUNG)[0].key
         assert tracker.ringing_at(NOT_RUNG) == []
         ws = await connect(pbx, anna)
-        got = await following(ws, quiet=0.2)
+        got = await following(ws, quiet=0.5)
         ringing = [m for m in got if m["type"] == "call.ringing"]
         assert [m["call_key"] for m in ringing] == [key], got
         assert ringing[0]["client"]["id"] == pbx.ivan_id
@@ -67,7 +67,7 @@ async def _mid_call(pbx, tracker, anna, boris, vera, playing):
         assert ringing[0]["call"]["direction"] == "inbound"
         # Vera's phone is not in the queue: her page hears nothing of the call.
         ws_vera = await connect(pbx, vera)
-        assert await following(ws_vera, quiet=0.2) == []
+        assert await following(ws_vera, quiet=0.5) == []
 
         # Anna answered: her page that comes back now gets the conversation, Boris's nothing.
         def answered():
@@ -75,13 +75,13 @@ async def _mid_call(pbx, tracker, anna, boris, vera, playing):
 
         await until(answered)
         ws2 = await connect(pbx, anna)
-        got = await following(ws2, quiet=0.2)
+        got = await following(ws2, quiet=0.5)
         first = got[0] if got else None
         assert first and first["type"] == "call.answered" and first["call_key"] == key, got
         assert first["answered_by"]["user_id"] == pbx.users["101"]["id"]
         assert not [m for m in got if m["type"] == "call.ringing"]
         ws_boris = await connect(pbx, boris)
-        assert [m["type"] for m in await following(ws_boris, quiet=0.2)] == []
+        assert [m["type"] for m in await following(ws_boris, quiet=0.5)] == []
     finally:
         await playing
 
