@@ -60,7 +60,9 @@ async def _mid_call(pbx, tracker, anna, boris, vera, playing):
         ws = await connect(pbx, anna)
         got = await following(ws, quiet=0.5)
         ringing = [m for m in got if m["type"] == "call.ringing"]
-        assert [m["call_key"] for m in ringing] == [key], got
+        # the card as it popped; the pop itself may also arrive when the page registered
+        # before it went out (the page shows one card per call key)
+        assert {m["call_key"] for m in ringing} == {key} and 1 <= len(ringing) <= 2, got
         assert ringing[0]["client"]["id"] == pbx.ivan_id
         assert ringing[0]["client"]["name"] == "Иван Петров"
         assert ringing[0]["number_e164"] == "+79161234567"
