@@ -12,8 +12,9 @@ from callcenter.config import Settings
 from callcenter.domain.calling_hours import parse_calling_hours
 from callcenter.domain.tasks import parse_order as parse_task_order, rank_for
 from callcenter.http import (
-    api_agents, api_auth, api_calls, api_clients, api_import, api_orders, api_outcomes,
-    api_planner, api_tasks, api_users, openapi,
+    api_agents, api_audit, api_auth, api_board, api_calls, api_clients, api_import, api_orders,
+    api_outcomes, api_planner, api_recordings, api_reports, api_supervise, api_tasks, api_users,
+    openapi,
 )
 from callcenter.http import static
 from callcenter.http.keys import CALLS, OPENAPI, SERVICES, Services
@@ -38,7 +39,9 @@ log = logging.getLogger("callcenter")
 
 ROUTE_TABLES = (api_auth.routes, api_clients.routes, api_orders.routes, api_users.routes,
                 api_import.routes, api_calls.routes, api_agents.routes, api_tasks.routes,
-                api_outcomes.routes, api_planner.routes, openapi.routes, static.routes)
+                api_outcomes.routes, api_planner.routes, api_recordings.routes, api_board.routes,
+                api_supervise.routes, api_reports.routes, api_audit.routes, openapi.routes,
+                static.routes)
 
 
 def all_route_specs() -> list[RouteSpec]:
@@ -64,6 +67,8 @@ def build_services(settings: Settings, db: Database, clock: Clock) -> Services:
     services.outcomes = OutcomeService(db, clock)
     services.tasks = TaskService(db, clock, settings, clients, services.outcomes,
                                  agents=lambda: services.agents)
+    # --- reports wiring (build_services) ---
+    # --- audit wiring (build_services) ---
     return services
 
 
@@ -97,6 +102,9 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> web.Application
     telephony.calls.log.missed_call_rank = rank_for("missed_call", 0, None, task_order)
     telephony.click_to_call.clock = clock
     services.orders.confirmation_rank = rank_for("order_confirmation", 0, None, task_order)
+    # --- recordings wiring (create_app) ---
+    # --- board wiring (create_app) ---
+    # --- supervise wiring (create_app) ---
     app[SERVICES] = services
     app[CALLS] = telephony
     app[OPENAPI] = openapi.build_openapi(all_route_specs())
@@ -130,6 +138,8 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> web.Application
 
     app.cleanup_ctx.append(database)
     app.cleanup_ctx.append(scheduling)
+    # --- recordings cleanup_ctx ---
+    # --- board cleanup_ctx ---
     app.cleanup_ctx.append(session_watch(telephony.hub, services.accounts,
                                          settings.session_check_seconds))
     app.on_shutdown.append(close_websockets)

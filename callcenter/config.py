@@ -88,6 +88,21 @@ def _table_name(value: Any) -> str:
     return str(value)
 
 
+def _recording_format(value: Any) -> str:
+    text = str(value).strip().lower()
+    if text not in {"opus", "mp3"}:
+        raise ValueError(f"expected opus or mp3, got {value!r}")
+    return text
+
+
+def _context_name(value: Any) -> str:
+    import re
+
+    if not re.fullmatch(r"[A-Za-z0-9_-]{1,79}", str(value)):
+        raise ValueError(f"not a dialplan context name: {value!r}")
+    return str(value)
+
+
 def _shop_caller_id(value: Any) -> str:
     from callcenter.domain.click_to_call import shop_caller_id
 
@@ -128,10 +143,35 @@ SETTINGS: tuple[Setting, ...] = (
             "The shop's IANA time zone. Each client is called in their own zone (set on the "
             "client, else from the city or region, else from a phone number with exactly one "
             "zone); this one is assumed only when none of those gives anything.", _timezone),
+    Setting("monitor_dir", "var/monitor",
+            "Asterisk's monitor directory as this machine sees it (the same folder on the PBX "
+            "host, or where it is mounted): where the CRM finds each call's MixMonitor files."),
     Setting("recordings_dir", "recordings",
-            "Folder where the CRM reads call recordings: Asterisk's monitor directory as this "
-            "machine sees it (the same folder on the PBX host, or where it is mounted). Used at "
-            "the end of each call to leave out recordings with no audio."),
+            "Folder where the CRM keeps call recordings, converted and named after the call; "
+            "the originals in the monitor directory are removed once the copy is verified."),
+    Setting("recording_format", "opus",
+            "Format recordings are converted to: opus (Ogg Opus, smallest) or mp3.",
+            _recording_format),
+    Setting("recording_wait_minutes", 10,
+            "How long a call's recording that is not in the monitor directory yet (still "
+            "being written, a share not mounted) is looked for before the call is put on the "
+            "supervisors' \"recording missing\" list.", int),
+    Setting("recording_silence_dbfs", -45.0,
+            "Level (dBFS, RMS over 2-second windows) below which a direction of a call counts "
+            "as silent: a call with one silent direction is flagged one-way audio, with both "
+            "nobody spoke.", float),
+    Setting("recording_retention_days", 0,
+            "Recordings older than this many days are deleted by a daily job; 0 keeps them.",
+            int),
+    Setting("recording_workers", 1,
+            "How many recordings are converted at once (each conversion runs ffmpeg in a "
+            "worker thread, off the event loop).", int),
+    Setting("operators_hear_own_recordings", True,
+            "When true, operators may play the recordings of their own calls (supervisors and "
+            "admins hear every call).", _bool),
+    Setting("operators_download_recordings", False,
+            "When true, operators allowed to play their own recordings may also download them.",
+            _bool),
     Setting("asterisk_monitor_dir", "/var/spool/asterisk/monitor",
             "Asterisk's monitor directory as the PBX names it (the start of MIXMONITOR_FILENAME); "
             "recordings are stored relative to it."),
@@ -233,6 +273,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("scheduler_interval_seconds", 15.0,
             "Seconds between the scheduler's rounds (handing over overdue callbacks, returning "
             "expired leases, moving tasks into the next calling window).", float),
+    Setting("supervise_context", "callcenter-supervise",
+            "Dialplan context a supervisor's listen / whisper / barge Originates into "
+            "(dialplan/callcenter.conf): it runs ChanSpy on the operator's phone.",
+            _context_name),
+    Setting("service_level_seconds", 20,
+            "Service level in reports: the share of queue calls answered within this many "
+            "seconds.", int),
     Setting("max_upload_mb", 20, "Largest accepted upload (CSV import), in megabytes.", int),
     Setting("log_level", "INFO", "Logging level: DEBUG, INFO, WARNING, ERROR."),
 )

@@ -109,7 +109,8 @@ def sqlite_url(tmp_path, sqlite_template) -> str:
 
 def make_settings(db_url: str, **overrides: Any):
     env = {"CALLCENTER_DB_URL": db_url, "CALLCENTER_SECRET_KEY": "test-secret-key",
-           "CALLCENTER_RECORDINGS_DIR": "/tmp/callcenter-test-recordings",
+           "CALLCENTER_RECORDINGS_DIR": f"/tmp/callcenter-test-recordings/{uuid.uuid5(uuid.NAMESPACE_URL, db_url)}",
+           "CALLCENTER_MONITOR_DIR": "/tmp/callcenter-test-monitor",
            # a PBX's real CDR file on the test machine must not leak into tests
            "CALLCENTER_ASTERISK_CDR_FILE": "",
            "CALLCENTER_SPOOL_DIR": f"/tmp/callcenter-test-spool/{uuid.uuid5(uuid.NAMESPACE_URL, db_url)}"}

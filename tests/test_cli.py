@@ -26,7 +26,8 @@ NO_KEY_WARNING = "CALLCENTER_SECRET_KEY is not set"
 
 def base_env(tmp: Path, db: Path | None = None, **extra) -> dict:
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp), "CALLCENTER_SPOOL_DIR": str(tmp / "spool"),
-           "CALLCENTER_RECORDINGS_DIR": str(tmp / "recordings")}
+           "CALLCENTER_RECORDINGS_DIR": str(tmp / "recordings"),
+           "CALLCENTER_MONITOR_DIR": str(tmp / "monitor")}
     if "PYTHONPATH" in os.environ:  # a checkout run without installing it
         env["PYTHONPATH"] = os.environ["PYTHONPATH"]
     if db is not None:

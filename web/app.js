@@ -19,6 +19,10 @@ import { renderLiveCalls } from "./views/live_calls.js";
 import { renderTasks } from "./views/tasks.js";
 import { renderArchive } from "./views/archive.js";
 import { renderOutcomesAdmin } from "./views/outcomes_admin.js";
+import { renderBoard } from "./views/board.js";
+import { renderRecordingsMissing } from "./views/recordings_missing.js";
+import { renderReports } from "./views/reports.js";
+import { renderAudit } from "./views/audit.js";
 import { createScreenPop } from "./views/screen_pop.js";
 import { connectLive, disconnectLive } from "./live.js";
 import { installClickToCall } from "./click_to_call.js";
@@ -128,6 +132,10 @@ const VIEWS = {
   "tasks": (params, ctx) => renderTasks(ctx),
   "archive": (params, ctx) => renderArchive(ctx),
   "outcomes": (params, ctx) => renderOutcomesAdmin(ctx),
+  "board": (params, ctx) => renderBoard(ctx),
+  "recordings": (params, ctx) => renderRecordingsMissing(ctx),
+  "reports": (params, ctx) => renderReports(ctx),
+  "audit": (params, ctx) => renderAudit(ctx),
 };
 
 function renderRoute() {

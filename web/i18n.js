@@ -33,6 +33,9 @@ const CATALOGUE = {
     "nav.users": "Пользователи",
     "nav.calls": "Звонки",
     "nav.live": "Звонки сейчас",
+    "nav.board": "Табло",
+    "nav.reports": "Отчёты",
+    "nav.audit": "Журнал действий",
 
     "ami.short": "АТС",
     "ami.title": "Связь с АТС (AMI)",
@@ -622,6 +625,10 @@ const CATALOGUE = {
     "planner.hour_label": "{hour}:00, задач: {count}",
     "planner.total": "задач за день: {count}",
     "planner.load_failed": "Не удалось загрузить план",
+    // --- recordings ---
+    // --- board ---
+    // --- reports ---
+    // --- audit ---
     // --- screen ---
     "screen.offline": "Нет связи с сервером — звонки не всплывают",
     "screen.pbx_down": "АТС недоступна — звонить нельзя",
@@ -743,6 +750,9 @@ const CATALOGUE = {
     "nav.users": "Users",
     "nav.calls": "Calls",
     "nav.live": "Live calls",
+    "nav.board": "Board",
+    "nav.reports": "Reports",
+    "nav.audit": "Audit log",
 
     "ami.short": "PBX",
     "ami.title": "PBX link (AMI)",
@@ -1332,6 +1342,10 @@ const CATALOGUE = {
     "planner.hour_label": "{hour}:00, tasks: {count}",
     "planner.total": "tasks that day: {count}",
     "planner.load_failed": "Could not load the plan",
+    // --- recordings ---
+    // --- board ---
+    // --- reports ---
+    // --- audit ---
     // --- screen ---
     "screen.offline": "No link to the server — calls will not pop up",
     "screen.pbx_down": "PBX unavailable — calls cannot be placed",
@@ -1452,6 +1466,9 @@ const CATALOGUE = {
     "nav.users": "Користувачі",
     "nav.calls": "Дзвінки",
     "nav.live": "Дзвінки зараз",
+    "nav.board": "Табло",
+    "nav.reports": "Звіти",
+    "nav.audit": "Журнал дій",
     "ami.short": "АТС",
     "ami.title": "Зв'язок з АТС (AMI)",
     "ami.unreachable": "сервер недоступний",

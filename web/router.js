@@ -1,5 +1,5 @@
 // Hash routes: #/, #/clients/new, #/clients/12, #/clients/12/edit, #/calls, #/live, #/import, #/users,
-// #/tasks, #/archive, #/outcomes (a query after ? is the page's own: #/clients/12?task=34).
+// #/tasks, #/archive, #/outcomes, #/board, #/recordings, #/reports, #/audit (a query after ? is the page's own: #/clients/12?task=34).
 
 const ROUTES = [
   { name: "home", pattern: /^\/?$/ },
@@ -13,6 +13,10 @@ const ROUTES = [
   { name: "tasks", pattern: /^\/tasks$/ },
   { name: "archive", pattern: /^\/archive$/ },
   { name: "outcomes", pattern: /^\/outcomes$/ },
+  { name: "board", pattern: /^\/board$/ },
+  { name: "recordings", pattern: /^\/recordings$/ },
+  { name: "reports", pattern: /^\/reports$/ },
+  { name: "audit", pattern: /^\/audit$/ },
 ];
 
 /** {name, params} for the current location.hash; unknown paths → {name: "not-found"}. */

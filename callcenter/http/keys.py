@@ -31,6 +31,11 @@ class Services:
     outcomes: Any = None    # services.outcomes.OutcomeService
     planner: Any = None     # services.planner.PlannerService
     scheduler: Any = None   # services.scheduler.Scheduler
+    recordings: Any = None  # services.recordings.RecordingService (pipeline, playback, retention)
+    board: Any = None       # services.board.BoardService (the supervisors' live board)
+    supervise: Any = None   # services.supervise.SuperviseService (listen / whisper / barge)
+    reports: Any = None     # services.reports.ReportService (reports, KPI plans, exports)
+    audit: Any = None       # services.audit.AuditService (the audit log viewer)
 
 
 SERVICES: web.AppKey[Services] = web.AppKey("services", Services)

@@ -68,7 +68,7 @@ class Telephony:
         self.click_to_call = ClickToCallService(db, self.originate,
                                                 shop_cid=settings.shop_caller_id)
         # recordings with no audio (the header MixMonitor leaves) are not listed
-        self.calls.log.recording_probe = RecordingProbe(settings.recordings_dir)
+        self.calls.log.recording_probe = RecordingProbe(settings.monitor_dir)
         # calls that rang and ended while the CRM was down or off AMI, from Asterisk's CDR
         self.cdr = reconciler_from_settings(settings, db, clock,
                                             lambda call: self.calls.store(call),

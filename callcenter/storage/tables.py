@@ -11,6 +11,7 @@ from sqlalchemy import (
     Column,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -410,4 +411,50 @@ cdr_cursors = Table(
     Column("position", BigInteger, nullable=False, default=0),
     Column("last_calldate", UtcDateTime),
     Column("updated_at", UtcDateTime, nullable=False),
+)
+
+
+# Each call's recording: the MixMonitor file(s) found in the monitor directory, converted to
+# CALLCENTER_RECORDING_FORMAT under CALLCENTER_RECORDINGS_DIR and checked.  ``status``:
+# pending (looked for / being converted), ready, missing (never appeared within
+# CALLCENTER_RECORDING_WAIT_MINUTES), empty (no audio beyond the WAV header), failed (unreadable
+# or not convertible), deleted (by the retention job).  ``health``: ok, customer_silent,
+# operator_silent (one-way audio), both_silent (nobody spoke), unknown (no direction files).
+recordings = Table(
+    "recordings", metadata,
+    Column("call_id", Integer, ForeignKey("calls.id", ondelete="CASCADE"), primary_key=True),
+    # the main file's name relative to the monitor directory (2026/12/01/<uniqueid>.wav)
+    Column("source", String(300), nullable=False),
+    # every MixMonitor file of the call in order (several legs), joined into one recording
+    Column("parts", JSON, nullable=False, default=list),
+    Column("status", String(16), nullable=False),
+    # relative to CALLCENTER_RECORDINGS_DIR
+    Column("file", String(300)),
+    Column("format", String(8)),
+    Column("bytes", BigInteger),
+    Column("duration_seconds", Float),
+    Column("health", String(24)),
+    # levels per direction and window, what was checked
+    Column("details", JSON, nullable=False, default=dict),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_try_at", UtcDateTime),
+    # a worker (of any process) is converting it until then
+    Column("lease_until", UtcDateTime),
+    Column("error", String(300)),
+    Column("call_started_at", UtcDateTime, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Index("ix_recordings_status_next", "status", "next_try_at"),
+    Index("ix_recordings_call_started_at", "call_started_at"),
+)
+
+# What each operator is expected to do per working day, for the KPI in the reports.
+operator_plans = Table(
+    "operator_plans", metadata,
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("calls_per_day", Integer),
+    Column("confirmed_orders_per_day", Integer),
+    Column("sales_per_day", Numeric(14, 2)),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("updated_by", Integer, ForeignKey("users.id", ondelete="SET NULL")),
 )

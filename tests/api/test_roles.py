@@ -81,6 +81,11 @@ CASES: dict[tuple[str, str], Case] = {
         f"/api/planner/parse?text=%2B30m&client_id={w.clients['anna']}&tz=Europe/Moscow"), 200),
     ("GET", "/api/planner/day"): (lambda w, who: Req(
         "/api/planner/day?date=2026-11-23&tz=Europe/Moscow"), 200),
+    # --- recordings cases ---
+    # --- board cases ---
+    # --- supervise cases ---
+    # --- reports cases ---
+    # --- audit cases ---
     # --- screen cases ---
     ("GET", "/api/clients"): (lambda w, who: Req("/api/clients?q=Клиент"), 200),
     ("POST", "/api/clients"): (lambda w, who: Req(

@@ -20,7 +20,7 @@ SAMPLES = Path(__file__).resolve().parents[1] / "samples" / "recordings"
 async def test_recording_checked_at_the_end_of_the_call(db_url, aiohttp_client, folder, trace,
                                                          recording, verified):
     pbx = await start_pbx(db_url, aiohttp_client,
-                          settings_overrides={"recordings_dir": str(SAMPLES / folder)})
+                          settings_overrides={"monitor_dir": str(SAMPLES / folder)})
     try:
         await pbx.telephony.ami.wait_connected(10)
         await pbx.replay(SAMPLES / folder / f"{trace}.jsonl")
@@ -39,7 +39,7 @@ async def test_recording_checked_at_the_end_of_the_call(db_url, aiohttp_client, 
 async def test_unseen_recording_keeps_its_name_unverified(db_url, aiohttp_client, tmp_path):
     # the monitor directory is not mounted on the CRM's machine
     pbx = await start_pbx(db_url, aiohttp_client,
-                          settings_overrides={"recordings_dir": str(tmp_path / "not-mounted")})
+                          settings_overrides={"monitor_dir": str(tmp_path / "not-mounted")})
     try:
         await pbx.telephony.ami.wait_connected(10)
         await pbx.replay(SAMPLES / "rec_two_way" / "rec_two_way.jsonl")
@@ -53,7 +53,7 @@ async def test_unseen_recording_keeps_its_name_unverified(db_url, aiohttp_client
 async def test_monitor_dir_setting_is_what_is_stripped(db_url, aiohttp_client, tmp_path):
     # a PBX whose monitor directory is elsewhere: its absolute names are not relative to it
     pbx = await start_pbx(db_url, aiohttp_client, settings_overrides={
-        "recordings_dir": str(tmp_path), "asterisk_monitor_dir": "/srv/pbx/monitor"})
+        "monitor_dir": str(tmp_path), "asterisk_monitor_dir": "/srv/pbx/monitor"})
     try:
         await pbx.telephony.ami.wait_connected(10)
         await pbx.replay(SAMPLES / "rec_two_way" / "rec_two_way.jsonl")

@@ -80,8 +80,11 @@ export function createTopbar({ user, hasRole, onLogout }) {
     { route: ["calls"], hash: "#/calls", label: t("nav.calls"), show: true, testid: "nav-calls" },
     { route: ["tasks", "archive", "outcomes"], hash: "#/tasks", label: t("nav.tasks"), show: true, testid: "nav-tasks" },
     { route: ["live"], hash: "#/live", label: t("nav.live"), show: hasRole("supervisor"), testid: "nav-live" },
+    { route: ["board"], hash: "#/board", label: t("nav.board"), show: hasRole("supervisor"), testid: "nav-board" },
+    { route: ["reports"], hash: "#/reports", label: t("nav.reports"), show: hasRole("supervisor"), testid: "nav-reports" },
     { route: ["import"], hash: "#/import", label: t("nav.import"), show: hasRole("supervisor"), testid: "nav-import" },
     { route: ["users"], hash: "#/users", label: t("nav.users"), show: hasRole("admin"), testid: "nav-users" },
+    { route: ["audit"], hash: "#/audit", label: t("nav.audit"), show: hasRole("supervisor"), testid: "nav-audit" },
   ].filter((link) => link.show);
 
   const anchors = links.map((link) => ({
