@@ -1,7 +1,7 @@
 // Shared widgets: toasts, modal dialogs, labelled form fields with
 // server-side field errors, status chips, empty and error states.
 
-import { h, isSubmitChord } from "./dom.js";
+import { h, isSubmitChord, mount } from "./dom.js";
 import { t } from "./i18n.js";
 
 let toastRegion = null;
@@ -229,5 +229,63 @@ export function importReasonText(row) {
   return {
     reason: serverText("import.reason." + row.reason, row.reason),
     value: quoted ? quoted[1] : "",
+  };
+}
+
+/**
+ * One page of a list at a time, with "from–to of total" and ← / → buttons.
+ *
+ * `load({offset, limit, signal})` fetches a page and resolves to {items, total};
+ * `render(items, total)` returns the Node for a non-empty page; `empty()` the
+ * Node shown when the page has no rows. Only the newest request paints: an
+ * older one is aborted, and a page left (destroy) paints nothing. The buttons
+ * are `<testid>-prev` / `<testid>-next`, the range `<testid>-range`.
+ *
+ * Returns {tools (the range and buttons, for a panel's toolbar), body,
+ * offset (current), reload() (same page), first() (back to page one, e.g.
+ * after a filter changed), destroy()}.
+ */
+export function createPager({ load, render, empty, pageSize = 50, testid }) {
+  let offset = 0;
+  let controller = null;
+  let destroyed = false;
+
+  const range = h("span", { class: "muted", testid: testid + "-range" });
+  const prev = h("button", { type: "button", class: "btn btn-sm", testid: testid + "-prev", onclick: () => go(Math.max(0, offset - pageSize)) }, "← ", t("calls.prev"));
+  const next = h("button", { type: "button", class: "btn btn-sm", testid: testid + "-next", onclick: () => go(offset + pageSize) }, t("calls.next"), " →");
+  const body = h("div", null, loading());
+
+  async function go(to) {
+    offset = to;
+    if (controller) controller.abort();
+    const mine = new AbortController();
+    controller = mine;
+    try {
+      const data = await load({ offset, limit: pageSize, signal: mine.signal });
+      if (destroyed || mine !== controller) return;
+      paint(data.items || [], data.total || 0);
+    } catch (err) {
+      if (destroyed || mine !== controller || err.name === "AbortError" || err.status === 401) return;
+      mount(body, errorBanner(err.message, "page-error"));
+    }
+  }
+
+  function paint(items, total) {
+    range.textContent = total ? t("calls.range", { from: offset + 1, to: offset + items.length, total }) : "";
+    prev.disabled = offset === 0;
+    next.disabled = offset + items.length >= total;
+    mount(body, items.length ? render(items, total) : empty());
+  }
+
+  return {
+    tools: h("div", { class: "pager" }, range, prev, next),
+    body,
+    get offset() { return offset; },
+    reload: () => go(offset),
+    first: () => go(0),
+    destroy() {
+      destroyed = true;
+      if (controller) controller.abort();
+    },
   };
 }

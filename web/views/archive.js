@@ -4,10 +4,10 @@
 // back (restore → open again, due now, inside the client's calling window).
 
 import { api } from "../api.js";
-import { debounce, h, mount } from "../dom.js";
+import { debounce, h } from "../dom.js";
 import { t } from "../i18n.js";
 import { formatDateTime, formatNumber } from "../format.js";
-import { emptyState, errorBanner, loading, panel, toast, translatedOr } from "../ui.js";
+import { createPager, emptyState, panel, toast, translatedOr } from "../ui.js";
 import { kindLabel } from "./task_card.js";
 import { resultText } from "./outcome_buttons.js";
 
@@ -15,19 +15,17 @@ const PAGE_SIZE = 50;
 
 export function renderArchive() {
   let q = "";
-  let offset = 0;
-  let destroyed = false;
-  let controller = null;
+  const pager = createPager({
+    testid: "archive", pageSize: PAGE_SIZE, render: table,
+    load: ({ offset, limit, signal }) => api("GET", "/tasks/archive", { query: { q, limit, offset }, signal }),
+    empty: () => emptyState(q ? t("archive.none_found") : t("archive.empty"), "archive-empty"),
+  });
 
   const search = h("input", {
     type: "search", testid: "archive-search", placeholder: t("archive.search_placeholder"), "aria-label": t("archive.search"),
-    oninput: debounce(() => { q = search.value.trim(); offset = 0; load(); }, 250),
-    onkeydown: (event) => { if (event.key === "Enter") { event.preventDefault(); q = search.value.trim(); offset = 0; load(); } },
+    oninput: debounce(() => { q = search.value.trim(); pager.first(); }, 250),
+    onkeydown: (event) => { if (event.key === "Enter") { event.preventDefault(); q = search.value.trim(); pager.first(); } },
   });
-  const range = h("span", { class: "muted", testid: "archive-range" });
-  const prev = h("button", { type: "button", class: "btn btn-sm", testid: "archive-prev", onclick: () => { offset = Math.max(0, offset - PAGE_SIZE); load(); } }, "← ", t("calls.prev"));
-  const next = h("button", { type: "button", class: "btn btn-sm", testid: "archive-next", onclick: () => { offset += PAGE_SIZE; load(); } }, t("calls.next"), " →");
-  const body = h("div", null, loading());
 
   const el = h("div", { class: "page page-archive", testid: "archive-page" },
     h("div", { class: "page-head" },
@@ -36,32 +34,11 @@ export function renderArchive() {
     ),
     h("p", { class: "muted" }, t("archive.text")),
     h("div", { class: "filters" }, h("label", { class: "filter archive-search" }, h("span", null, t("archive.search")), search)),
-    panel({ title: t("archive.list"), tools: h("div", { class: "pager" }, range, prev, next), flush: true }, body),
+    panel({ title: t("archive.list"), tools: pager.tools, flush: true }, pager.body),
   );
 
-  async function load() {
-    if (controller) controller.abort();
-    controller = new AbortController();
-    const mine = controller;
-    try {
-      const data = await api("GET", "/tasks/archive", { query: { q, limit: PAGE_SIZE, offset }, signal: mine.signal });
-      if (destroyed || mine !== controller) return;
-      paint(data.items || [], data.total || 0);
-    } catch (err) {
-      if (destroyed || err.name === "AbortError" || err.status === 401) return;
-      mount(body, errorBanner(err.message, "page-error"));
-    }
-  }
-
-  function paint(items, total) {
-    range.textContent = total ? t("calls.range", { from: offset + 1, to: offset + items.length, total }) : "";
-    prev.disabled = offset === 0;
-    next.disabled = offset + items.length >= total;
-    if (!items.length) {
-      mount(body, emptyState(q ? t("archive.none_found") : t("archive.empty"), "archive-empty"));
-      return;
-    }
-    mount(body, h("table", { class: "table table-archive", testid: "archive-table" },
+  function table(items) {
+    return h("table", { class: "table table-archive", testid: "archive-table" },
       h("thead", null, h("tr", null,
         h("th", null, t("tasks.col.task")),
         h("th", null, t("archive.col.reason")),
@@ -70,7 +47,7 @@ export function renderArchive() {
         h("th", { class: "col-actions" }, h("span", { class: "sr-only" }, t("common.actions"))),
       )),
       h("tbody", null, items.map(row)),
-    ));
+    );
   }
 
   function row(task) {
@@ -105,13 +82,12 @@ export function renderArchive() {
     return tr;
   }
 
-  load();
+  pager.first();
   return {
     el,
     title: t("archive.title"),
     destroy() {
-      destroyed = true;
-      if (controller) controller.abort();
+      pager.destroy();
     },
   };
 }

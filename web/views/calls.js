@@ -6,7 +6,7 @@ import { api } from "../api.js";
 import { h, mount } from "../dom.js";
 import { t } from "../i18n.js";
 import { formatDateTime, formatDuration, formatNumber } from "../format.js";
-import { emptyState, errorBanner, loading, panel, translatedOr } from "../ui.js";
+import { createPager, emptyState, panel, translatedOr } from "../ui.js";
 import {
   DIRECTIONS, OUTCOMES, callButton, customerNumber, directionMark, dispositionText, outcomeChip,
 } from "./call_parts.js";
@@ -43,31 +43,28 @@ function clientFilterFromHash() {
 
 export function renderCalls(ctx) {
   const filters = { ...remembered, clientId: clientFilterFromHash() };
-  let offset = 0;
-  let destroyed = false;
-  let controller = null;
+  const pager = createPager({
+    testid: "calls", pageSize: PAGE_SIZE, load: fetchPage, render: table,
+    empty: () => emptyState(t("calls.none_found"), "calls-empty"),
+  });
 
   const select = (name, values, prefix, allLabel) => h("select", {
     testid: "calls-filter-" + name, "aria-label": t("calls.filter." + name),
-    onchange: (event) => { filters[name] = event.target.value; remembered[name] = event.target.value; offset = 0; load(); },
+    onchange: (event) => { filters[name] = event.target.value; remembered[name] = event.target.value; pager.first(); },
   },
     allLabel && h("option", { value: "" }, allLabel),
     values.map((value) => h("option", { value, selected: filters[name] === value }, translatedOr(prefix + value, value))),
   );
   const mine = h("input", {
     type: "checkbox", id: "calls-mine", testid: "calls-filter-mine", checked: filters.mine,
-    onchange: (event) => { filters.mine = event.target.checked; remembered.mine = filters.mine; offset = 0; load(); },
+    onchange: (event) => { filters.mine = event.target.checked; remembered.mine = filters.mine; pager.first(); },
   });
   const clientChip = h("span", { class: "filter-chip-slot" });
-  const range = h("span", { class: "muted", testid: "calls-range" });
-  const prev = h("button", { type: "button", class: "btn btn-sm", testid: "calls-prev", onclick: () => { offset = Math.max(0, offset - PAGE_SIZE); load(); } }, "← ", t("calls.prev"));
-  const next = h("button", { type: "button", class: "btn btn-sm", testid: "calls-next", onclick: () => { offset += PAGE_SIZE; load(); } }, t("calls.next"), " →");
-  const body = h("div", null, loading());
 
   const el = h("div", { class: "page page-calls", testid: "calls-page" },
     h("div", { class: "page-head" },
       h("h1", { class: "page-title" }, t("calls.title")),
-      h("button", { type: "button", class: "btn btn-sm", testid: "calls-refresh", onclick: () => load() }, "⟳ ", t("calls.refresh")),
+      h("button", { type: "button", class: "btn btn-sm", testid: "calls-refresh", onclick: () => pager.reload() }, "⟳ ", t("calls.refresh")),
     ),
     h("div", { class: "filters", role: "group", "aria-label": t("calls.filters") },
       h("label", { class: "filter" }, h("span", null, t("calls.filter.period")), select("period", PERIODS, "calls.period.", null)),
@@ -76,7 +73,7 @@ export function renderCalls(ctx) {
       h("div", { class: "filter filter-check" }, mine, h("label", { htmlFor: "calls-mine" }, t("calls.filter.mine"))),
       clientChip,
     ),
-    panel({ title: t("calls.log"), tools: h("div", { class: "pager" }, range, prev, next), flush: true }, body),
+    panel({ title: t("calls.log"), tools: pager.tools, flush: true }, pager.body),
   );
 
   function paintClientChip() {
@@ -84,40 +81,23 @@ export function renderCalls(ctx) {
       t("calls.filter.client", { id: filters.clientId }),
       h("button", {
         type: "button", class: "chip-x", "aria-label": t("action.remove"), title: t("action.remove"),
-        onclick: () => { filters.clientId = null; offset = 0; history.replaceState(null, "", "#/calls"); paintClientChip(); load(); },
+        onclick: () => { filters.clientId = null; history.replaceState(null, "", "#/calls"); paintClientChip(); pager.first(); },
       }, "×"),
     ));
   }
 
-  async function load() {
-    if (controller) controller.abort();
-    controller = new AbortController();
-    const mineRequest = controller;
+  function fetchPage({ offset, limit, signal }) {
     const period = periodRange(filters.period);
     const query = {
       since: period.since && period.since.toISOString(), until: period.until && period.until.toISOString(),
       direction: filters.direction, outcome: filters.outcome, client_id: filters.clientId,
-      operator_id: filters.mine ? ctx.user.id : null, limit: PAGE_SIZE, offset,
+      operator_id: filters.mine ? ctx.user.id : null, limit, offset,
     };
-    try {
-      const data = await api("GET", "/calls", { query, signal: mineRequest.signal });
-      if (destroyed || mineRequest !== controller) return;
-      paint(data.items || [], data.total || 0);
-    } catch (err) {
-      if (destroyed || err.name === "AbortError" || err.status === 401) return;
-      mount(body, errorBanner(err.message, "page-error"));
-    }
+    return api("GET", "/calls", { query, signal });
   }
 
-  function paint(items, total) {
-    range.textContent = total ? t("calls.range", { from: offset + 1, to: offset + items.length, total }) : "";
-    prev.disabled = offset === 0;
-    next.disabled = offset + items.length >= total;
-    if (!items.length) {
-      mount(body, emptyState(t("calls.none_found"), "calls-empty"));
-      return;
-    }
-    mount(body, h("table", { class: "table table-calls", testid: "calls-table" },
+  function table(items) {
+    return h("table", { class: "table table-calls", testid: "calls-table" },
       h("thead", null, h("tr", null,
         h("th", { class: "col-dir" }, h("span", { class: "sr-only" }, t("calls.direction"))),
         h("th", null, t("calls.when")),
@@ -131,7 +111,7 @@ export function renderCalls(ctx) {
         h("th", { class: "col-actions" }, h("span", { class: "sr-only" }, t("common.actions"))),
       )),
       h("tbody", null, items.map(row)),
-    ));
+    );
   }
 
   // The operator by name; the softphone's channel (PJSIP/102) only as a tooltip, or as
@@ -173,17 +153,16 @@ export function renderCalls(ctx) {
   }
 
   // A call that ends while the log is open shows up without a manual refresh.
-  const offEnded = onLive("call.ended", () => { if (offset === 0) setTimeout(load, 300); });
+  const offEnded = onLive("call.ended", () => { if (pager.offset === 0) setTimeout(pager.reload, 300); });
 
   paintClientChip();
-  load();
+  pager.first();
   return {
     el,
     title: t("calls.title"),
     destroy() {
-      destroyed = true;
       offEnded();
-      if (controller) controller.abort();
+      pager.destroy();
     },
   };
 }

@@ -5,11 +5,11 @@
 // the task, the Call button dials it.
 
 import { api } from "../api.js";
-import { h, mount } from "../dom.js";
+import { h } from "../dom.js";
 import { t } from "../i18n.js";
 import { formatNumber } from "../format.js";
 import { onLive } from "../live.js";
-import { emptyState, errorBanner, loading, panel, translatedOr } from "../ui.js";
+import { createPager, emptyState, panel, translatedOr } from "../ui.js";
 import { callButton } from "./call_parts.js";
 import { operatorZone, timeInZone, zoneName } from "./outcome_buttons.js";
 import { TASK_KINDS, TASK_STATUSES, kindLabel, statusChip, taskCard, taskIdFromHash } from "./task_card.js";
@@ -44,23 +44,20 @@ export function dueCell(iso, task) {
 
 export function renderTasks(ctx) {
   const filters = { ...remembered };
-  let offset = 0;
-  let destroyed = false;
-  let controller = null;
+  const pager = createPager({
+    testid: "tasks", pageSize: PAGE_SIZE, load: fetchPage, render: table,
+    empty: () => emptyState(t("tasks.none_found"), "tasks-empty"),
+  });
 
   const select = (name, values) => h("select", {
     testid: "tasks-filter-" + name, "aria-label": t("tasks.filter." + name),
-    onchange: (event) => { filters[name] = event.target.value; remembered[name] = event.target.value; offset = 0; load(); },
+    onchange: (event) => { filters[name] = event.target.value; remembered[name] = event.target.value; pager.first(); },
   }, values.map(([value, text]) => h("option", { value, selected: filters[name] === value }, text)));
   const dateInput = (name) => h("input", {
     type: "date", testid: "tasks-filter-" + name, value: filters[name], "aria-label": t("tasks.filter." + name),
-    onchange: (event) => { filters[name] = event.target.value; remembered[name] = event.target.value; offset = 0; load(); },
+    onchange: (event) => { filters[name] = event.target.value; remembered[name] = event.target.value; pager.first(); },
   });
 
-  const range = h("span", { class: "muted", testid: "tasks-range" });
-  const prev = h("button", { type: "button", class: "btn btn-sm", testid: "tasks-prev", onclick: () => { offset = Math.max(0, offset - PAGE_SIZE); load(); } }, "← ", t("calls.prev"));
-  const next = h("button", { type: "button", class: "btn btn-sm", testid: "tasks-next", onclick: () => { offset += PAGE_SIZE; load(); } }, t("calls.next"), " →");
-  const body = h("div", null, loading());
   // #/tasks?task=34: a task with no client card to open (a missed call from an unknown number)
   const shownId = taskIdFromHash();
   const claimed = shownId ? takeHandoff(shownId) : null;
@@ -73,7 +70,7 @@ export function renderTasks(ctx) {
       h("div", { class: "page-tools" },
         h("a", { class: "btn btn-sm btn-ghost", href: "#/archive", testid: "tasks-archive-link" }, t("archive.title")),
         ctx.hasRole("admin") && h("a", { class: "btn btn-sm btn-ghost", href: "#/outcomes", testid: "nav-outcomes" }, t("nav.outcomes")),
-        h("button", { type: "button", class: "btn btn-sm", testid: "tasks-refresh", onclick: () => load() }, "⟳ ", t("calls.refresh")),
+        h("button", { type: "button", class: "btn btn-sm", testid: "tasks-refresh", onclick: () => pager.reload() }, "⟳ ", t("calls.refresh")),
       ),
     ),
     shown && shown.el,
@@ -87,37 +84,20 @@ export function renderTasks(ctx) {
       h("label", { class: "filter" }, h("span", null, t("tasks.filter.from")), dateInput("from")),
       h("label", { class: "filter" }, h("span", null, t("tasks.filter.to")), dateInput("to")),
     ),
-    panel({ title: t("tasks.list"), tools: h("div", { class: "pager" }, range, prev, next), flush: true }, body),
+    panel({ title: t("tasks.list"), tools: pager.tools, flush: true }, pager.body),
   );
 
-  async function load() {
-    if (controller) controller.abort();
-    controller = new AbortController();
-    const mine = controller;
+  function fetchPage({ offset, limit, signal }) {
     const query = {
       status: filters.status, kind: filters.kind,
       assigned_to: filters.owner === "mine" ? "me" : filters.owner === "anyone" ? "anyone" : null,
-      due_from: dayStart(filters.from), due_to: dayStart(filters.to, 1), limit: PAGE_SIZE, offset,
+      due_from: dayStart(filters.from), due_to: dayStart(filters.to, 1), limit, offset,
     };
-    try {
-      const data = await api("GET", "/tasks", { query, signal: mine.signal });
-      if (destroyed || mine !== controller) return;
-      paint(data.items || [], data.total || 0);
-    } catch (err) {
-      if (destroyed || err.name === "AbortError" || err.status === 401) return;
-      mount(body, errorBanner(err.message, "page-error"));
-    }
+    return api("GET", "/tasks", { query, signal });
   }
 
-  function paint(items, total) {
-    range.textContent = total ? t("calls.range", { from: offset + 1, to: offset + items.length, total }) : "";
-    prev.disabled = offset === 0;
-    next.disabled = offset + items.length >= total;
-    if (!items.length) {
-      mount(body, emptyState(t("tasks.none_found"), "tasks-empty"));
-      return;
-    }
-    mount(body, h("table", { class: "table table-tasks", testid: "tasks-table" },
+  function table(items) {
+    return h("table", { class: "table table-tasks", testid: "tasks-table" },
       h("thead", null, h("tr", null,
         h("th", null, t("tasks.col.due")),
         h("th", null, t("tasks.col.task")),
@@ -127,7 +107,7 @@ export function renderTasks(ctx) {
         h("th", { class: "col-actions" }, h("span", { class: "sr-only" }, t("common.actions"))),
       )),
       h("tbody", null, items.map(row)),
-    ));
+    );
   }
 
   function row(task) {
@@ -156,21 +136,20 @@ export function renderTasks(ctx) {
   }
 
   let timer = null;
-  const refresh = () => { clearTimeout(timer); timer = setTimeout(() => { if (offset === 0) load(); }, 400); };
+  const refresh = () => { clearTimeout(timer); timer = setTimeout(() => { if (pager.offset === 0) pager.reload(); }, 400); };
   const offs = [onLive("tasks.due", refresh), onLive("call.ended", refresh)];
   window.addEventListener("callcenter:task-updated", refresh);
 
-  load();
+  pager.first();
   return {
     el,
     title: t("tasks.title"),
     destroy() {
-      destroyed = true;
       clearTimeout(timer);
       if (shown) shown.destroy();
       offs.forEach((off) => off());
       window.removeEventListener("callcenter:task-updated", refresh);
-      if (controller) controller.abort();
+      pager.destroy();
     },
   };
 }
