@@ -1,5 +1,6 @@
-"""Demo data: seeds an empty database with shops, users, ~1,000 clients, their orders, and the
-operator's day (missed calls and tasks of every kind, placed in the clients' calling windows)."""
+"""Demo data: seeds an empty database with shops, users, ~1,000 clients, their orders, the
+operator's day (missed calls and tasks of every kind, placed in the clients' calling windows) and
+four weeks of call history with the operators' states (for the reports)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import secrets
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Sequence
+from zoneinfo import ZoneInfo
 
 from argon2 import PasswordHasher
 from sqlalchemy import insert
@@ -15,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from callcenter.config import Settings, load_settings
 from callcenter.domain.demo_data import DemoData, generate_demo
+from callcenter.domain.demo_history import generate_history
 from callcenter.domain.phones import normalise_phone
 from callcenter.services.orders import shop_token_hash
 from callcenter.services.tasks import TaskService
@@ -24,7 +27,9 @@ from callcenter.storage import clients as clients_repo
 from callcenter.storage import tasks as tasks_repo
 from callcenter.storage import users as users_repo
 from callcenter.storage.database import Database
-from callcenter.storage.tables import client_emails, client_phones, orders, shops, task_attempts
+from callcenter.storage.tables import (
+    agent_state_changes, calls, client_emails, client_phones, orders, shops, task_attempts,
+)
 
 DEMO_USERS = (
     # login, name, role, extension, password
@@ -123,12 +128,15 @@ async def seed_demo(db: Database, *, clients: int, now: datetime, seed: int = 7,
             result = await conn.execute(
                 insert(orders).returning(orders.c.id, sort_by_parameter_order=True), order_rows)
             order_ids = list(result.scalars())
-        tasks = TaskService(db, lambda: now, settings or load_settings({}, environ={}),
+        settings = settings or load_settings({}, environ={})
+        tasks = TaskService(db, lambda: now, settings,
                             clients=None, outcomes=None)  # type: ignore[arg-type]
         task_count = await _seed_day(conn, tasks, data, client_ids, order_ids, operators, now)
+        history = await _seed_history(conn, data, client_ids, operators,
+                                      now.astimezone(ZoneInfo(settings.timezone)), seed)
         await audit.record(conn, at=now, action="demo.seed", user_id=None, login="demo", ip=None,
                            details={"clients": len(client_ids), "orders": len(order_rows),
-                                    "tasks": task_count})
+                                    "tasks": task_count, "history_calls": history})
     credentials["shop_tokens"] = tokens
     async with db.read() as conn:
         credentials["callers"] = await clients_repo.some_phones(conn, 40)
@@ -189,6 +197,32 @@ async def _seed_day(conn: AsyncConnection, tasks: TaskService, data: DemoData,
     if attempts:
         await conn.execute(insert(task_attempts), attempts)
     return len(data.tasks)
+
+
+async def _seed_history(conn: AsyncConnection, data: DemoData, client_ids: Sequence[int],
+                        operators: Sequence[int], now: datetime, seed: int) -> int:
+    """Four weeks of calls and agent-state changes before today in ``now``'s zone (the shop's;
+    domain.demo_history), the callers matched to the clients whose numbers they are. Returns
+    how many calls."""
+    owner = {}
+    for cid, c in list(zip(client_ids, data.clients))[:300]:
+        if not c.get("do_not_call") and c["phones"]:
+            owner[c["phones"][0]["number"]] = cid
+    extensions = [ext for _, _, role, ext, _ in DEMO_USERS if role == "operator"]
+    history, changes = generate_history(seed, now, sorted(owner), extensions)
+    rows = []
+    for call in history:
+        row = {k: v for k, v in call.items() if k != "operator"}
+        row["client_id"] = owner.get(call["caller_e164"] or call["callee_e164"])
+        row["answered_by_user_id"] = operators[call["operator"]] if call["answered_by"] else None
+        rows.append(row)
+    for start in range(0, len(rows), 500):
+        await conn.execute(insert(calls), rows[start:start + 500])
+    if changes:
+        await conn.execute(insert(agent_state_changes), [
+            {"user_id": operators[c["operator"]], "at": c["at"], "state": c["state"],
+             "reason": c["reason"], "source": c["source"]} for c in changes])
+    return len(rows)
 
 
 def _json_items(items: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -95,3 +95,28 @@ async def test_the_operators_day_is_seeded_placed_in_the_calling_windows(db_url)
         assert claimed is not None
     finally:
         await db.dispose()
+
+
+async def test_the_seed_has_four_weeks_of_history_for_the_reports(db_url):
+    """History calls are before the seed's day, answered by the demo operators (their user ids)
+    and matched to the clients they were with; every operator has state changes."""
+    from callcenter.storage.tables import agent_state_changes
+
+    db = Database(db_url)
+    try:
+        await seed_demo(db, clients=120, now=NOW)
+        async with db.read() as conn:
+            rows = [r._mapping for r in await conn.execute(
+                select(calls).where(calls.c.call_key.like("demo-history-%")))]
+            anna = await users_repo.get_user_by_extension(conn, "PJSIP/101")
+            changes = (await conn.execute(select(func.count()).select_from(agent_state_changes)
+                                          .where(agent_state_changes.c.user_id == anna["id"]))
+                       ).scalar_one()
+        assert len(rows) > 500
+        assert all(r["started_at"] < NOW for r in rows)
+        answered = [r for r in rows if r["outcome"] == "answered"]
+        assert {r["answered_by_user_id"] for r in answered} >= {anna["id"]}
+        assert sum(r["client_id"] is not None for r in rows) == len(rows)
+        assert changes > 100
+    finally:
+        await db.dispose()
