@@ -36,7 +36,7 @@ DEMO_USERS = (
     # the same password rule as everyone's (10 characters, not the login)
     ("101", "Анна Соколова", "operator", "PJSIP/101", "demo-pass-101"),
     ("102", "Борис Кузнецов", "operator", "PJSIP/102", "demo-pass-102"),
-    ("supervisor", "Светлана Орлова", "supervisor", None, "demo-supervisor"),
+    ("supervisor", "Светлана Орлова", "supervisor", "PJSIP/201", "demo-supervisor"),
     ("admin", "Администратор", "admin", None, "demo-admin"),
 )
 
