@@ -179,8 +179,9 @@ async def advance_watermark(conn: AsyncConnection, name: str, old: datetime | No
 
 async def callbacks_falling_due(conn: AsyncConnection, after: datetime,
                                 until: datetime) -> list[dict[str, Any]]:
-    """Open personal callbacks whose ready time is in (after, until], in due order, with
-    their client's and owner's names."""
+    """Open personal callbacks that fell due in (after, until]: their ready time is in it, or
+    they were created in it already due (a callback set for a moment gone by); in due order,
+    with their client's and owner's names."""
     owner = users.alias("owner")
     rows = await conn.execute(
         select(tasks, clients.c.name.label("client_name"),
@@ -190,7 +191,8 @@ async def callbacks_falling_due(conn: AsyncConnection, after: datetime,
                      .outerjoin(owner, owner.c.id == tasks.c.assigned_to))
         .where(tasks.c.status == OPEN, tasks.c.kind == "callback",
                tasks.c.assigned_to.is_not(None),
-               tasks.c.ready_at > after, tasks.c.ready_at <= until)
+               tasks.c.ready_at <= until,
+               or_(tasks.c.ready_at > after, tasks.c.created_at > after))
         .order_by(tasks.c.ready_at, tasks.c.id))
     return [dict(r._mapping) for r in rows]
 

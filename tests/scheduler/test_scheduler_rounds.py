@@ -164,6 +164,29 @@ async def test_the_owner_is_told_once_when_a_personal_callback_falls_due(desk):
         await ws.close()
 
 
+async def test_a_callback_created_already_due_is_pushed_at_the_next_round(desk):
+    """A callback set for a moment already gone by (an operator writes down a callback the
+    client asked for an hour ago) falls due when it is created: its owner is told once."""
+    anna = desk.users["anna"]["id"]
+    session = await desk.api.login("anna", create=False)
+    ws = await session.client.ws_connect("/ws")
+    assert (await ws.receive_json(timeout=5))["type"] == "hello"
+    desk.clock.now = START + minutes(1)
+    assert (await desk.scheduler.run_round()).due_pushed == 0
+    desk.clock.now = START + minutes(2)
+    past = START - minutes(60)
+    task_id = await desk.task(client_id=desk.clients["moscow"], assigned_to=anna, due_at=past,
+                              ready_at=past, window_ends_at=utc(2026, 11, 23, 18, 0),
+                              title="Перезвонить: просила час назад")
+    desk.clock.now = START + minutes(3)
+    assert (await desk.scheduler.run_round()).due_pushed == 1
+    msg = await _next_of_type(ws, "tasks.due")
+    assert msg["task"]["id"] == task_id
+    desk.clock.now = START + minutes(4)
+    assert (await desk.scheduler.run_round()).due_pushed == 0
+    await ws.close()
+
+
 async def _next_of_type(ws, kind: str, timeout: float = 5.0):
     try:
         while True:
