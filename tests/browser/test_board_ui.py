@@ -1,0 +1,172 @@
+"""The supervisors' board (#/board) in a real browser.
+
+The page against a fixed board (GET /api/board answered by the test), then the real server and
+the AMI simulator: a supervisor watches an inbound call replayed through the simulator, whispers
+into it (the simulator receives the Originate), pauses an operator (QueuePause), sees the stale
+banner while the PBX link is down; an operator opening #/board sees no board data."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from playwright.sync_api import expect
+
+pytestmark = pytest.mark.browser
+
+SLOW_MS = 20_000  # a loaded machine: replayed calls and reconnects take their time
+
+
+def _wait_for(check, timeout: float = 10.0):
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "not within the time"
+        time.sleep(0.05)
+
+
+def _iso(seconds_ago: float) -> str:
+    return (datetime.now(timezone.utc) - timedelta(seconds=seconds_ago)).isoformat()
+
+
+def _fixture_board() -> dict:
+    today = {"calls": 0, "inbound": 0, "outbound": 0, "answered": 0, "missed": 0,
+             "talk_seconds": 0, "outcomes": {}}
+    return {
+        "generated_at": _iso(0), "stale": True, "stale_since": _iso(90),
+        "ami": {"status": "down"},
+        "pause_reasons": ["lunch", "break", "training"],
+        "operators": [
+            {"user_id": 11, "login": "anna", "name": "Анна Смирнова", "extension": "PJSIP/101",
+             "state": "talking", "reason": None, "since": _iso(75), "wrap_up_until": None,
+             "call": {"call_key": "k1", "direction": "inbound", "number": "+79161234567",
+                      "client_id": 5, "client_name": "Иван <b>Петров</b>", "since": _iso(65),
+                      "supervised_by": {"user_id": 3, "name": "Светлана Орлова", "mode": "whisper"}},
+             "today": {**today, "calls": 7, "inbound": 5, "outbound": 2, "answered": 6, "missed": 1,
+                       "talk_seconds": 754, "outcomes": {"callback": 2, "resolved": 3, "other": 1,
+                                                         "complaint": 0}}},
+            {"user_id": 12, "login": "boris", "name": "Борис Ким", "extension": "PJSIP/102",
+             "state": "paused", "reason": "lunch", "since": _iso(125), "wrap_up_until": None,
+             "call": None, "today": today},
+            {"user_id": 13, "login": "vera", "name": "Вера Ли", "extension": None,
+             "state": "offline", "reason": None, "since": None, "wrap_up_until": None,
+             "call": None, "today": today},
+        ],
+        "queues": [
+            {"name": "shop", "members": 2, "members_ready": 1, "longest_since": _iso(42),
+             "waiting": [
+                 {"call_key": "w2", "number": "+79031112233", "client_name": None,
+                  "since": _iso(10), "position": 2},
+                 {"call_key": "w1", "number": "+79857778899", "client_name": "Мария Смирнова",
+                  "since": _iso(42), "position": 1}]},
+            {"name": "vip", "members": 1, "members_ready": 0, "longest_since": None, "waiting": []},
+        ],
+    }
+
+
+def test_the_board_shows_states_calls_counters_and_queues_from_the_api(
+        page, live_server, sign_in):
+    board = _fixture_board()
+    posts = []
+
+    def answer_board(route):
+        route.fulfill(status=200, content_type="application/json", body=json.dumps(board))
+
+    def answer_supervise(route):
+        posts.append(("supervise", route.request.post_data_json))
+        route.fulfill(status=409, content_type="application/json", body=json.dumps(
+            {"error": {"code": "not_on_call", "message": "The operator is not on a call",
+                       "details": {}}}))
+
+    def answer_state(route):
+        posts.append((route.request.url.rsplit("/api/", 1)[1], route.request.post_data_json))
+        op = board["operators"][1]
+        route.fulfill(status=200, content_type="application/json", body=json.dumps(
+            {"user_id": 12, "login": "boris", "name": op["name"], "extension": op["extension"],
+             "state": "ready", "reason": None, "since": _iso(0), "wrap_up_until": None,
+             "chosen": "ready", "chosen_reason": None}))
+
+    page.route(re.compile(r".*/api/board$"), answer_board)
+    page.route(re.compile(r".*/api/supervise$"), answer_supervise)
+    page.route(re.compile(r".*/api/agents/\d+/state$"), answer_state)
+    sign_in(role="supervisor", name="Светлана Орлова")
+    page.goto(live_server.url + "/#/board")
+
+    anna = page.get_by_test_id("board-operator-11")
+    expect(anna).to_have_attribute("data-state", "talking")
+    expect(anna.get_by_test_id("board-state")).to_have_text("Разговор")
+    expect(anna.get_by_test_id("board-since")).to_have_text(re.compile(r"^уже 1:1\d$"))
+    # the client's name is text, never markup, and links to the client card
+    client = anna.get_by_test_id("board-client")
+    expect(client).to_have_text("Иван <b>Петров</b>")
+    expect(client).to_have_attribute("href", "#/clients/5")
+    expect(anna.get_by_test_id("board-talk")).to_have_text(re.compile(r"^1:0\d$"))
+    expect(anna.get_by_test_id("board-supervised")).to_have_text(
+        "Подключён Светлана Орлова: подсказывает")
+    expect(anna.get_by_test_id("board-today-calls")).to_have_text("Звонков7")
+    expect(anna.get_by_test_id("board-today-missed")).to_have_text("Пропущено1")
+    expect(anna.get_by_test_id("board-today-talk")).to_have_text("Разговоры12:34")
+    expect(anna.get_by_test_id("board-outcomes").locator(".chip")).to_have_count(3)
+    expect(anna.get_by_test_id("board-outcomes").locator(".chip").first).to_contain_text("3")
+
+    boris = page.get_by_test_id("board-operator-12")
+    expect(boris.get_by_test_id("board-state")).to_have_text("Пауза")
+    expect(boris.get_by_test_id("board-reason")).to_have_text("обед")
+    expect(boris.get_by_test_id("board-since")).to_have_text(re.compile(r"^уже 2:0\d$"))
+    expect(boris.get_by_test_id("board-whisper")).to_have_count(0)  # not on a call
+    # the offline operator sinks to the bottom
+    expect(page.locator("tr.board-row").last).to_have_attribute("data-testid", "board-operator-13")
+
+    # the ticker moves the timers
+    first = anna.get_by_test_id("board-talk").text_content()
+    expect(anna.get_by_test_id("board-talk")).not_to_have_text(first, timeout=5000)
+
+    shop = page.get_by_test_id("board-queue-shop")
+    expect(shop.get_by_test_id("board-queue-count")).to_have_text("Ждут: 2")
+    expect(shop.get_by_test_id("board-queue-members")).to_have_text("Готовы 1 из 2")
+    expect(shop.get_by_test_id("board-waiting")).to_have_count(2)
+    expect(shop.get_by_test_id("board-waiting").first).to_contain_text("Мария Смирнова")
+    expect(shop.get_by_test_id("board-waiting").last).to_contain_text("+7 903 111-22-33")
+    expect(shop.get_by_test_id("board-queue-longest")).to_contain_text(re.compile(r"0:4\d"))
+    expect(page.get_by_test_id("board-queue-vip").get_by_test_id("board-queue-empty")).to_be_visible()
+    expect(page.get_by_test_id("board-summary")).to_have_text(
+        "Готовы: 0 · На звонке: 1 · На паузе: 1 · Ждут в очередях: 2")
+
+    stale = page.get_by_test_id("board-stale")
+    expect(stale).to_be_visible()
+    expect(stale).to_contain_text("Связь с АТС потеряна")
+    expect(page.get_by_test_id("board-offline")).to_be_hidden()
+
+    # the buttons are reached and pressed from the keyboard; the server's refusal is said in words
+    anna.get_by_test_id("board-whisper").focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_test_id("toast").last).to_have_text(re.compile("Оператор не на звонке|not on a call"))
+    assert posts[-1] == ("supervise", {"operator_id": 11, "mode": "whisper"})
+
+    boris.get_by_test_id("board-ready").click()
+    expect(boris).to_have_attribute("data-state", "ready")
+    assert posts[-1] == ("agents/12/state", {"state": "ready"})
+    boris.get_by_test_id("board-pause-reason").select_option("training")
+    boris.get_by_test_id("board-pause").click()
+    _wait_for(lambda: posts[-1] == ("agents/12/state", {"state": "paused", "reason": "training"}))
+
+    # the same board in English
+    page.get_by_test_id("lang-switch").select_option("en")
+    expect(anna.get_by_test_id("board-state")).to_have_text("Talking")
+    expect(anna.get_by_test_id("board-whisper")).to_have_text("Whisper")
+    expect(anna.get_by_test_id("board-supervised")).to_have_text(
+        "Светлана Орлова is on the call: whispering")
+    expect(page.get_by_test_id("board-stale")).to_contain_text("The PBX link")
+
+
+def test_an_operator_opening_the_board_sees_no_board_data(page, live_server, sign_in):
+    requests = []
+    page.on("request", lambda r: requests.append(r.url) if "/api/board" in r.url else None)
+    sign_in(role="operator")
+    page.goto(live_server.url + "/#/board")
+    expect(page.get_by_test_id("board-page").get_by_test_id("page-error")).to_have_text(
+        re.compile("Недостаточно прав"))
+    expect(page.get_by_test_id("board-operators")).to_have_count(0)
+    assert requests == []
