@@ -136,6 +136,7 @@ def test_the_board_shows_states_calls_counters_and_queues_from_the_api(
 
     stale = page.get_by_test_id("board-stale")
     expect(stale).to_be_visible()
+    page.screenshot(path="/tmp/boardui/board.png")
     expect(stale).to_contain_text("Связь с АТС потеряна")
     expect(page.get_by_test_id("board-offline")).to_be_hidden()
 
@@ -170,3 +171,72 @@ def test_an_operator_opening_the_board_sees_no_board_data(page, live_server, sig
         re.compile("Недостаточно прав"))
     expect(page.get_by_test_id("board-operators")).to_have_count(0)
     assert requests == []
+
+
+def test_pushes_replace_rows_queues_and_the_banner_and_a_reconnect_fetches_the_board_again(
+        page, live_server, sign_in):
+    board = _fixture_board()
+    board["stale"], board["stale_since"] = False, None
+    fetched = []
+    sockets = []
+
+    def answer_board(route):
+        fetched.append(route.request.url)
+        route.fulfill(status=200, content_type="application/json", body=json.dumps(board))
+
+    def through(ws):
+        ws.connect_to_server()  # the real server's messages pass; the test adds its own
+        sockets.append(ws)
+
+    page.route(re.compile(r".*/api/board$"), answer_board)
+    page.route_web_socket(re.compile(r"/ws$"), through)
+    sign_in(role="supervisor", name="Светлана Орлова")
+    page.goto(live_server.url + "/#/board")
+    boris = page.get_by_test_id("board-operator-12")
+    expect(boris).to_have_attribute("data-state", "paused")
+    expect(page.get_by_test_id("board-stale")).to_be_hidden()
+    fetches = len(fetched)
+
+    def push(message):
+        sockets[-1].send(json.dumps(message))
+
+    # board.operator replaces the row: Boris takes an outbound call to a number without a client
+    row = {**board["operators"][1], "state": "talking", "reason": None, "since": _iso(3),
+           "call": {"call_key": "k9", "direction": "outbound", "number": "+79035550101",
+                    "client_id": None, "client_name": None, "since": _iso(3),
+                    "supervised_by": None},
+           "today": {**board["operators"][1]["today"], "calls": 1, "outbound": 1}}
+    push({"type": "board.operator", "operator": row})
+    expect(boris).to_have_attribute("data-state", "talking")
+    expect(boris.get_by_test_id("board-client")).to_have_text("+7 903 555-01-01")
+    expect(boris.get_by_test_id("board-today-calls")).to_have_text("Звонков1")
+    expect(boris.get_by_test_id("board-listen")).to_be_visible()
+
+    # board.queue replaces a queue: nobody waits any more
+    push({"type": "board.queue", "queue": {**board["queues"][0], "waiting": [],
+                                           "longest_since": None}})
+    shop = page.get_by_test_id("board-queue-shop")
+    expect(shop.get_by_test_id("board-waiting")).to_have_count(0)
+    expect(shop.get_by_test_id("board-queue-count")).to_have_text("Ждут: 0")
+
+    # agent.state moves the chip at once (before the board's own row arrives)
+    push({"type": "agent.state", "agent": {"user_id": 11, "state": "paused", "reason": "break",
+                                           "since": _iso(0), "wrap_up_until": None}})
+    anna = page.get_by_test_id("board-operator-11")
+    expect(anna.get_by_test_id("board-state")).to_have_text("Пауза")
+    expect(anna.get_by_test_id("board-reason")).to_have_text("перерыв")
+
+    # board.status: stale while the PBX link is down, plainly, with the time
+    push({"type": "board.status", "stale": True, "stale_since": _iso(5)})
+    expect(page.get_by_test_id("board-stale")).to_contain_text(
+        re.compile(r"Связь с АТС потеряна или восстанавливается с \d\d:\d\d"))
+    push({"type": "board.status", "stale": False, "stale_since": None})
+    expect(page.get_by_test_id("board-stale")).to_be_hidden()
+
+    # the live link drops: said plainly; back again, the board is fetched anew
+    sockets[-1].close(code=1011)
+    expect(page.get_by_test_id("board-offline")).to_contain_text("Нет связи с сервером")
+    expect(page.get_by_test_id("board-offline")).to_be_hidden(timeout=SLOW_MS)
+    _wait_for(lambda: len(fetched) > fetches, timeout=SLOW_MS / 1000)
+    # the fresh board is the server's truth again: Boris is back on his lunch pause
+    expect(boris).to_have_attribute("data-state", "paused")

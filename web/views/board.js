@@ -66,8 +66,8 @@ export function renderBoard(ctx) {
     h("div", { class: "page-head" }, h("h1", { class: "page-title" }, title), summary),
     staleBanner, linkBanner,
     h("div", { class: "board-grid" },
-      panel({ title: t("board.operators"), flush: true, className: "board-operators-panel" }, operatorsBody),
       panel({ title: t("board.queues"), className: "board-queues-panel" }, queuesBody),
+      panel({ title: t("board.operators"), flush: true, className: "board-operators-panel" }, operatorsBody),
     ),
   );
 
