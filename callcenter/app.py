@@ -29,6 +29,7 @@ from callcenter.services.context import Clock, utc_now
 from callcenter.services.importer import ImportService
 from callcenter.services.orders import OrderService
 from callcenter.services.planner import PlannerService
+from callcenter.services.recording_access import RecordingAccess
 from callcenter.services.outcomes import OutcomeService
 from callcenter.services.scheduler import Scheduler
 from callcenter.services.tasks import TaskService
@@ -67,6 +68,10 @@ def build_services(settings: Settings, db: Database, clock: Clock) -> Services:
     services.outcomes = OutcomeService(db, clock)
     services.tasks = TaskService(db, clock, settings, clients, services.outcomes,
                                  agents=lambda: services.agents)
+    # --- playback wiring (build_services) ---
+    services.recording_access = RecordingAccess(db, clock, settings,
+                                                pipeline=lambda: services.recordings)
+    services.clients.recordings_of = services.recording_access.for_card
     # --- reports wiring (build_services) ---
     # --- audit wiring (build_services) ---
     return services

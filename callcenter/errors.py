@@ -8,6 +8,7 @@
     ├── InvalidCredentials    401 invalid_credentials
     ├── LoginLocked           429 login_locked
     ├── Forbidden             403 forbidden
+    │   └── DownloadNotAllowed  403 download_not_allowed
     ├── CsrfFailed            403 csrf_failed
     ├── NotFound              404 not_found
     ├── Conflict              409 conflict
@@ -79,6 +80,11 @@ class LoginLocked(AppError):
 
 class Forbidden(AppError):
     status, code = 403, "forbidden"
+
+
+class DownloadNotAllowed(Forbidden):
+    """The recording may be heard, not downloaded (operators_download_recordings is off)."""
+    code = "download_not_allowed"
 
 
 class CsrfFailed(AppError):

@@ -177,7 +177,9 @@ async def list_calls(request: web.Request) -> web.Response:
             limit=int_arg(request, "limit", 50, low=1, high=500),
             offset=int_arg(request, "offset", 0),
             own_operator_id=own, own_endpoint=ctx.user["extension"] if own else None)
-        items = await call_rows_json(conn, rows)
+        items = await services.recording_access.attach(
+            conn, ctx.actor, await call_rows_json(conn, rows), rows,
+            extension=ctx.user["extension"])
     return json_response({"items": items, "total": total})
 
 
@@ -227,7 +229,9 @@ async def patch_call(request: web.Request) -> web.Response:
                            user_id=ctx.actor.user_id, login=ctx.actor.login, ip=ctx.actor.ip,
                            entity="call", entity_id=call_id, details=values)
         call = await repo.get_call(conn, call_id)
-    return json_response(call_row_json(call))
+        (item,) = await services.recording_access.attach(
+            conn, ctx.actor, [call_row_json(call)], [call], extension=ctx.user["extension"])
+    return json_response(item)
 
 
 @routes.post("/api/calls/originate", roles=ALL_ROLES, tag="calls",

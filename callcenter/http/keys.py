@@ -32,6 +32,7 @@ class Services:
     planner: Any = None     # services.planner.PlannerService
     scheduler: Any = None   # services.scheduler.Scheduler
     recordings: Any = None  # services.recordings.RecordingService (pipeline, playback, retention)
+    recording_access: Any = None  # services.recording_access.RecordingAccess (who hears what)
     board: Any = None       # services.board.BoardService (the supervisors' live board)
     supervise: Any = None   # services.supervise.SuperviseService (listen / whisper / barge)
     reports: Any = None     # services.reports.ReportService (reports, KPI plans, exports)

@@ -62,6 +62,9 @@ class ClientService:
         self.region = region
         self.shop_timezone = shop_timezone
         self.own_clients_only = own_clients_only
+        # (actor, call JSON items, call rows) -> sets each item's "recording" object; wired to
+        # services.recording_access, which decides who may hear which recording
+        self.recordings_of = None
 
     def validate(self, data: Mapping[str, Any], *, partial: bool) -> ClientInput:
         try:
@@ -308,6 +311,9 @@ class ClientService:
         calls, tasks = found["calls"], found["tasks"]
         local = self.clock().astimezone(ZoneInfo(summary["timezone"]))
         offset = local.strftime("%z")
+        call_items = [call_row_json(c) for c in calls]
+        if self.recordings_of is not None and lane == "api":  # not in the screen pop's lane
+            await self.recordings_of(actor, call_items, calls)
         return {
             **summary,
             "notes": row["notes"], "region": row["region"],
@@ -325,7 +331,7 @@ class ClientService:
                          if h["user_id"] else None,
                          "field": h["field"], "old": h["old"], "new": h["new"],
                          "entity": h["entity"], "entity_id": h["entity_id"]} for h in history],
-            "calls": [call_row_json(c) for c in calls],
+            "calls": call_items,
             "tasks": [task_json(t) for t in tasks],
         }
 
@@ -357,8 +363,12 @@ def call_row_json(c: dict[str, Any]) -> dict[str, Any]:
         "ended_at": _iso(c["ended_at"]), "talk_seconds": c["talk_seconds"],
         "wait_seconds": c["wait_seconds"], "hangup_side": c["hangup_side"],
         "hangup_cause": c["hangup_cause"], "hangup_cause_text": c["hangup_cause_text"],
-        "recording": c["recording"],
+        # the MixMonitor file's name, and whether it was seen when the call ended
+        "recording_file": c["recording"],
         "recording_verified": (c.get("variables") or {}).get("recording_verified") == "yes",
+        # the playable recording (services.recording_access.recording_json), set by the
+        # callers that know who is looking; None when there is none or nobody set it
+        "recording": None,
         "queue": c["queue"], "task_id": c["task_id"],
         "disposition": c["disposition"], "note": c["note"],
     }

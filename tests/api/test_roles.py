@@ -82,6 +82,11 @@ CASES: dict[tuple[str, str], Case] = {
     ("GET", "/api/planner/day"): (lambda w, who: Req(
         "/api/planner/day?date=2026-11-23&tz=Europe/Moscow"), 200),
     # --- recordings cases ---
+    ("GET", "/api/calls/{id}/recording"): (lambda w, who: Req(
+        f"/api/calls/{w.calls['anna']}/recording"), 200),
+    ("GET", "/api/recordings/missing"): (lambda w, who: Req("/api/recordings/missing"), 200),
+    ("POST", "/api/recordings/{call_id}/retry"): (lambda w, who: Req(
+        f"/api/recordings/{w.calls['anna_unknown']}/retry"), 200),
     # --- board cases ---
     # --- supervise cases ---
     # --- reports cases ---

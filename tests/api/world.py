@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import insert, select
@@ -13,7 +14,7 @@ from sqlalchemy import insert, select
 from callcenter.ami.sim import AmiSimulator
 from callcenter.http.keys import CALLS
 from callcenter.services.context import Actor
-from callcenter.storage.tables import calls, tasks
+from callcenter.storage.tables import calls, recordings, tasks
 
 PASSWORD = "correct-horse-battery-7"
 AMI_USER, AMI_SECRET = "callcenter", "world-ami-secret"
@@ -44,6 +45,21 @@ class World:
 
 async def _insert(conn, table, values) -> int:
     return (await conn.execute(insert(table).values(**values).returning(table.c.id))).scalar_one()
+
+
+async def _recordings(conn, settings, call_ids: dict[str, int], now) -> None:
+    folder = Path(settings.recordings_dir) / "world"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "anna.ogg").write_bytes(b"OggS" + bytes(2000))
+    for kind, status, file in (("anna", "ready", "world/anna.ogg"),
+                               ("anna_unknown", "failed", None)):
+        await conn.execute(insert(recordings).values(
+            call_id=call_ids[kind], source=f"2026/12/01/world-{kind}.wav",
+            parts=[f"2026/12/01/world-{kind}.wav"], status=status, file=file,
+            format="opus" if file else None, bytes=2004 if file else None,
+            duration_seconds=2.0 if file else None, health="ok" if file else None, details={},
+            attempts=0 if file else 3, error=None if file else "ffmpeg failed",
+            call_started_at=now, created_at=now, updated_at=now))
 
 
 async def build_world(api_with, *, own_clients_only: bool = False, pbx: bool = False) -> World:
@@ -107,6 +123,8 @@ async def build_world(api_with, *, own_clients_only: bool = False, pbx: bool = F
                     "phone_e164": caller, "title": f"Перезвонить {caller}", "due_at": now,
                     "attempts": 1, "assigned_to": users[login]["id"] if not client_id else None,
                     "created_at": now, "updated_at": now})
+        # a recording ready to play for anna's call, one that failed for her unknown caller's
+        await _recordings(conn, services.settings, world.calls, now)
         # due now and inside the calling window: Next task has one for each role to take
         for who in ("anna", "sup", "admin"):
             world.tasks[f"ready_{who}"] = await _insert(conn, tasks, {

@@ -30,7 +30,7 @@ async def test_recording_checked_at_the_end_of_the_call(db_url, aiohttp_client, 
             ("yes" if verified else "no") if recording else None)
         anna = await pbx.browser("101")
         listed = (await (await anna.get("/api/calls")).json())["items"]
-        assert [(c["recording"], c["recording_verified"]) for c in listed] == [(recording, verified)]
+        assert [(c["recording_file"], c["recording_verified"]) for c in listed] == [(recording, verified)]
         await anna.session.close()
     finally:
         await pbx.sim.stop()
