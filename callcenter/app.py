@@ -98,6 +98,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> web.Application
         wrap_up_seconds=settings.wrap_up_seconds, publish=telephony.hub.publish,
         staff_ids=staff_pages(telephony.hub), user_of_endpoint=telephony.directory.user,
         ami=telephony.ami)
+    services.accounts.on_change.append(services.agents.user_changed)
     services.accounts.on_sessions_ended.append(close_on_sessions_ended(telephony.hub))
     task_order = parse_task_order(settings.next_task_order)
     services.scheduler = Scheduler(

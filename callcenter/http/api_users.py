@@ -36,22 +36,17 @@ async def list_users(request: web.Request) -> web.Response:
 
 @routes.post("/api/users", roles=ADMINS, body=USER_BODY, tag="users", summary="Add a user")
 async def create_user(request: web.Request) -> web.Response:
-    services = request.app[SERVICES]
-    user = await services.accounts.create_user(ctx_of(request).actor,
-                                               await read_json_object(request))
-    if services.agents is not None:
-        await services.agents.user_changed(user["id"])
+    user = await request.app[SERVICES].accounts.create_user(ctx_of(request).actor,
+                                                            await read_json_object(request))
     return json_response(_user_json(user), status=201)
 
 
 @routes.patch("/api/users/{id}", roles=ADMINS, body=USER_BODY, tag="users",
               summary="Edit a user: name, role, extension, password, active, auto-dial")
 async def patch_user(request: web.Request) -> web.Response:
-    services = request.app[SERVICES]
-    user = await services.accounts.update_user(
+    # the agents' cache follows through accounts.on_change: auto-dial, name, phone
+    user = await request.app[SERVICES].accounts.update_user(
         ctx_of(request).actor, path_id(request), await read_json_object(request))
-    if services.agents is not None:  # the cached operator follows: auto-dial, name, phone
-        await services.agents.user_changed(user["id"])
     return json_response(_user_json(user))
 
 

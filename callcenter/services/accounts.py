@@ -59,8 +59,9 @@ class AccountService:
         self.lockout = lockout
         self.hasher = PasswordHasher()
         self._hashing = ThreadPoolExecutor(PASSWORD_THREADS, thread_name_prefix="argon2")
-        # coroutines to run after users change (the softphone directory refreshes itself)
-        self.on_change: list = []
+        # coroutines to run after a user changed here, called with the user's id (None when
+        # not known): the softphone directory refreshes itself, the agents' cache follows
+        self.on_change: list[Callable[[int | None], Awaitable[None]]] = []
         # coroutines to run when sessions end here, so what lives on them (websockets) ends too:
         # called with user_id= (every session of that user) or token_hash= (one session)
         self.on_sessions_ended: list[Callable[..., Awaitable[None]]] = []
@@ -73,9 +74,9 @@ class AccountService:
     def close(self) -> None:
         self._hashing.shutdown(wait=False, cancel_futures=True)
 
-    async def _changed(self) -> None:
+    async def _changed(self, user_id: int | None) -> None:
         for hook in self.on_change:
-            await hook()
+            await hook(user_id)
 
     def token_hash(self, token: str) -> str:
         return hmac.new(self._key, token.encode(), hashlib.sha256).hexdigest()
@@ -175,7 +176,7 @@ class AccountService:
         except IntegrityError:
             raise Conflict("A user with this login or extension already exists",
                            {"login": values["login"], "extension": values.get("extension")})
-        await self._changed()
+        await self._changed(user_id)
         async with self.db.read() as conn:
             return await repo.get_user(conn, user_id)
 
@@ -208,7 +209,7 @@ class AccountService:
         if "password_hash" in values or values.get("active") is False \
                 or values.get("role", before["role"]) != before["role"]:
             await self._sessions_ended(user_id=user_id)
-        await self._changed()
+        await self._changed(user_id)
         async with self.db.read() as conn:
             return await repo.get_user(conn, user_id)
 

@@ -148,10 +148,20 @@ class AgentService:
         return {"items": await self.list(actor), "pause_reasons": list(self.pause_reasons),
                 "wrap_up_seconds": self.wrap_up_seconds}
 
-    async def user_changed(self, user_id: int) -> None:
+    async def user_changed(self, user_id: int | None) -> None:
         """An admin changed this user (auto-dial, name, extension...): the cached row is read
         again and, if they are an agent, their agent JSON is pushed to their pages and to staff,
-        so an operator's auto-dial follows the switch without a reload."""
+        so an operator's auto-dial follows the switch without a reload. ``None`` (which user is
+        not known): every agent is read again and pushed. Subscribed to AccountService.on_change."""
+        if user_id is None:
+            async with self.db.read() as conn:
+                people = await repo.agent_users(conn)
+            self._users.update({u["id"]: u for u in people})
+            for user in people:
+                self.publish({user["id"], *self.staff_ids()},
+                             {"type": "agent.state",
+                              "agent": agent_json(user, self._states.get(user["id"]))})
+            return
         async with self.db.read() as conn:
             found = await repo.agent_users(conn, user_id)
         if not found:

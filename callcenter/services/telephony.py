@@ -64,7 +64,7 @@ class Telephony:
                 settings.ami_host, settings.ami_port, settings.ami_username,
                 settings.ami_secret, listener=self, ping_interval=settings.ami_ping_interval,
                 clock=clock, logger=logging.getLogger("callcenter.ami"))
-        accounts.on_change.append(self.directory.refresh)
+        accounts.on_change.append(lambda _user_id: self.directory.refresh())
         self.click_to_call = ClickToCallService(db, self.originate,
                                                 shop_cid=settings.shop_caller_id)
         # recordings with no audio (the header MixMonitor leaves) are not listed
