@@ -29,6 +29,7 @@ from callcenter.services.context import Clock, utc_now
 from callcenter.services.importer import ImportService
 from callcenter.services.orders import OrderService
 from callcenter.services.planner import PlannerService
+from callcenter.services.reports import ReportService
 from callcenter.services.recording_access import RecordingAccess
 from callcenter.services.outcomes import OutcomeService
 from callcenter.services.scheduler import Scheduler
@@ -73,6 +74,10 @@ def build_services(settings: Settings, db: Database, clock: Clock) -> Services:
                                                 pipeline=lambda: services.recordings)
     services.clients.recordings_of = services.recording_access.for_card
     # --- reports wiring (build_services) ---
+    services.reports = ReportService(
+        db, clock, timezone=settings.timezone,
+        hours=parse_calling_hours(settings.calling_hours, settings.holidays),
+        service_level_seconds=settings.service_level_seconds)
     # --- audit wiring (build_services) ---
     return services
 

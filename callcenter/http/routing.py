@@ -57,6 +57,9 @@ class RouteTable:
     def patch(self, path: str, **kw):
         return self.route("PATCH", path, **kw)
 
+    def put(self, path: str, **kw):
+        return self.route("PUT", path, **kw)
+
     def delete(self, path: str, **kw):
         return self.route("DELETE", path, **kw)
 

@@ -90,6 +90,13 @@ CASES: dict[tuple[str, str], Case] = {
     # --- board cases ---
     # --- supervise cases ---
     # --- reports cases ---
+    ("GET", "/api/reports/operators"): (lambda w, who: Req(
+        "/api/reports/operators?from=2026-11-01&to=2026-11-30"), 200),
+    ("GET", "/api/reports/queues"): (lambda w, who: Req(
+        "/api/reports/queues?preset=this_month&format=csv"), 200),
+    ("GET", "/api/reports/plans"): (lambda w, who: Req("/api/reports/plans"), 200),
+    ("PUT", "/api/reports/plans/{user_id}"): (lambda w, who: Req(
+        f"/api/reports/plans/{w.users['anna']['id']}", {"calls_per_day": 40}), 200),
     # --- audit cases ---
     # --- screen cases ---
     ("GET", "/api/clients"): (lambda w, who: Req("/api/clients?q=Клиент"), 200),

@@ -1,0 +1,222 @@
+"""The reports' reads: every figure is aggregated in SQL over one period; the only SQL of reports.
+
+Each query reads one period's rows through an index made for it (migration 0011): the calls
+through ``ix_calls_report``, which holds every column read, so a month of a million-call history
+is a range scan of the index alone.  Results are small (one row per operator, direction,
+outcome, outcome pressed and queue; one per quarter-hour): the services layer turns them into
+figures.  Instants are half-open ``[start, end)`` in UTC.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Integer, and_, case, cast, func, literal, or_, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from callcenter.domain.report_periods import BUCKET_SECONDS
+from callcenter.storage.tables import (
+    UtcDateTime, agent_state_changes, calls, changes, operator_plans, orders,
+    outcome_definitions, task_attempts, tasks, users,
+)
+
+#: calls still going on are not in reports; ``unknown`` ones (closed without their end) are,
+#: counted as calls but neither answered nor missed
+_REPORTED = calls.c.status != "in_progress"
+_CUSTOMER_CALL = calls.c.direction.in_(("inbound", "outbound"))
+
+
+def _period(column, start: datetime, end: datetime):
+    return and_(column >= start, column < end)
+
+
+def _seconds_between(conn: AsyncConnection, a, b):
+    """Seconds from ``a`` to ``b`` (two datetimes) in SQL."""
+    if conn.dialect.name == "postgresql":
+        return func.extract("epoch", b - a)
+    return (func.julianday(b) - func.julianday(a)) * 86400.0
+
+
+def _later(conn: AsyncConnection, a, b):
+    # SQLite's two-argument max() compares the stored ISO text, which sorts as time does
+    return func.greatest(a, b) if conn.dialect.name == "postgresql" else func.max(a, b)
+
+
+def _earlier(conn: AsyncConnection, a, b):
+    return func.least(a, b) if conn.dialect.name == "postgresql" else func.min(a, b)
+
+
+def _bucket(conn: AsyncConnection, column):
+    """The UTC quarter-hour of an instant, as a number of buckets since the epoch."""
+    if conn.dialect.name == "postgresql":
+        return cast(func.floor(func.extract("epoch", column) / BUCKET_SECONDS), Integer)
+    return cast(func.strftime("%s", column), Integer) / BUCKET_SECONDS
+
+
+async def call_groups(conn: AsyncConnection, start: datetime, end: datetime,
+                      service_level_seconds: int) -> list[dict[str, Any]]:
+    """The period's customer calls grouped by who answered, who placed it, direction, outcome,
+    the outcome pressed and queue: count, wait (sum, count, max), talk seconds, and how many
+    waited at most ``service_level_seconds``."""
+    key = (calls.c.answered_by_user_id, calls.c.placed_by, calls.c.direction,
+           calls.c.outcome, calls.c.disposition, calls.c.queue)
+    stmt = (select(*key, func.count().label("n"),
+                   func.coalesce(func.sum(calls.c.wait_seconds), 0).label("wait_sum"),
+                   func.count(calls.c.wait_seconds).label("wait_n"),
+                   func.max(calls.c.wait_seconds).label("wait_max"),
+                   func.coalesce(func.sum(calls.c.talk_seconds), 0).label("talk_sum"),
+                   func.coalesce(func.sum(case(
+                       (calls.c.wait_seconds <= service_level_seconds, 1), else_=0)), 0)
+                   .label("within_sl"))
+            .where(_period(calls.c.started_at, start, end), _CUSTOMER_CALL, _REPORTED)
+            .group_by(*key))
+    return [dict(r._mapping) for r in await conn.execute(stmt)]
+
+
+async def missed_rings(conn: AsyncConnection, start: datetime,
+                       end: datetime) -> list[list[str]]:
+    """The operators' endpoints each missed inbound call of the period rang, one list a call."""
+    stmt = select(calls.c.operators_rung).where(
+        _period(calls.c.started_at, start, end), calls.c.direction == "inbound",
+        calls.c.outcome == "missed", _REPORTED)
+    return [list(r[0] or []) for r in await conn.execute(stmt)]
+
+
+async def hour_buckets(conn: AsyncConnection, start: datetime,
+                       end: datetime) -> list[dict[str, Any]]:
+    """Calls per UTC quarter-hour, direction and outcome (``bucket``, ``direction``,
+    ``outcome``, ``n``); the service places buckets in local hours."""
+    bucket = _bucket(conn, calls.c.started_at).label("bucket")
+    stmt = (select(bucket, calls.c.direction, calls.c.outcome, func.count().label("n"))
+            .where(_period(calls.c.started_at, start, end), _CUSTOMER_CALL, _REPORTED)
+            .group_by(bucket, calls.c.direction, calls.c.outcome))
+    return [dict(r._mapping) for r in await conn.execute(stmt)]
+
+
+async def state_spans(conn: AsyncConnection, start: datetime, end: datetime,
+                      now: datetime) -> list[dict[str, Any]]:
+    """Seconds each operator spent in each state (and reason) within ``[start, min(end, now))``:
+    ``user_id``, ``state``, ``reason``, ``seconds``, ``spans``.
+
+    A state lasts from its change until the operator's next change; the state an operator was
+    in when the period began (their last change before it) counts from the period's start, and
+    the last state runs to the period's end, or to now for a period not over yet."""
+    stop = min(end, now)
+    s = agent_state_changes
+    prev_at = (select(func.max(s.c.at)).where(s.c.user_id == users.c.id, s.c.at < start)
+               .correlate(users).scalar_subquery())
+    before = select(users.c.id.label("uid"), prev_at.label("prev")).subquery()
+    carried = (select(s.c.user_id, s.c.at, s.c.state, s.c.reason)
+               .join(before, and_(s.c.user_id == before.c.uid, s.c.at == before.c.prev)))
+    inside = (select(s.c.user_id, s.c.at, s.c.state, s.c.reason)
+              .where(s.c.at >= start, s.c.at < stop))
+    rows = inside.union_all(carried).subquery()
+    start_at, stop_at = literal(start, UtcDateTime), literal(stop, UtcDateTime)
+    following = func.lead(rows.c.at).over(partition_by=rows.c.user_id, order_by=rows.c.at)
+    spans = select(
+        rows.c.user_id, rows.c.state, rows.c.reason,
+        _seconds_between(conn, _later(conn, rows.c.at, start_at),
+                         _earlier(conn, func.coalesce(following, stop_at), stop_at))
+        .label("seconds")).subquery()
+    stmt = (select(spans.c.user_id, spans.c.state, spans.c.reason,
+                   func.sum(spans.c.seconds).label("seconds"), func.count().label("spans"))
+            .where(spans.c.seconds > 0)
+            .group_by(spans.c.user_id, spans.c.state, spans.c.reason))
+    return [dict(r._mapping) for r in await conn.execute(stmt)]
+
+
+async def attempt_groups(conn: AsyncConnection, start: datetime,
+                         end: datetime) -> list[dict[str, Any]]:
+    """The period's redial attempts (on redial tasks, or tasks that failed once) by who made
+    them and whether the client was reached: ``user_id``, ``placed_by`` (the endpoint of the
+    attempt's call, for the PBX's own attempts), ``reached``, ``n``.  Reached: an outcome that
+    is neither a failed attempt nor one that archives (a wrong number)."""
+    od = outcome_definitions
+    reached = case((and_(od.c.failed_attempt.is_(False), od.c.archives.is_(False)), 1),
+                   else_=0).label("reached")
+    a = task_attempts
+    stmt = (select(a.c.user_id, calls.c.placed_by, reached, func.count().label("n"))
+            .select_from(a.join(tasks, tasks.c.id == a.c.task_id)
+                         .outerjoin(od, od.c.code == a.c.outcome)
+                         .outerjoin(calls, calls.c.id == a.c.call_id))
+            .where(_period(a.c.at, start, end),
+                   or_(tasks.c.kind == "redial", tasks.c.failures > 0))
+            .group_by(a.c.user_id, calls.c.placed_by, reached))
+    return [dict(r._mapping) for r in await conn.execute(stmt)]
+
+
+async def callbacks_done(conn: AsyncConnection, start: datetime,
+                         end: datetime) -> list[dict[str, Any]]:
+    """Callbacks (tasks of kind ``callback``) done in the period: ``user_id`` (who made the
+    attempt that closed it, else whom it was given to), ``n``, ``late_sum`` and ``late_n``
+    (seconds after the time it was due, for those done late)."""
+    a = task_attempts
+    last_user = (select(a.c.user_id).where(a.c.task_id == tasks.c.id)
+                 .order_by(a.c.id.desc()).limit(1).correlate(tasks).scalar_subquery())
+    who = func.coalesce(last_user, tasks.c.assigned_to).label("user_id")
+    late = _seconds_between(conn, tasks.c.due_at, tasks.c.closed_at)
+    inner = (select(who, late.label("late"))
+             .where(tasks.c.kind == "callback", tasks.c.status == "done",
+                    _period(tasks.c.closed_at, start, end))).subquery()
+    stmt = (select(inner.c.user_id, func.count().label("n"),
+                   func.coalesce(func.sum(case((inner.c.late > 0, inner.c.late), else_=0)), 0)
+                   .label("late_sum"),
+                   func.count(case((inner.c.late > 0, 1))).label("late_n"))
+            .group_by(inner.c.user_id))
+    return [dict(r._mapping) for r in await conn.execute(stmt)]
+
+
+async def confirmed_orders(conn: AsyncConnection, start: datetime,
+                           end: datetime) -> list[dict[str, Any]]:
+    """Orders whose status was set to ``confirmed`` in the period, by who set it: ``user_id``,
+    ``n`` (orders, each once per user) and ``sales`` (their totals, as Decimal)."""
+    picked = (select(changes.c.user_id, changes.c.entity_id).distinct()
+              .where(changes.c.field == "status", _period(changes.c.at, start, end),
+                     changes.c.entity == "order", changes.c.new == "confirmed")).subquery()
+    stmt = (select(picked.c.user_id, func.count().label("n"),
+                   func.coalesce(func.sum(orders.c.total), 0).label("sales"))
+            .select_from(picked.join(orders, orders.c.id == picked.c.entity_id))
+            .group_by(picked.c.user_id))
+    return [{**dict(r._mapping), "sales": Decimal(str(r.sales))}
+            for r in await conn.execute(stmt)]
+
+
+async def operators(conn: AsyncConnection) -> list[dict[str, Any]]:
+    """Every operator (active or not) with their extension and language, by name."""
+    stmt = (select(users.c.id, users.c.login, users.c.name, users.c.extension, users.c.active)
+            .where(users.c.role == "operator").order_by(users.c.name, users.c.id))
+    return [dict(r._mapping) for r in await conn.execute(stmt)]
+
+
+async def user_names(conn: AsyncConnection) -> list[dict[str, Any]]:
+    """Every user's id, login, name, role and extension (calls may name any of them)."""
+    stmt = select(users.c.id, users.c.login, users.c.name, users.c.role, users.c.extension,
+                  users.c.active)
+    return [dict(r._mapping) for r in await conn.execute(stmt)]
+
+
+async def outcome_labels(conn: AsyncConnection) -> dict[str, dict[str, Any]]:
+    rows = await conn.execute(select(outcome_definitions.c.code, outcome_definitions.c.label_ru,
+                                     outcome_definitions.c.label_en,
+                                     outcome_definitions.c.position)
+                              .order_by(outcome_definitions.c.position,
+                                        outcome_definitions.c.code))
+    return {r.code: dict(r._mapping) for r in rows}
+
+
+async def plans(conn: AsyncConnection) -> dict[int, dict[str, Any]]:
+    rows = await conn.execute(select(operator_plans))
+    return {r.user_id: dict(r._mapping) for r in rows}
+
+
+async def save_plan(conn: AsyncConnection, user_id: int, values: dict[str, Any]) -> None:
+    """Insert or replace an operator's plan (``values``: the three figures, updated_at/by)."""
+    found = (await conn.execute(select(operator_plans.c.user_id)
+                                .where(operator_plans.c.user_id == user_id))).first()
+    if found:
+        await conn.execute(operator_plans.update()
+                           .where(operator_plans.c.user_id == user_id).values(**values))
+    else:
+        await conn.execute(operator_plans.insert().values(user_id=user_id, **values))
