@@ -68,7 +68,7 @@ export function operatorColumns() {
 
 export function queueColumns() {
   return [
-    col("queue", "text"),
+    col("queue", "text", { value: (row) => row.queue || t("reports.no_queue") }),
     col("offered", "count"),
     col("answered", "count"),
     col("abandoned", "count"),
