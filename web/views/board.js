@@ -281,7 +281,7 @@ export function renderBoard(ctx) {
     paintOperator(op.user_id);
     try {
       await api("POST", "/supervise", { body: { operator_id: op.user_id, mode } });
-      toast(t("board.spy_ringing", { mode: t("board.mode." + mode), name: op.name || op.login }), "success");
+      toast(t("board.spy_ringing." + mode, { name: op.name || op.login }), "success");
     } catch (err) {
       if (err.status !== 401) toast(err.message || t("error.network"), "error");
     } finally {
