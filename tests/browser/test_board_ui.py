@@ -143,7 +143,7 @@ def test_the_board_shows_states_calls_counters_and_queues_from_the_api(
     # the buttons are reached and pressed from the keyboard; the server's refusal is said in words
     anna.get_by_test_id("board-whisper").focus()
     page.keyboard.press("Enter")
-    expect(page.get_by_test_id("toast").last).to_have_text(re.compile("Оператор не на звонке|not on a call"))
+    expect(page.get_by_test_id("toast").last).to_have_text(re.compile("не разговаривает|not on a call"))
     assert posts[-1] == ("supervise", {"operator_id": 11, "mode": "whisper"})
 
     boris.get_by_test_id("board-ready").click()
@@ -152,6 +152,13 @@ def test_the_board_shows_states_calls_counters_and_queues_from_the_api(
     boris.get_by_test_id("board-pause-reason").select_option("training")
     boris.get_by_test_id("board-pause").click()
     _wait_for(lambda: posts[-1] == ("agents/12/state", {"state": "paused", "reason": "training"}))
+
+    # a 1024 px screen: the table fits the page (nothing hidden beyond its right edge)
+    page.set_viewport_size({"width": 1024, "height": 768})
+    for testid in ("board-barge", "board-ready", "board-today-talk"):
+        box = anna.get_by_test_id(testid).bounding_box()
+        assert box and box["x"] + box["width"] <= 1024, (testid, box)
+    page.screenshot(path="/tmp/boardui/board-1024.png")
 
     # the same board in English
     page.get_by_test_id("lang-switch").select_option("en")
@@ -240,3 +247,4 @@ def test_pushes_replace_rows_queues_and_the_banner_and_a_reconnect_fetches_the_b
     _wait_for(lambda: len(fetched) > fetches, timeout=SLOW_MS / 1000)
     # the fresh board is the server's truth again: Boris is back on his lunch pause
     expect(boris).to_have_attribute("data-state", "paused")
+
