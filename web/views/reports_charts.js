@@ -105,6 +105,8 @@ function baseOptions(type) {
     maintainAspectRatio: false,
     animation: matchMedia("(prefers-reduced-motion: reduce)").matches ? false : { duration: 250 },
     font,
+    // one or two operators must not turn into slabs across the whole chart
+    datasets: { bar: { maxBarThickness: 48 } },
     plugins: {
       legend: { position: "bottom", labels: { font, color: COLORS.text, boxWidth: 12 } },
       tooltip: { bodyFont: font, titleFont: font },
