@@ -29,6 +29,7 @@ from callcenter.services.context import Clock, utc_now
 from callcenter.services.importer import ImportService
 from callcenter.services.orders import OrderService
 from callcenter.services.planner import PlannerService
+from callcenter.services.recording_pipeline import RecordingPipeline
 from callcenter.services.reports import ReportService
 from callcenter.services.recording_access import RecordingAccess
 from callcenter.services.outcomes import OutcomeService
@@ -114,6 +115,8 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> web.Application
     telephony.click_to_call.clock = clock
     services.orders.confirmation_rank = rank_for("order_confirmation", 0, None, task_order)
     # --- recordings wiring (create_app) ---
+    services.recordings = RecordingPipeline(db, clock, settings)
+    telephony.calls.log.recordings_queued = services.recordings.wake
     # --- board wiring (create_app) ---
     # --- supervise wiring (create_app) ---
     app[SERVICES] = services
@@ -150,6 +153,12 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> web.Application
     app.cleanup_ctx.append(database)
     app.cleanup_ctx.append(scheduling)
     # --- recordings cleanup_ctx ---
+    async def recording_pipeline(app: web.Application) -> AsyncIterator[None]:
+        await services.recordings.start()
+        yield
+        await services.recordings.stop()
+
+    app.cleanup_ctx.append(recording_pipeline)
     # --- board cleanup_ctx ---
     app.cleanup_ctx.append(session_watch(telephony.hub, services.accounts,
                                          settings.session_check_seconds))

@@ -88,6 +88,8 @@ class CallRecord:
     hangup_cause: int | None = None
     hangup_cause_text: str | None = None
     recording: str | None = None
+    # every MixMonitor file of the call in order (a second MixMonitor after a transfer)
+    recordings: tuple[str, ...] = ()
     queue: str | None = None
     abandoned: bool = False
     action_id: str | None = None

@@ -102,7 +102,7 @@ class Call:
         "answered_at", "announced", "ring_started_at", "ext_status", "op_status", "status_var",
         "had_external", "ops_seen", "side", "decider", "decider_cause", "last_cause", "soft_seen",
         "talk_end",
-        "caller_gone", "recording", "recording_final", "variables", "action_id", "queue",
+        "caller_gone", "recording", "recording_final", "recordings", "variables", "action_id", "queue",
         "abandoned", "originate_failed", "merged_into", "started", "spy", "far_end",
     )
 
@@ -137,6 +137,7 @@ class Call:
         self.caller_gone = False
         self.recording: str | None = None
         self.recording_final = False  # set from MIXMONITOR_FILENAME, not guessed from AppData
+        self.recordings: list[str] = []  # every MIXMONITOR_FILENAME of the call, in order
         self.variables: dict[str, str] = {}
         self.action_id: str | None = None
         self.queue: str | None = None
@@ -230,6 +231,7 @@ class Call:
             hangup_cause=cause[0] if cause else None,
             hangup_cause_text=cause[1] if cause else None,
             recording=self.recording,
+            recordings=tuple(self.recordings),
             queue=self.queue,
             abandoned=self.abandoned,
             action_id=self.action_id,

@@ -200,8 +200,12 @@ class CallTracker:
         if name == "MIXMONITOR_FILENAME":
             leg = self._book.leg(e, at, out, adopt=True)
             path = (e.get("Value") or "").strip()
-            if leg is not None and path and not leg.call.recording_final:
-                leg.call.recording, leg.call.recording_final = self._relative(path), True
+            if leg is not None and path:
+                name = self._relative(path)
+                if name not in leg.call.recordings:
+                    leg.call.recordings.append(name)
+                if not leg.call.recording_final:
+                    leg.call.recording, leg.call.recording_final = name, True
         elif name == "DIALSTATUS":
             leg = self._book.leg(e, at, out, adopt=False)
             if leg is not None and e.get("Value"):

@@ -35,6 +35,7 @@ from callcenter.domain.recordings import RecordingFile, stored_recording
 from callcenter.services.context import Clock
 from callcenter.storage import calls as repo
 from callcenter.storage import clients as clients_repo
+from callcenter.storage import recordings as recordings_repo
 from callcenter.storage import tasks as tasks_repo
 from callcenter.storage.database import Database
 from callcenter.storage.tables import calls as calls_table
@@ -101,6 +102,9 @@ class CallLog:
         # TaskService.placement (their calling window), set by create_app
         self.missed_call_rank = 0
         self.placement: Callable[..., tuple[datetime, datetime, str]] | None = None
+        # RecordingPipeline.wake (create_app sets it): recordings were queued in a commit
+        self.recordings_queued: Callable[[], None] | None = None
+        self._queued_recordings = False
 
     # queueing: never blocks, never raises
 
@@ -222,6 +226,7 @@ class CallLog:
             ids = await self._upsert(conn, records)
             if discards:
                 await repo.discard_unfinished(conn, discards)
+        self._committed()
         self.batches += 1
         self.stored += len(entries)
         for call in records:
@@ -246,6 +251,7 @@ class CallLog:
         call's id."""
         async with self.db.write() as conn:
             ids = await self._upsert(conn, [call])
+        self._committed()
         self._ids.pop(call.key, None)
         return ids[call.key]
 
@@ -256,7 +262,14 @@ class CallLog:
         for start in range(0, len(records), self.batch_size):
             async with self.db.write() as conn:
                 ids.update(await self._upsert(conn, records[start:start + self.batch_size]))
+            self._committed()
         return ids
+
+    def _committed(self) -> None:
+        if self._queued_recordings:
+            self._queued_recordings = False
+            if self.recordings_queued is not None:
+                self.recordings_queued()
 
     async def _upsert(self, conn, records: list[CallRecord]) -> dict[str, int]:
         if not records:
@@ -302,8 +315,24 @@ class CallLog:
                         finished.append(call)
         await repo.complete_calls(conn, updates)
         finished.sort(key=lambda c: c.ended_at or c.started_at)
+        await self._queue_recordings(conn, finished, ids, [*new_rows, *updates])
         await self._tasks_after(conn, finished, ids, numbers, clients)
         return ids
+
+    async def _queue_recordings(self, conn, finished: list[CallRecord], ids: dict[str, int],
+                                rows: list[dict[str, Any]]) -> None:
+        """Queue the recording of each answered call that just became ``completed`` with a
+        recording kept by ``record_values`` (never the bare header of an unanswered call):
+        in this transaction, so a call is never completed without its recording queued."""
+        kept = {row["call_key"]: row["recording"] for row in rows if row.get("recording")}
+        queued = [{"call_id": ids[call.key], "source": kept[call.key],
+                   "parts": recording_parts(call, kept[call.key]),
+                   "call_started_at": call.started_at, "now": self.clock()}
+                  for call in finished if call.outcome == "answered" and call.key in kept
+                  and ids.get(call.key) is not None]
+        if queued:
+            await recordings_repo.enqueue(conn, queued)
+            self._queued_recordings = True
 
     @staticmethod
     async def _clients_of(conn, e164s: set[str]) -> dict[str, int]:
@@ -456,6 +485,7 @@ class CallLog:
                 await self._upsert(conn, records)
                 if discards:
                     await repo.discard_unfinished(conn, discards)
+            self._committed()
 
 
 def write_spool(path: Path, entries: Iterable[Entry]) -> None:
@@ -507,7 +537,7 @@ def record_to_json(call: CallRecord) -> dict[str, Any]:
     for name in _TIMES:
         data[name] = data[name].isoformat() if data[name] else None
     data["variables"] = dict(call.variables)
-    for name in ("operators_rung", "handled_by"):
+    for name in ("operators_rung", "handled_by", "recordings"):
         data[name] = list(data[name])
     return data
 
@@ -518,9 +548,18 @@ def record_from_json(data: dict[str, Any]) -> CallRecord:
     for name in _TIMES:
         if values.get(name):
             values[name] = datetime.fromisoformat(values[name])
-    for name in ("operators_rung", "handled_by"):
+    for name in ("operators_rung", "handled_by", "recordings"):
         values[name] = tuple(values.get(name) or ())
     return CallRecord(**values)
+
+
+def recording_parts(call: CallRecord, first: str) -> list[str]:
+    """Every MixMonitor recording of a call in order (the one stored with the call first)."""
+    parts = [first]
+    for name in getattr(call, "recordings", ()) or ():
+        if name and name not in parts:
+            parts.append(name)
+    return parts
 
 
 def customer_e164(call: CallRecord, region: str) -> str | None:

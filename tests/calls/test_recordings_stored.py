@@ -4,6 +4,7 @@ CRM's machine cannot see the files."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -17,10 +18,13 @@ SAMPLES = Path(__file__).resolve().parents[1] / "samples" / "recordings"
     ("rec_two_way", "rec_two_way", "2026/12/01/1796155319.15.wav", True),
     ("abandoned_header_only", "cdr_inbound_abandoned", None, False),
 ])  # fmt: skip
-async def test_recording_checked_at_the_end_of_the_call(db_url, aiohttp_client, folder, trace,
-                                                         recording, verified):
-    pbx = await start_pbx(db_url, aiohttp_client,
-                          settings_overrides={"monitor_dir": str(SAMPLES / folder)})
+async def test_recording_checked_at_the_end_of_the_call(db_url, aiohttp_client, tmp_path, folder,
+                                                         trace, recording, verified):
+    # a copy: the recordings pipeline removes the originals once it has converted them
+    monitor = tmp_path / "monitor"
+    shutil.copytree(SAMPLES / folder / "2026", monitor / "2026")
+    pbx = await start_pbx(db_url, aiohttp_client, settings_overrides={
+        "monitor_dir": str(monitor), "recordings_dir": str(tmp_path / "recordings")})
     try:
         await pbx.telephony.ami.wait_connected(10)
         await pbx.replay(SAMPLES / folder / f"{trace}.jsonl")
