@@ -35,6 +35,7 @@ from callcenter.services.recording_access import RecordingAccess
 from callcenter.services.outcomes import OutcomeService
 from callcenter.services.scheduler import Scheduler
 from callcenter.services.tasks import TaskService
+from callcenter.services.supervise import SuperviseService
 from callcenter.services.telephony import Telephony
 from callcenter.storage.database import Database
 
@@ -119,6 +120,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> web.Application
     telephony.calls.log.recordings_queued = services.recordings.wake
     # --- board wiring (create_app) ---
     # --- supervise wiring (create_app) ---
+    services.supervise = SuperviseService(db, clock, settings, telephony)
     app[SERVICES] = services
     app[CALLS] = telephony
     app[OPENAPI] = openapi.build_openapi(all_route_specs())

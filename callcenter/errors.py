@@ -14,6 +14,7 @@
     ├── Conflict              409 conflict
     │   ├── DuplicateClient   409 duplicate_client
     │   ├── DoNotCall         409 do_not_call
+    │   ├── NotOnCall         409 not_on_call
     │   └── BuiltinOutcome    409 builtin_outcome
     ├── ValidationFailed      422 validation_failed
     │   ├── BadCsv            422 bad_csv
@@ -110,6 +111,11 @@ class DuplicateClient(Conflict):
 class DoNotCall(Conflict):
     """The client asked not to be called: no call, task or schedule for them."""
     code = "do_not_call"
+
+
+class NotOnCall(Conflict):
+    """A listen-in asked for an operator who is on no call right now."""
+    code = "not_on_call"
 
 
 class BuiltinOutcome(Conflict):

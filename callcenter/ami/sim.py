@@ -6,7 +6,10 @@ like Asterisk); ``Ping``; ``CoreShowChannels`` (one ``CoreShowChannel`` per chan
 simulated PBX believes is up, learnt from the events it sent); ``QueueStatus``; ``Originate``
 (``Originate successfully queued``; with ``originate_trace`` it then replays that outbound
 trace with the trace's ActionID replaced by the new one; with ``originate_script``, a coroutine
-function, it runs ``originate_script(action)`` instead, the action's fields in hand);
+function, it runs ``originate_script(action)`` instead, the action's fields in hand; an
+Originate into ``supervise_context`` is a supervisor's listen-in, always played as one: the
+spy leg of ``sim_spy.py``, spying until the operator's channel hangs up or
+:meth:`AmiSimulator.hangup_spies`);
 ``QueuePause`` (then the
 ``QueueMemberPause`` event, and ``Paused`` in later ``QueueStatus`` answers); ``Logoff``; anything else gets
 ``Invalid/unknown command``.
@@ -42,8 +45,11 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 
 from .framing import AmiFramer
-from .message_text import parse_message, render_message
+from callcenter.domain.originates import originate_variables
+
+from .message_text import parse_message, render_message, split_repeated
 from .pbx_state import PbxState
+from .sim_spy import SpyLeg
 from .synthetic import SyntheticCalls
 from .trace import FreshIds, Trace, load_trace
 
@@ -121,6 +127,8 @@ class AmiSimulator:
         originate_speed: float = 0.0,
         originate_script: Callable[[dict[str, str]], Awaitable[object]] | None = None,
         operators: Sequence[str] = ("PJSIP/101", "PJSIP/102"),
+        supervise_context: str = "callcenter-supervise",
+        spy_answer_seconds: float = 0.05,
         auth_failure_delay: float = 0.0,
         clock: Callable[[], float] = time.time,
         log: logging.Logger | None = None,
@@ -131,6 +139,10 @@ class AmiSimulator:
         self.originate_trace = originate_trace
         self.originate_speed = originate_speed
         self.originate_script = originate_script
+        self.supervise_context, self.spy_answer_seconds = supervise_context, spy_answer_seconds
+        #: the spy legs playing now, by their channel's Uniqueid (see sim_spy.SpyLeg)
+        self.spies: dict[str, SpyLeg] = {}
+        self._spy_ends: dict[str, asyncio.Future[bool]] = {}
         self.auth_failure_delay = auth_failure_delay
         self.clock = clock
         self.log = log or logging.getLogger(__name__)
@@ -273,6 +285,12 @@ class AmiSimulator:
             self.pbx.observe(fields, now)
         data = "".join(text for text, _ in messages).encode("utf-8")
         await asyncio.gather(*(s.send(data) for s in list(self._sessions) if s.logged_in))
+        if self.spies:  # ChanSpy's E option: a spy leg ends with the channel it spies on
+            gone = {f.get("Uniqueid") for _, f in messages if f.get("Event") == "Hangup"}
+            for uid, leg in list(self.spies.items()):
+                end = self._spy_ends.get(uid)
+                if leg.spyee_uniqueid in gone and end is not None and not end.done():
+                    end.set_result(False)
 
     # -- actions -------------------------------------------------------------------------------
 
@@ -315,7 +333,9 @@ class AmiSimulator:
         elif action == "originate":
             await session.reply({"Response": "Success", **head,
                                  "Message": "Originate successfully queued"})
-            if self.originate_script is not None:
+            if fields.get("Context") == self.supervise_context:
+                self._keep(asyncio.create_task(self._spy_leg(dict(fields))))
+            elif self.originate_script is not None:
                 self._keep(asyncio.create_task(self.originate_script(dict(fields))))
             elif self.originate_trace is not None:
                 self._script_originate(head.get("ActionID", ""))
@@ -374,6 +394,33 @@ class AmiSimulator:
         recorded = self._traces[path].originate_action_ids
         self._keep(asyncio.create_task(self.replay(
             path, self.originate_speed, action_ids={old: action_id for old in recorded})))
+
+    async def _spy_leg(self, action: dict[str, str]) -> None:
+        target = originate_variables(split_repeated(action.get("Variable", ""))).get("CRM_SPY", "")
+        spyee = next((c for c in self.pbx.channels.values()
+                      if target and c["Channel"].startswith(target + "-")
+                      and c["ChannelState"] == "6"), None)
+        leg = SpyLeg(action, spyee, self.ids)
+        await self.broadcast(leg.ringing())
+        await asyncio.sleep(self.spy_answer_seconds)
+        self.spies[leg.uniqueid] = leg
+        self._spy_ends[leg.uniqueid] = end = asyncio.get_running_loop().create_future()
+        try:
+            await self.broadcast(leg.answered())
+            by_supervisor = await end if leg.spying else False
+            await self.broadcast(leg.hangup(by_supervisor=by_supervisor))
+        finally:
+            self.spies.pop(leg.uniqueid, None)
+            self._spy_ends.pop(leg.uniqueid, None)
+
+    def hangup_spies(self) -> int:
+        """The supervisors hang up: every spy leg ends (ChanSpyStop, Hangup); how many."""
+        ended = 0
+        for end in list(self._spy_ends.values()):
+            if not end.done():
+                end.set_result(True)
+                ended += 1
+        return ended
 
     def _keep(self, task: asyncio.Task[object]) -> None:
         """Hold a scripted call until it ends; ``stop`` cancels it."""

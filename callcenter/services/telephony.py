@@ -144,8 +144,9 @@ class Telephony:
                    if call.answered_by == endpoint and call.ended_at is None]
         return [pop for pop in pops if pop["call_key"] in still] + talking
 
-    async def originate(self, params: OriginateParams) -> str:
-        """Send one click-to-call Originate (never re-sent); its ActionID.
+    async def originate(self, params: OriginateParams, *, context: str | None = None) -> str:
+        """Send one Originate (never re-sent) into ``context`` (click-to-call's ami_context
+        when None; a listen-in passes supervise_context); its ActionID.
 
         AMI errors become ServiceUnavailable, with what is known about the call's fate.
         """
@@ -158,11 +159,12 @@ class Telephony:
         action_id = self.ami.new_action_id("originate")
         self.tracker.originate_sent({
             "ActionID": action_id, "Channel": params.channel, "Exten": params.exten,
+            "Context": context or self.settings.ami_context,
             "Variable": [f"{name}={value}" for name, value in (params.variables or {}).items()]},
             self.calls.clock())
         try:
             return await self.ami.originate(channel=params.channel,
-                                            context=self.settings.ami_context,
+                                            context=context or self.settings.ami_context,
                                             exten=params.exten, caller_id=params.caller_id,
                                             variables=params.variables, action_id=action_id)
         except AmiNotConnected as exc:

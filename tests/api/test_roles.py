@@ -14,6 +14,7 @@ from aiohttp import FormData, WSServerHandshakeError
 from callcenter.app import all_route_specs
 from callcenter.domain.access import Role
 from tests.api.world import PASSWORD, PHONES, PEOPLE, World, build_world
+from tests.supervise.live_call import operator_on_call
 
 ROLE_LOGIN = {Role.OPERATOR: "anna", Role.SUPERVISOR: "sup", Role.ADMIN: "admin"}
 
@@ -89,6 +90,8 @@ CASES: dict[tuple[str, str], Case] = {
         f"/api/recordings/{w.calls['anna_unknown']}/retry"), 200),
     # --- board cases ---
     # --- supervise cases ---
+    ("POST", "/api/supervise"): (lambda w, who: Req(
+        "/api/supervise", {"operator_id": operator_on_call(w, "anna"), "mode": "listen"}), 202),
     # --- reports cases ---
     ("GET", "/api/reports/operators"): (lambda w, who: Req(
         "/api/reports/operators?from=2026-11-01&to=2026-11-30"), 200),
