@@ -24,6 +24,7 @@ from callcenter.http.ws_hub import WebSocketHub
 from callcenter.http.ws_sessions import close_on_sessions_ended, session_watch
 from callcenter.services.accounts import AccountService
 from callcenter.services.agents import AgentService, staff_pages
+from callcenter.services.audit import AuditService
 from callcenter.services.clients import ClientService
 from callcenter.services.context import Clock, utc_now
 from callcenter.services.importer import ImportService
@@ -81,6 +82,7 @@ def build_services(settings: Settings, db: Database, clock: Clock) -> Services:
         hours=parse_calling_hours(settings.calling_hours, settings.holidays),
         service_level_seconds=settings.service_level_seconds)
     # --- audit wiring (build_services) ---
+    services.audit = AuditService(db, clock, timezone=settings.timezone)
     return services
 
 

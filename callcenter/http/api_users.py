@@ -1,15 +1,14 @@
-"""Users (admins) and the audit log (supervisors and admins)."""
+"""Users (admins)."""
 
 from __future__ import annotations
 
 from aiohttp import web
 
-from callcenter.domain.access import ADMINS, STAFF
+from callcenter.domain.access import ADMINS
 from callcenter.http.keys import SERVICES
-from callcenter.http.middleware import ctx_of, int_arg, json_response, path_id, read_json_object
+from callcenter.http.middleware import ctx_of, json_response, path_id, read_json_object
 from callcenter.http.routing import RouteTable
 from callcenter.http.views import user_json
-from callcenter.storage import audit
 
 routes = RouteTable()
 
@@ -49,14 +48,3 @@ async def patch_user(request: web.Request) -> web.Response:
         ctx_of(request).actor, path_id(request), await read_json_object(request))
     return json_response(_user_json(user))
 
-
-@routes.get("/api/audit", roles=STAFF, tag="users", query=("action", "user_id", "limit", "offset"),
-            summary="The audit log, newest first")
-async def list_audit(request: web.Request) -> web.Response:
-    async with request.app[SERVICES].db.read() as conn:
-        rows, total = await audit.list_entries(
-            conn, limit=int_arg(request, "limit", 100, low=1, high=1000),
-            offset=int_arg(request, "offset", 0), action=request.query.get("action") or None,
-            user_id=int_arg(request, "user_id", low=1))
-    return json_response({"items": [dict(r, at=r["at"].isoformat()) for r in rows],
-                              "total": total})

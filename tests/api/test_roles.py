@@ -101,6 +101,9 @@ CASES: dict[tuple[str, str], Case] = {
     ("PUT", "/api/reports/plans/{user_id}"): (lambda w, who: Req(
         f"/api/reports/plans/{w.users['anna']['id']}", {"calls_per_day": 40}), 200),
     # --- audit cases ---
+    ("GET", "/api/audit"): (lambda w, who: Req(
+        "/api/audit?action=login.&from=2020-01-01&q=a&limit=5"), 200),
+    ("GET", "/api/audit/actions"): (lambda w, who: Req("/api/audit/actions"), 200),
     # --- screen cases ---
     ("GET", "/api/clients"): (lambda w, who: Req("/api/clients?q=Клиент"), 200),
     ("POST", "/api/clients"): (lambda w, who: Req(
@@ -131,7 +134,6 @@ CASES: dict[tuple[str, str], Case] = {
         "password": PASSWORD}), 201),
     ("PATCH", "/api/users/{id}"): (lambda w, who: Req(
         f"/api/users/{w.spare_user['id']}", {"name": f"Переименован {who}"}), 200),
-    ("GET", "/api/audit"): (lambda w, who: Req("/api/audit?limit=5"), 200),
 }
 
 PUBLIC_CASES: dict[tuple[str, str], Case] = {
