@@ -40,6 +40,8 @@ log = logging.getLogger("callcenter.recordings")
 LISTEN_AUDIT_EVERY = timedelta(minutes=10)
 CONTENT_TYPES = {"opus": "audio/ogg", "mp3": "audio/mpeg"}
 SUFFIXES = {"opus": "ogg", "mp3": "mp3"}
+#: a retry looks for the recording again; these have nothing left to look for
+NOT_RETRIED = ("ready", "deleted")
 
 
 def is_own_call(call: dict[str, Any], user_id: int | None, extension: str | None) -> bool:
@@ -212,44 +214,35 @@ class RecordingAccess:
             item["attempts"] = rec.get("attempts") or 0
         return {"items": items, "total": total}
 
-    async def retry(self, actor: Actor, call_id: int) -> dict[str, Any]:
-        """Send a recording back to the pipeline now (audited ``recording.retry``); returns
-        the recording object. NotFound without a recording, Conflict when it is ready."""
-        now = self.clock()
-        async with self.db.write() as conn:
+    async def retry(self, actor: Actor, call_id: int) -> dict[str, Any] | None:
+        """Send a recording back to the pipeline now (audited ``recording.retry``): pending,
+        due now, attempts from zero. Returns the recording object. NotFound without a
+        recording, Conflict when it is ready or deleted (nothing to look for)."""
+        async with self.db.read() as conn:
             rec = await recording_for_call(conn, call_id)
-            if rec is None:
-                raise NotFound.entity("recording", call_id)
-            if rec["status"] == "ready":
-                raise Conflict(f"The recording of call {call_id} is ready: nothing to retry",
-                               {"status": "ready"})
-            await playback.reset_for_retry(conn, call_id, now)
+        if rec is None:
+            raise NotFound.entity("recording", call_id)
+        if rec["status"] in NOT_RETRIED:
+            raise Conflict(f"The recording of call {call_id} is {rec['status']}: nothing to "
+                           "retry", {"status": rec["status"]})
+        now = self.clock()
+        pipeline = self.pipeline()
+        if getattr(pipeline, "retry", None) is not None:
+            # the pipeline's own reset, which also wakes it
+            done = await pipeline.retry(call_id)
+        else:
+            async with self.db.write() as conn:
+                done = await playback.reset_for_retry(conn, call_id, now) == 1
+        if not done:  # it became ready (or went) meanwhile
+            raise Conflict(f"The recording of call {call_id} changed meanwhile: nothing to "
+                           "retry", {})
+        async with self.db.write() as conn:
             await audit.record(conn, at=now, action="recording.retry", user_id=actor.user_id,
                                login=actor.login, ip=actor.ip, entity="call", entity_id=call_id,
                                details={"status": rec["status"], "attempts": rec["attempts"],
                                         "error": rec.get("error")})
-        await self._wake(call_id)
-        async with self.db.read() as conn:
             call = (await playback.calls_by_ids(conn, [call_id]))[call_id]
             rec = await recording_for_call(conn, call_id)
             viewer = await self._viewer(conn, actor, None)
         return recording_json(viewer, call, rec)
-
-    async def _wake(self, call_id: int) -> None:
-        # the row is already due: a pipeline that is not running (or not wired) converts it
-        # on its next round, so a failure to wake it is only logged
-        pipeline = self.pipeline()
-        wake = getattr(pipeline, "wake", None)
-        retry = getattr(pipeline, "retry", None)
-        try:
-            if wake is not None:
-                result = wake()
-            elif retry is not None:
-                result = retry(call_id)
-            else:
-                return
-            if hasattr(result, "__await__"):
-                await result
-        except Exception:  # noqa: BLE001 - never fail the supervisor's click for it
-            log.exception("could not wake the recordings pipeline")
 

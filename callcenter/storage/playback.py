@@ -29,9 +29,11 @@ async def extension_of(conn: AsyncConnection, user_id: int | None) -> str | None
 
 
 async def reset_for_retry(conn: AsyncConnection, call_id: int, now: datetime) -> int:
-    """Send a call's recording back to the pipeline: pending, due now, no attempts, no
-    error, no worker's lease. Returns how many rows changed (0: the call has no recording)."""
-    result = await conn.execute(update(recordings).where(recordings.c.call_id == call_id).values(
-        status="pending", next_try_at=now, attempts=0, error=None, lease_until=None,
-        updated_at=now))
+    """Send a call's recording back to the pipeline (when none is wired to do it): pending,
+    due now, no attempts, no error, no worker's lease, the wait counted from now. Returns how
+    many rows changed (0: no recording, or a ready or deleted one)."""
+    result = await conn.execute(update(recordings).where(
+        recordings.c.call_id == call_id, recordings.c.status.not_in(("ready", "deleted"))
+    ).values(status="pending", next_try_at=now, attempts=0, error=None, lease_until=None,
+             created_at=now, updated_at=now))
     return result.rowcount or 0
