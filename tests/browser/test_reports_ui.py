@@ -69,8 +69,9 @@ def staff(live_server):
 @pytest.fixture
 def seeded_day(live_server, staff):
     """DAY's calls. Анна: 3 inbound answered (queues sales, sales, support; waits 10/15/30 s;
-    talks 60/120/180 s), 1 outbound answered (120 s) and 1 missed inbound that rang both.
-    Борис: 3 outbound (two answered, 30 s each; one not answered)."""
+    talks 60/120/180 s), 1 outbound answered (120 s) and 1 missed inbound that rang both; she
+    confirmed one order of 2 490 ₽. Борис: 3 outbound (two answered, 30 s each; one not
+    answered)."""
     anna, boris = staff["anna"], staff["boris"]
     seed(live_server, [
         call(local(DAY, 10, 5), "inbound", "answered", answered_by=anna, wait=10, talk=60,
@@ -90,7 +91,31 @@ def seeded_day(live_server, staff):
         call(local(DAY, 15, 0), "outbound", "no_answer", placed_by="PJSIP/102",
              disposition="no_answer"),
     ])
+    confirm_order(live_server, anna, local(DAY, 10, 6), "2490.00")
     return staff
+
+
+def confirm_order(server, user_id, at, total):
+    """An order of `total` roubles that `user_id` confirmed at `at` (its status change as the
+    order form records it)."""
+    from callcenter.services.context import Actor
+    from callcenter.storage.tables import changes
+
+    shop = server.create_shop(f"shop{next(_keys)}", "Чайный дом")
+    client = server.create_client(name="Иван Петров", timezone="Europe/Moscow",
+                                  phones=[{"number": "+79161234567", "label": "mobile"}])
+    order = server.call(server.services.orders.create(Actor.system("test"), {
+        "client_id": client["id"], "shop_id": shop["id"], "number": f"TEA-{next(_keys)}",
+        "status": "new", "total": total, "currency": "RUB",
+        "items": [{"sku": "PU-1", "name": "Пуэр", "qty": 1, "price": total}]}))
+
+    async def insert():
+        async with server.services.db.write() as conn:
+            await conn.execute(changes.insert().values(
+                entity="order", entity_id=order["id"], client_id=client["id"], user_id=user_id,
+                at=at, field="status", old="new", new="confirmed"))
+
+    server.call(insert())
 
 
 @pytest.fixture
@@ -130,7 +155,11 @@ def series(page, chart):
     expect(box).to_have_attribute("data-drawn", "true", timeout=CHARTS_MS)
     canvas = box.locator("canvas").bounding_box()
     assert canvas["width"] > 100 and canvas["height"] > 100, f"the {chart} chart has no size: {canvas}"
-    return json.loads(box.get_attribute("data-labels")), json.loads(box.get_attribute("data-series"))
+    labels, sets = json.loads(box.get_attribute("data-labels")), json.loads(box.get_attribute("data-series"))
+    # what the box says is what Chart.js itself was given
+    drawn = box.evaluate("async (el) => (await import('/static/views/reports_charts.js')).drawnData(el)")
+    assert drawn == {"labels": labels, "data": [s["data"] for s in sets]}, drawn
+    return labels, sets
 
 
 def live_charts(page):
@@ -144,7 +173,8 @@ def test_the_supervisor_reads_a_days_figures_and_charts(page, sign_in, seeded_da
     anna, boris = row_of(page, seeded_day["anna"]), row_of(page, seeded_day["boris"])
     for cell, text in [("calls_in", "4"), ("calls_out", "1"), ("answered", "4"), ("missed", "1"),
                        ("missed_rate", re.compile(r"^25\s%$")), ("talk_seconds", "8:00"),
-                       ("avg_talk", "2:00"), ("max_wait", "0:30")]:
+                       ("avg_talk", "2:00"), ("max_wait", "0:30"), ("orders_confirmed", "1"),
+                       ("sales", re.compile(r"^2\s490,00\s₽$"))]:
         expect(anna.get_by_test_id("cell-" + cell)).to_have_text(text)
     for cell, text in [("calls_in", "1"), ("calls_out", "3"), ("answered", "2"), ("missed", "1"),
                        ("talk_seconds", "1:00")]:
@@ -153,6 +183,7 @@ def test_the_supervisor_reads_a_days_figures_and_charts(page, sign_in, seeded_da
     expect(totals.get_by_test_id("cell-calls_in")).to_have_text("4")
     expect(totals.get_by_test_id("cell-calls_out")).to_have_text("4")
     expect(totals.get_by_test_id("cell-answered")).to_have_text("6")
+    expect(boris.get_by_test_id("cell-sales")).to_have_text(re.compile(r"^0,00\s₽$"))
     expect(anna.get_by_test_id("kpi-none")).to_be_visible()  # no plan yet
 
     labels, (inbound, outbound) = series(page, "by-hour")
@@ -165,6 +196,7 @@ def test_the_supervisor_reads_a_days_figures_and_charts(page, sign_in, seeded_da
     labels, compared = series(page, "operators")
     assert labels == ["Анна Смирнова", "Борис Кузнецов"]
     assert compared[0]["data"] == [5, 4] and compared[1]["data"] == [4, 2]  # calls, answered
+    assert compared[2]["data"] == [1, 0]  # confirmed orders
     assert live_charts(page) == 3
 
     # sorting: by outbound calls, most first; again, fewest first
@@ -335,7 +367,11 @@ def test_a_plan_saved_shows_in_the_kpi_column(page, sign_in, seeded_day, console
     expect(kpi).to_have_attribute("data-value", "1")
     expect(kpi).to_have_attribute("data-level", "good")
     expect(kpi).to_contain_text(re.compile(r"100\s%"))
+    # 1 order of 2 a day: far behind; 2 490 ₽ of 1 500: past the plan
+    expect(row_of(page, seeded_day["anna"]).get_by_test_id("kpi-orders")).to_have_attribute("data-value", "0.5")
     expect(row_of(page, seeded_day["anna"]).get_by_test_id("kpi-orders")).to_have_attribute("data-level", "low")
+    expect(row_of(page, seeded_day["anna"]).get_by_test_id("kpi-sales")).to_have_attribute("data-level", "good")
+    expect(row_of(page, seeded_day["anna"]).get_by_test_id("kpi-sales")).to_contain_text(re.compile(r"166\s%"))
     expect(row_of(page, seeded_day["boris"]).get_by_test_id("kpi-none")).to_be_visible()
     # the comparison chart carries the KPI line now
     _, compared = series(page, "operators")

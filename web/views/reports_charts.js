@@ -62,6 +62,16 @@ export function liveChartCount() {
   return live.size;
 }
 
+/** What the library itself holds for the chart drawn in `box` ({labels, data: [[...]...]}), or null. */
+export function drawnData(box) {
+  for (const chart of live) {
+    if (box.contains(chart.canvas)) {
+      return { labels: [...chart.data.labels], data: chart.data.datasets.map((set) => [...set.data]) };
+    }
+  }
+  return null;
+}
+
 /**
  * A box for one chart: data-testid="chart-<name>"; the figures it shows are also written to
  * data-labels / data-series (JSON), so a test or a curious supervisor can read them exactly.
