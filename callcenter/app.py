@@ -25,6 +25,7 @@ from callcenter.http.ws_sessions import close_on_sessions_ended, session_watch
 from callcenter.services.accounts import AccountService
 from callcenter.services.agents import AgentService, staff_pages
 from callcenter.services.audit import AuditService
+from callcenter.services.board import BoardService
 from callcenter.services.clients import ClientService
 from callcenter.services.context import Clock, utc_now
 from callcenter.services.importer import ImportService
@@ -121,6 +122,12 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> web.Application
     services.recordings = RecordingPipeline(db, clock, settings)
     telephony.calls.log.recordings_queued = services.recordings.wake
     # --- board wiring (create_app) ---
+    services.board = telephony.board = BoardService(
+        db, clock, timezone_name=settings.timezone, region=settings.default_region,
+        agents=services.agents,
+        telephony=telephony, publish=telephony.hub.publish,
+        staff_ids=staff_pages(telephony.hub))
+    services.agents.on_change.append(services.board.on_agent_change)
     # --- supervise wiring (create_app) ---
     services.supervise = SuperviseService(db, clock, settings, telephony)
     app[SERVICES] = services
@@ -164,6 +171,12 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> web.Application
 
     app.cleanup_ctx.append(recording_pipeline)
     # --- board cleanup_ctx ---
+    async def live_board(app: web.Application) -> AsyncIterator[None]:
+        await services.board.start()
+        yield
+        await services.board.stop()
+
+    app.cleanup_ctx.append(live_board)
     app.cleanup_ctx.append(session_watch(telephony.hub, services.accounts,
                                          settings.session_check_seconds))
     app.on_shutdown.append(close_websockets)

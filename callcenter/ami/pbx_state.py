@@ -101,11 +101,14 @@ class PbxState:
                        "EventList": "Complete", "ListItems": str(len(events))})
         return events
 
-    def queue_status(self, action_id: str) -> list[dict[str, str]]:
-        """The events answering ``QueueStatus``: params, members, complete."""
-        waiting = sum(1 for c in self.channels.values() if c.get("Application") == "Queue")
+    def queue_status(self, action_id: str, now: float | None = None) -> list[dict[str, str]]:
+        """The events answering ``QueueStatus``: params, members, a ``QueueEntry`` per caller
+        waiting (in the Queue application and not bridged to an operator yet, ``Wait`` its
+        seconds since its channel was created when ``now`` is given), complete."""
+        waiting = [(uid, c) for uid, c in self.channels.items()
+                   if c.get("Application") == "Queue" and not c.get("BridgeId")]
         events = [{"Event": "QueueParams", "Queue": self.queue, "Max": "0",
-                   "Strategy": "ringall", "Calls": str(waiting), "Holdtime": "0",
+                   "Strategy": "ringall", "Calls": str(len(waiting)), "Holdtime": "0",
                    "TalkTime": "0", "Completed": "0", "Abandoned": "0", "ServiceLevel": "0",
                    "ServicelevelPerf": "0.0", "ServicelevelPerf2": "0.0", "Weight": "0",
                    "ActionID": action_id}]
@@ -120,6 +123,15 @@ class PbxState:
                            "Paused": "1" if member in self.paused else "0",
                            "PausedReason": self.paused.get(member, ""), "Wrapuptime": "0",
                            "ActionID": action_id})
+        for position, (uid, channel) in enumerate(waiting, 1):
+            wait = max(0, int(now - self._created.get(uid, now))) if now is not None else 0
+            events.append({"Event": "QueueEntry", "Queue": self.queue, "Position": str(position),
+                           "Channel": channel["Channel"], "Uniqueid": uid,
+                           "CallerIDNum": channel["CallerIDNum"],
+                           "CallerIDName": channel["CallerIDName"],
+                           "ConnectedLineNum": channel["ConnectedLineNum"],
+                           "ConnectedLineName": channel["ConnectedLineName"],
+                           "Wait": str(wait), "Priority": "0", "ActionID": action_id})
         events.append({"Event": "QueueStatusComplete", "ActionID": action_id,
                        "EventList": "Complete", "ListItems": str(len(events))})
         return events

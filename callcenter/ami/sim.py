@@ -328,7 +328,7 @@ class AmiSimulator:
             events = self.pbx.core_show_channels(head.get("ActionID", ""), self.clock())
             await self._list_reply(session, head, "Channels will follow", events)
         elif action == "queuestatus":
-            events = self.pbx.queue_status(head.get("ActionID", ""))
+            events = self.pbx.queue_status(head.get("ActionID", ""), self.clock())
             await self._list_reply(session, head, "Queue status will follow", events)
         elif action == "originate":
             await session.reply({"Response": "Success", **head,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from callcenter.domain.access import ALL_ROLES
+from callcenter.domain.access import ALL_ROLES, STAFF
 from callcenter.http.keys import SERVICES
-from callcenter.http.middleware import ctx_of, json_response, read_json_object
+from callcenter.http.middleware import ctx_of, json_response, path_id, read_json_object
 from callcenter.http.routing import RouteTable
 
 routes = RouteTable()
@@ -37,4 +37,15 @@ async def set_my_state(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     agent = await services.agents.set_state(ctx_of(request).actor, body.get("state"),
                                             body.get("reason"))
+    return json_response(agent)
+
+
+@routes.post("/api/agents/{id}/state", roles=STAFF, tag="agents", body=STATE_BODY,
+             summary="Set an operator's state (a supervisor pausing or unpausing them from the "
+                     "board): as if the operator chose it, QueuePause to the PBX; audited "
+                     "agent.state_set. 404 for anyone but an active operator")
+async def set_operator_state(request: web.Request) -> web.Response:
+    body = await read_json_object(request)
+    agent = await request.app[SERVICES].agents.set_state_of(
+        ctx_of(request).actor, path_id(request), body.get("state"), body.get("reason"))
     return json_response(agent)

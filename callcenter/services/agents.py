@@ -38,9 +38,9 @@ from callcenter.domain.agents import (
     AGENT_EVENTS, CHOICES, OFFLINE_REASON, AgentState, Chosen, Event, OutcomeSaved, PbxPause,
     QueuePause, Step, Tick, initial_state, read_ami_event, step,
 )
-from callcenter.errors import Forbidden, ServiceUnavailable, ValidationFailed
+from callcenter.errors import Forbidden, NotFound, ServiceUnavailable, ValidationFailed
 from callcenter.services.context import Actor, Clock
-from callcenter.storage import agents as repo
+from callcenter.storage import agents as repo, audit
 from callcenter.storage.database import Database
 
 log = logging.getLogger("callcenter.agents")
@@ -96,6 +96,9 @@ class AgentService:
                                           asyncio.Future | None]] | None = None
         self._tasks: list[asyncio.Task] = []
         self._background: set[asyncio.Task] = set()
+        # told the user id after each stored change is pushed (the live board follows them);
+        # called on the event loop, must not block
+        self.on_change: list[Callable[[int], None]] = []
 
     # lifecycle
 
@@ -183,6 +186,39 @@ class AgentService:
         e.g. the endpoint is in no queue) or ``none`` (no extension, or no PBX)."""
         if actor.user_id is None:
             raise Forbidden("Only a user has an agent state")
+        state, reason = self._checked_choice(state, reason)
+        async with self.db.read() as conn:
+            (user,) = await repo.agent_users(conn, actor.user_id) or [None]
+        if user is None:
+            raise Forbidden("This account is not active")
+        return await self._choose(user, state, reason)
+
+    async def set_state_of(self, actor: Actor, user_id: Any, state: Any,
+                           reason: Any = None) -> dict[str, Any]:
+        """A supervisor sets an operator's state (from the live board): as if the operator
+        chose it (stored with source ``crm``, QueuePause to the PBX), audited
+        ``agent.state_set`` with who did it and the target. Only an active operator's
+        (NotFound otherwise, so ids are not probed for other roles); the answer as
+        :meth:`set_state`."""
+        state, reason = self._checked_choice(state, reason)
+        async with self.db.read() as conn:
+            (user,) = (await repo.agent_users(conn, user_id)
+                       if isinstance(user_id, int) else []) or [None]
+        if user is None or user["role"] != "operator":
+            raise NotFound.entity("operator", user_id)
+        before = self._states.get(user["id"])
+        result = await self._choose(user, state, reason)
+        async with self.db.write() as conn:
+            await audit.record(conn, at=self.clock(), action="agent.state_set",
+                               user_id=actor.user_id, login=actor.login, ip=actor.ip,
+                               entity="user", entity_id=user["id"], details={
+                                   "by": actor.login, "target": user["login"],
+                                   "state": state, "reason": reason,
+                                   "before": before.chosen if before else "offline",
+                                   "pbx": result["pbx"]})
+        return result
+
+    def _checked_choice(self, state: Any, reason: Any) -> tuple[str, str | None]:
         if state not in CHOICES:
             raise ValidationFailed.fields({"state": "must be one of " + ", ".join(CHOICES)})
         if state == "paused":
@@ -193,10 +229,10 @@ class AgentService:
                     {"reason": "must be one of " + ", ".join(self.pause_reasons)})
         else:
             reason = None
-        async with self.db.read() as conn:
-            (user,) = await repo.agent_users(conn, actor.user_id) or [None]
-        if user is None:
-            raise Forbidden("This account is not active")
+        return state, reason
+
+    async def _choose(self, user: dict[str, Any], state: str,
+                      reason: str | None) -> dict[str, Any]:
         self._users[user["id"]] = user
         done = asyncio.get_running_loop().create_future()
         result = self._apply(user["id"], Chosen(state, reason), "crm", done=done)
@@ -358,6 +394,11 @@ class AgentService:
         if user is not None:
             self.publish({user_id, *self.staff_ids()},
                          {"type": "agent.state", "agent": agent_json(user, s)})
+        for listener in self.on_change:
+            try:
+                listener(user_id)
+            except Exception:  # a listener's defect must not stop the writer
+                log.exception("agent state listener failed")
 
     async def _ticker(self) -> None:
         while True:

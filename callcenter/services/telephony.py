@@ -59,6 +59,7 @@ class Telephony:
             own_clients_only=settings.operators_see_own_clients_only)
         self.ami: AmiClient | None = None
         self.agents: Any = None  # services.agents.AgentService: follows every AMI event
+        self.board: Any = None   # services.board.BoardService: follows AMI events and effects
         if settings.ami_host:
             self.ami = AmiClient(
                 settings.ami_host, settings.ami_port, settings.ami_username,
@@ -184,16 +185,24 @@ class Telephony:
             self.calls.carry_out(effects)
         if self.agents is not None:
             self.agents.on_ami_event(event)
+        if self.board is not None:
+            self.board.on_ami_event(event, at)
+            if effects:
+                self.board.on_effects(effects)
 
     def on_resync_begin(self) -> None:
         self._in_sync = False
         self.tracker.begin_resync()
+        if self.board is not None:
+            self.board.on_resync_begin()
 
     def on_resync_end(self, at: datetime) -> None:
         self.calls.carry_out(self.tracker.end_resync(at))
         self._in_sync = True
         if self.agents is not None:
             self.agents.on_resync_end()
+        if self.board is not None:
+            self.board.on_resync_end()
         self.cdr.request()
 
     def _followed(self) -> set[str]:
@@ -227,5 +236,7 @@ class Telephony:
     def on_status(self, status: AmiStatus) -> None:
         if status.state != AmiState.CONNECTED:
             self._in_sync = False
+        if self.board is not None:
+            self.board.on_status(status)
         users = self.hub.connected_users()
         self.hub.publish(users, {"type": "ami.status", "ami": self.status()})

@@ -89,6 +89,10 @@ CASES: dict[tuple[str, str], Case] = {
     ("POST", "/api/recordings/{call_id}/retry"): (lambda w, who: Req(
         f"/api/recordings/{w.calls['anna_unknown']}/retry"), 200),
     # --- board cases ---
+    ("GET", "/api/board"): (lambda w, who: Req("/api/board"), 200),
+    ("POST", "/api/agents/{id}/state"): (lambda w, who: Req(
+        f"/api/agents/{w.users['boris']['id']}/state", {"state": "paused", "reason": "training"}),
+        200),
     # --- supervise cases ---
     ("POST", "/api/supervise"): (lambda w, who: Req(
         "/api/supervise", {"operator_id": operator_on_call(w, "anna"), "mode": "listen"}), 202),
