@@ -70,7 +70,8 @@ def staff(live_server):
 def seeded_day(live_server, staff):
     """DAY's calls. Анна: 3 inbound answered (queues sales, sales, support; waits 10/15/30 s;
     talks 60/120/180 s), 1 outbound answered (120 s) and 1 missed inbound that rang both; she
-    confirmed one order of 2 490 ₽. Борис: 3 outbound (two answered, 30 s each; one not
+    confirmed one order of 2 490 ₽, was ready 9:00–18:00 but for 30 minutes' lunch and 5
+    minutes' pause without a reason. Борис: 3 outbound (two answered, 30 s each; one not
     answered)."""
     anna, boris = staff["anna"], staff["boris"]
     seed(live_server, [
@@ -92,7 +93,23 @@ def seeded_day(live_server, staff):
              disposition="no_answer"),
     ])
     confirm_order(live_server, anna, local(DAY, 10, 6), "2490.00")
+    states(live_server, anna, [(local(DAY, 9, 0), "ready", None), (local(DAY, 12, 30), "paused", "lunch"),
+                               (local(DAY, 13, 0), "ready", None), (local(DAY, 13, 10), "paused", None),
+                               (local(DAY, 13, 15), "ready", None), (local(DAY, 18, 0), "offline", None)])
     return staff
+
+
+def states(server, user_id, changes):
+    """The operator's state changes [(at, state, reason)], as the agents' service logs them."""
+    from callcenter.storage.tables import agent_state_changes
+
+    async def insert():
+        async with server.services.db.write() as conn:
+            await conn.execute(agent_state_changes.insert(), [
+                {"user_id": user_id, "at": at, "state": state, "reason": reason, "source": "crm"}
+                for at, state, reason in changes])
+
+    server.call(insert())
 
 
 def confirm_order(server, user_id, at, total):
@@ -174,8 +191,10 @@ def test_the_supervisor_reads_a_days_figures_and_charts(page, sign_in, seeded_da
     for cell, text in [("calls_in", "4"), ("calls_out", "1"), ("answered", "4"), ("missed", "1"),
                        ("missed_rate", re.compile(r"^25\s%$")), ("talk_seconds", "8:00"),
                        ("avg_talk", "2:00"), ("max_wait", "0:30"), ("orders_confirmed", "1"),
-                       ("sales", re.compile(r"^2\s490,00\s₽$"))]:
+                       ("sales", re.compile(r"^2\s490,00\s₽$")), ("ready_seconds", "8:25:00"),
+                       ("paused_seconds", "35:00"), ("callbacks_late_avg_minutes", "—")]:
         expect(anna.get_by_test_id("cell-" + cell)).to_have_text(text)
+    expect(anna.get_by_test_id("cell-paused_seconds")).to_have_attribute("title", "без причины: 5:00\nобед: 30:00")
     for cell, text in [("calls_in", "1"), ("calls_out", "3"), ("answered", "2"), ("missed", "1"),
                        ("talk_seconds", "1:00")]:
         expect(boris.get_by_test_id("cell-" + cell)).to_have_text(text)

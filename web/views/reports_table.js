@@ -8,6 +8,7 @@
 import { h, mount } from "../dom.js";
 import { formatDuration, formatMoney } from "../format.js";
 import { getLang, t } from "../i18n.js";
+import { reasonLabel } from "./agent_state.js";
 
 const CURRENCY = "RUB";
 
@@ -32,9 +33,14 @@ export function formatSales(amount) {
   return amount === null || amount === undefined ? "—" : formatMoney(amount, CURRENCY);
 }
 
-const FORMATS = { count: formatCount, percent: formatPercent, seconds: formatSeconds, money: formatSales };
+export function formatMinutes(minutes) {
+  if (minutes === null || minutes === undefined) return "—";
+  return t("reports.minutes", { n: new Intl.NumberFormat(locale(), { maximumFractionDigits: 1 }).format(minutes) });
+}
 
-/** A column: {key, label, kind: count|percent|seconds|money|text|kpi, value?(row), title?(row)}. */
+const FORMATS = { count: formatCount, percent: formatPercent, seconds: formatSeconds, minutes: formatMinutes, money: formatSales };
+
+/** A column: {key, label, kind: count|percent|seconds|minutes|money|text|kpi, value?(row), title?(row)}. */
 function col(key, kind, extra = {}) {
   return { key, kind, label: t("reports.col." + key), ...extra };
 }
@@ -58,6 +64,7 @@ export function operatorColumns() {
     col("ready_seconds", "seconds"),
     col("paused_seconds", "seconds", { title: pausedTitle }),
     col("callbacks_done", "count"),
+    col("callbacks_late_avg_minutes", "minutes"),
     col("redial_attempts", "count"),
     col("redial_reached", "count"),
     col("reach_rate", "percent"),
@@ -83,7 +90,7 @@ export function queueColumns() {
 function pausedTitle(row) {
   const reasons = Object.entries(row.paused_by_reason || {});
   if (!reasons.length) return null;
-  return reasons.map(([reason, seconds]) => `${reason || t("reports.no_reason")}: ${formatSeconds(seconds)}`).join("\n");
+  return reasons.map(([reason, seconds]) => `${reason ? reasonLabel(reason) : t("reports.no_reason")}: ${formatSeconds(seconds)}`).join("\n");
 }
 
 const KPI_PARTS = ["calls", "orders", "sales"];
