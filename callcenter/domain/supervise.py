@@ -25,9 +25,12 @@ The Originate's ``Variable``\\ s: ``CRM_SPY`` = the operator's endpoint (``PJSIP
 = the supervisor's user id.  ``CallerID`` is what the supervisor's phone shows while it rings:
 ``"Listen: Anna" <101>``.
 
-The spy leg is never a customer call: the call tracker knows it by any of :func:`shows_spy`'s
-signs (its Originate carried ``CRM_SPY``; a channel runs in ``supervise_context``; it runs the
-``ChanSpy`` application; Asterisk reports ``ChanSpyStart`` for it).
+The spy leg is never a customer call.  The call tracker (domain/call_tracker.py) knows it
+before it rings: the Originate it was told about carries ``CRM_SPY``, and so does the
+channel's first ``VarSet`` (Asterisk sets the Originate's variables as it creates the channel,
+and manager.conf's filter lets ``CRM_*`` VarSets through); later signs -- the ``ChanSpy``
+application, ``ChanSpyStart`` -- are checked too.  From then on the leg causes no effect: no
+call row, no card, nothing on the spied call.
 """
 
 from __future__ import annotations
@@ -42,7 +45,7 @@ from callcenter.domain.click_to_call import caller_id
 from callcenter.domain.clients import MAX_ID
 
 __all__ = ["CHANSPY_OPTIONS", "MODES", "SPY_ENDPOINT", "SpyOriginate", "SuperviseRequest",
-           "operator_call", "parse_request", "shows_spy", "spy_originate"]
+           "operator_call", "parse_request", "spy_originate"]
 
 #: mode -> ChanSpy options, as dialplan/callcenter.conf runs them (a test compares the two)
 CHANSPY_OPTIONS: dict[str, str] = {"listen": "qE", "whisper": "qEw", "barge": "qEB"}
@@ -120,16 +123,3 @@ def operator_call(live: Iterable[CallRecord], endpoint: str) -> CallRecord | Non
                 found = call
     return found
 
-
-def shows_spy(event: Mapping[str, str], supervise_contexts: Iterable[str]) -> bool:
-    """Whether this AMI event says its channel is a supervisor's spy leg: it runs ``ChanSpy``,
-    sits in a supervise context, sets ``CRM_SPY``, or is Asterisk's ``ChanSpyStart``."""
-    kind = event.get("Event")
-    if kind == "ChanSpyStart":
-        return True
-    if kind == "VarSet":
-        return (event.get("Variable") or "").lstrip("_") == "CRM_SPY" and bool(event.get("Value"))
-    if kind in ("Newexten", "Newchannel", "OriginateResponse", "CoreShowChannel"):
-        app = event.get("Application") or ""
-        return app.lower() == "chanspy" or (event.get("Context") or "") in set(supervise_contexts)
-    return False

@@ -1,7 +1,7 @@
 """Run a call through the shipped dialplan, as far as the static checks can: up to its Dial().
 
 A small interpreter for exactly the applications and functions the CRM's dialplan uses
-(NoOp, Set, GotoIf, Goto, MixMonitor, Dial, Hangup; ${VAR}, ${VAR:offset:length}, LEN,
+(NoOp, Set, GotoIf, Goto, MixMonitor, Dial, ChanSpy, Hangup; ${VAR}, ${VAR:offset:length}, LEN,
 REGEX, FILTER, IF, STRFTIME, EPOCH, UNIQUEID), with Asterisk's semantics for each: variable
 substitution innermost first, IF/GotoIf conditions true unless empty or "0", REGEX as a
 POSIX extended regex search, FILTER keeping the listed characters and ranges. Anything else
@@ -31,6 +31,7 @@ class Outcome:
     dial: str | None = None  # Dial()'s arguments, substituted
     hangup_cause: str | None = None
     recordings: list[str] = field(default_factory=list)  # MixMonitor's arguments, substituted
+    spy: str | None = None  # ChanSpy()'s arguments, substituted (it runs until the spy leaves)
     variables: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -170,6 +171,8 @@ def run(contexts: dict[str, Context], context: str, exten: str, variables: dict[
         elif app == "dial":
             out.dial = chan.substitute(step.data)
             return out
+        elif app == "chanspy":
+            out.spy = chan.substitute(step.data)
         elif app == "hangup":
             out.hangup_cause = chan.substitute(step.data) or "16"
             return out
