@@ -15,7 +15,7 @@ import { h, mount } from "../dom.js";
 import { t } from "../i18n.js";
 import { formatDuration, formatNumber, formatShortDateTime } from "../format.js";
 import { emptyState, errorBanner, loading, panel, toast } from "../ui.js";
-import { onLinkStatus, onLive, linkStatus } from "../live.js";
+import { isPbxDown, lastAmiStatus, linkStatus, onLinkStatus, onLive } from "../live.js";
 import { directionMark } from "./call_parts.js";
 import { reasonLabel } from "./agent_state.js";
 import { loadOutcomes, outcomeLabel } from "./outcome_buttons.js";
@@ -53,6 +53,7 @@ export function renderBoard(ctx) {
   let pauseReasons = [];
   let outcomeDefs = new Map();
   let status = { stale: false, stale_since: null };
+  let ami = lastAmiStatus(); // the freshest of the board's and the pushes' AMI status
   let loaded = false;
   let destroyed = false;
 
@@ -75,9 +76,11 @@ export function renderBoard(ctx) {
 
   function paintBanners() {
     const since = status.stale_since ? formatShortDateTime(status.stale_since) : "";
+    // stale while the link is down, and for a moment after it is back while the board resyncs
+    const why = isPbxDown(ami && (ami.status || ami.state)) ? "board.stale_down" : "board.stale_resync";
     staleBanner.hidden = !status.stale;
-    staleBanner.textContent = status.stale
-      ? (since ? t("board.stale_since", { time: since }) : t("board.stale")) : "";
+    staleBanner.dataset.why = status.stale ? why.slice("board.stale_".length) : "";
+    staleBanner.textContent = status.stale ? (since ? t(why + "_since", { time: since }) : t(why)) : "";
     const link = linkStatus();
     const down = link.live === "retrying" || link.live === "off";
     linkBanner.hidden = !down;
@@ -350,6 +353,7 @@ export function renderBoard(ctx) {
       (data.operators || []).forEach((op) => operators.set(op.user_id, op));
       (data.queues || []).forEach((q) => queues.set(q.name, q));
       pauseReasons = data.pause_reasons || [];
+      if (data.ami) ami = data.ami;
       loaded = true;
       el.dataset.loaded = "1";
       applyStatus(data);
@@ -367,6 +371,7 @@ export function renderBoard(ctx) {
     onLive("board.queue", (m) => applyQueue(m.queue)),
     onLive("board.status", applyStatus),
     onLive("agent.state", (m) => applyAgent(m.agent)),
+    onLive("ami.status", (m) => { if (m.ami) ami = m.ami; paintBanners(); }),
     onLinkStatus(paintBanners),
   ];
   const ticker = setInterval(tick, TICK_MS);
