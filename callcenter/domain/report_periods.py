@@ -10,9 +10,11 @@ Presets, computed from the clock passed in (``today`` is the local date now): ``
 ``yesterday``, ``this_week`` (Monday up to today), ``this_month`` (the 1st up to today).  A
 preset wins over ``from``/``to``.  At most :data:`MAX_DAYS` days.
 
-Calls are grouped by local hour from quarter-hour UTC buckets (:func:`local_hour_of_bucket`):
-every zone in use has an offset that is a multiple of 15 minutes (India +05:30, Nepal +05:45,
-Chatham +12:45), so a quarter-hour never straddles two local hours.
+Calls are grouped by local hour in SQL: the period is cut where the zone's UTC offset changes
+(:func:`offset_segments`, a DST change), and within each piece the local hour is
+``(epoch seconds + offset) // 3600 mod 24``, exact for any offset, whole-hour or not (India
++05:30, Nepal +05:45, Chatham +12:45).  :func:`local_hour_of_bucket` is the same rule for a
+quarter-hour bucket (every offset in use is a multiple of 15 minutes).
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ from zoneinfo import ZoneInfo
 from callcenter.domain.calling_hours import CallingHours
 
 __all__ = ["BUCKET_SECONDS", "MAX_DAYS", "PRESETS", "Period", "PeriodError",
-           "local_hour_of_bucket", "parse_period", "preset_days", "working_days"]
+           "local_hour_of_bucket", "offset_segments", "parse_period", "preset_days",
+           "working_days"]
 
 MAX_DAYS = 366
 PRESETS = ("today", "yesterday", "this_week", "this_month")
@@ -140,3 +143,38 @@ def local_hour_of_bucket(bucket: int, zone: ZoneInfo) -> int:
     epoch."""
     instant = datetime.fromtimestamp(bucket * BUCKET_SECONDS, timezone.utc)
     return instant.astimezone(zone).hour
+
+
+def _offset(instant: datetime, zone: ZoneInfo) -> int:
+    offset = instant.astimezone(zone).utcoffset()
+    return int(offset.total_seconds()) if offset is not None else 0
+
+
+def offset_segments(start: datetime, end: datetime,
+                    zone: ZoneInfo) -> list[tuple[datetime, datetime, int]]:
+    """``[start, end)`` cut where ``zone``'s UTC offset changes: ``(from, to, offset seconds)``
+    pieces in order.  Offsets are looked at every 6 hours and a change is found to the second
+    by bisection (zones change their clocks at most a few times a year, never twice in 6 h)."""
+    step = timedelta(hours=6)
+    pieces: list[tuple[datetime, datetime, int]] = []
+    piece_start, offset = start, _offset(start, zone)
+    probe = start
+    while probe < end:
+        nxt = min(probe + step, end)
+        later = _offset(nxt, zone) if nxt < end else offset
+        if later != offset:
+            lo, hi = probe, nxt  # offset(lo) == offset, offset(hi) != offset
+            while (hi - lo) > timedelta(seconds=1):
+                mid = lo + (hi - lo) / 2
+                if _offset(mid, zone) == offset:
+                    lo = mid
+                else:
+                    hi = mid
+            change = hi.replace(microsecond=0)
+            if _offset(change - timedelta(seconds=1), zone) != offset:
+                change -= timedelta(seconds=1)
+            pieces.append((piece_start, change, offset))
+            piece_start, offset = change, _offset(change, zone)
+        probe = nxt
+    pieces.append((piece_start, end, offset))
+    return [p for p in pieces if p[0] < p[1]]

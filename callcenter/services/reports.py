@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from callcenter.domain.calling_hours import CallingHours
 from callcenter.domain.kpi import average, kpi, rate
 from callcenter.domain.report_periods import (
-    Period, PeriodError, local_hour_of_bucket, parse_period, working_days,
+    Period, PeriodError, offset_segments, parse_period, working_days,
 )
 from callcenter.errors import NotFound, ValidationFailed
 from callcenter.services import exports
@@ -106,20 +106,16 @@ def _plan_json(plan: dict[str, Any] | None) -> dict[str, Any] | None:
             "sales_per_day": None if sales is None else f"{Decimal(sales):.2f}"}
 
 
-def _by_hour(buckets: list[dict[str, Any]], zone: ZoneInfo) -> list[dict[str, Any]]:
+def _by_hour(counts: list[dict[str, Any]]) -> list[dict[str, Any]]:
     hours = [{"hour": h, "inbound": 0, "outbound": 0, "answered": 0, "missed": 0}
              for h in range(24)]
-    local: dict[int, int] = {}
-    for b in buckets:
-        bucket = int(b["bucket"])
-        if bucket not in local:
-            local[bucket] = local_hour_of_bucket(bucket, zone)
-        row = hours[local[bucket]]
-        row[b["direction"]] += b["n"]
-        if b["outcome"] == "answered":
-            row["answered"] += b["n"]
-        elif b["outcome"] == "missed" and b["direction"] == "inbound":
-            row["missed"] += b["n"]
+    for c in counts:
+        row = hours[c["hour"]]
+        row[c["direction"]] += c["n"]
+        if c["outcome"] == "answered":
+            row["answered"] += c["n"]
+        elif c["outcome"] == "missed" and c["direction"] == "inbound":
+            row["missed"] += c["n"]
     return hours
 
 
@@ -160,7 +156,8 @@ class ReportService:
         async with self.db.read() as conn:
             groups = await repo.call_groups(conn, start, end, self.service_level_seconds)
             rings = await repo.missed_rings(conn, start, end)
-            buckets = await repo.hour_buckets(conn, start, end)
+            hours = await repo.hour_counts(conn, start, end,
+                                           offset_segments(start, end, self.zone))
             states = await repo.state_spans(conn, start, end, self.clock())
             attempts = await repo.attempt_groups(conn, start, end)
             callbacks = await repo.callbacks_done(conn, start, end)
@@ -176,10 +173,11 @@ class ReportService:
             uid = g["answered_by_user_id"] or by_ext.get(g["placed_by"])
             if uid is not None:
                 _add_call_group(per[uid], g)
-        for rung in rings:
-            for uid in {by_ext.get(endpoint) for endpoint in rung} - {None}:
-                per[uid]["calls_in"] += 1
-                per[uid]["missed"] += 1
+        for endpoint, n in rings.items():
+            uid = by_ext.get(endpoint)
+            if uid is not None:
+                per[uid]["calls_in"] += n
+                per[uid]["missed"] += n
         for s in states:
             for c in (per[s["user_id"]], total):
                 seconds = float(s["seconds"])
@@ -217,7 +215,7 @@ class ReportService:
         outcome_rows += [{"code": code, "label_ru": code, "label_en": code, "count": n}
                          for code, n in sorted(total["outcomes"].items()) if code not in labels]
         report = {**self._head(period), "working_days": days, "operators": rows,
-                  "totals": totals, "by_hour": _by_hour(buckets, self.zone),
+                  "totals": totals, "by_hour": _by_hour(hours),
                   "outcomes": outcome_rows}
         if fmt == "json":
             return report
@@ -231,7 +229,8 @@ class ReportService:
         async with self.db.read() as conn:
             groups = await repo.call_groups(conn, period.start, period.end,
                                             self.service_level_seconds)
-            buckets = await repo.hour_buckets(conn, period.start, period.end)
+            hours = await repo.hour_counts(conn, period.start, period.end,
+                                           offset_segments(period.start, period.end, self.zone))
         per: dict[str | None, dict[str, Any]] = defaultdict(_counters)
         total = _counters()
         for g in groups:
@@ -241,7 +240,7 @@ class ReportService:
         rows = [{"queue": name, **self._queue_figures(per[name])}
                 for name in sorted(per, key=lambda q: (q is None, q or ""))]
         report = {**self._head(period), "queues": rows,
-                  "totals": self._queue_figures(total), "by_hour": _by_hour(buckets, self.zone)}
+                  "totals": self._queue_figures(total), "by_hour": _by_hour(hours)}
         if fmt == "json":
             return report
         return await self._export(actor, "queues", period, fmt, language,

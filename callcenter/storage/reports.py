@@ -13,10 +13,11 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Integer, and_, case, cast, func, literal, or_, select
+from sqlalchemy import (
+    BigInteger, Integer, and_, bindparam, case, cast, func, literal, or_, select, text,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from callcenter.domain.report_periods import BUCKET_SECONDS
 from callcenter.storage.tables import (
     UtcDateTime, agent_state_changes, calls, changes, operator_plans, orders,
     outcome_definitions, task_attempts, tasks, users,
@@ -48,11 +49,11 @@ def _earlier(conn: AsyncConnection, a, b):
     return func.least(a, b) if conn.dialect.name == "postgresql" else func.min(a, b)
 
 
-def _bucket(conn: AsyncConnection, column):
-    """The UTC quarter-hour of an instant, as a number of buckets since the epoch."""
+def _epoch(conn: AsyncConnection, column):
+    """Whole seconds since the epoch of a stored (UTC) instant."""
     if conn.dialect.name == "postgresql":
-        return cast(func.floor(func.extract("epoch", column) / BUCKET_SECONDS), Integer)
-    return cast(func.strftime("%s", column), Integer) / BUCKET_SECONDS
+        return cast(func.floor(func.extract("epoch", column)), BigInteger)
+    return cast(func.strftime("%s", column), Integer)
 
 
 async def call_groups(conn: AsyncConnection, start: datetime, end: datetime,
@@ -76,23 +77,44 @@ async def call_groups(conn: AsyncConnection, start: datetime, end: datetime,
 
 
 async def missed_rings(conn: AsyncConnection, start: datetime,
-                       end: datetime) -> list[list[str]]:
-    """The operators' endpoints each missed inbound call of the period rang, one list a call."""
-    stmt = select(calls.c.operators_rung).where(
-        _period(calls.c.started_at, start, end), calls.c.direction == "inbound",
-        calls.c.outcome == "missed", _REPORTED)
-    return [list(r[0] or []) for r in await conn.execute(stmt)]
+                       end: datetime) -> dict[str, int]:
+    """How many missed inbound calls of the period rang each endpoint (a call counted once per
+    endpoint however often it rang it)."""
+    where = ("c.started_at >= :start AND c.started_at < :end AND c.direction = 'inbound' "
+             "AND c.outcome = 'missed' AND c.status <> 'in_progress'")
+    if conn.dialect.name == "postgresql":
+        sql = ("SELECT e.endpoint, count(DISTINCT c.id) FROM calls c CROSS JOIN LATERAL "
+               "json_array_elements_text(c.operators_rung) AS e(endpoint) "
+               f"WHERE {where} GROUP BY e.endpoint")
+    else:
+        sql = ("SELECT e.value, count(DISTINCT c.id) FROM calls c, json_each(c.operators_rung) e "
+               f"WHERE {where} GROUP BY e.value")
+    stmt = text(sql).bindparams(bindparam("start", type_=UtcDateTime),
+                                bindparam("end", type_=UtcDateTime))
+    rows = await conn.execute(stmt, {"start": start, "end": end})
+    return {endpoint: n for endpoint, n in rows if endpoint}
 
 
-async def hour_buckets(conn: AsyncConnection, start: datetime,
-                       end: datetime) -> list[dict[str, Any]]:
-    """Calls per UTC quarter-hour, direction and outcome (``bucket``, ``direction``,
-    ``outcome``, ``n``); the service places buckets in local hours."""
-    bucket = _bucket(conn, calls.c.started_at).label("bucket")
-    stmt = (select(bucket, calls.c.direction, calls.c.outcome, func.count().label("n"))
-            .where(_period(calls.c.started_at, start, end), _CUSTOMER_CALL, _REPORTED)
-            .group_by(bucket, calls.c.direction, calls.c.outcome))
-    return [dict(r._mapping) for r in await conn.execute(stmt)]
+async def hour_counts(conn: AsyncConnection, start: datetime, end: datetime,
+                      segments: list[tuple[datetime, datetime, int]]) -> list[dict[str, Any]]:
+    """Calls per local hour, direction and outcome (``hour``, ``direction``, ``outcome``,
+    ``n``); ``segments`` are the period's pieces of one UTC offset each
+    (:func:`~callcenter.domain.report_periods.offset_segments`)."""
+    out: dict[tuple, int] = {}
+    for seg_start, seg_end, offset in segments:
+        shifted = _epoch(conn, calls.c.started_at) + offset
+        if conn.dialect.name == "postgresql":
+            hour = (func.div(shifted, 3600) % 24).label("hour")
+        else:  # SQLite divides integers as integers
+            hour = (shifted / 3600 % 24).label("hour")
+        stmt = (select(hour, calls.c.direction, calls.c.outcome, func.count().label("n"))
+                .where(_period(calls.c.started_at, max(start, seg_start), min(end, seg_end)),
+                       _CUSTOMER_CALL, _REPORTED)
+                .group_by(hour, calls.c.direction, calls.c.outcome))
+        for r in await conn.execute(stmt):
+            key = (int(r.hour), r.direction, r.outcome)
+            out[key] = out.get(key, 0) + r.n
+    return [{"hour": h, "direction": d, "outcome": o, "n": n} for (h, d, o), n in out.items()]
 
 
 async def state_spans(conn: AsyncConnection, start: datetime, end: datetime,
@@ -110,8 +132,10 @@ async def state_spans(conn: AsyncConnection, start: datetime, end: datetime,
     before = select(users.c.id.label("uid"), prev_at.label("prev")).subquery()
     carried = (select(s.c.user_id, s.c.at, s.c.state, s.c.reason)
                .join(before, and_(s.c.user_id == before.c.uid, s.c.at == before.c.prev)))
+    # joined to users, so each operator's changes are one range of the (user_id, at) index
     inside = (select(s.c.user_id, s.c.at, s.c.state, s.c.reason)
-              .where(s.c.at >= start, s.c.at < stop))
+              .select_from(users.join(s, and_(s.c.user_id == users.c.id, s.c.at >= start,
+                                              s.c.at < stop))))
     rows = inside.union_all(carried).subquery()
     start_at, stop_at = literal(start, UtcDateTime), literal(stop, UtcDateTime)
     following = func.lead(rows.c.at).over(partition_by=rows.c.user_id, order_by=rows.c.at)

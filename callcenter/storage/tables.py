@@ -210,7 +210,7 @@ changes = Table(
     Column("old", Text),
     Column("new", Text),
     Index("ix_changes_entity", "entity", "entity_id"),
-    Index("ix_changes_field_at", "field", "at"),
+    Index("ix_changes_report", "field", "at", "entity", "new", "entity_id", "user_id"),
 )
 
 # Who did what, from where: logins, and every change, for supervisors and admins.
@@ -319,6 +319,8 @@ tasks = Table(
     Index("ix_tasks_claim", "status", "rank", "ready_at"),
     Index("ix_tasks_claimed_by", "claimed_by", "lease_until"),
     Index("ix_tasks_assigned_status", "assigned_to", "status"),
+    # the reports' callbacks done in a period (migration 0011)
+    Index("ix_tasks_report", "kind", "status", "closed_at", "due_at", "assigned_to"),
     # at most one open missed-call task per number: repeated missed calls do not pile up tasks
     Index("uq_tasks_open_missed_call", "phone_e164", unique=True,
           sqlite_where=text("status = 'open' AND kind = 'missed_call'"),
@@ -346,7 +348,7 @@ task_attempts = Table(
     Column("next_at", UtcDateTime),
     # the call key of a PBX outcome: the same call moves the ladder once
     Column("call_key", String(128), unique=True),
-    Index("ix_task_attempts_at", "at", "user_id", "task_id"),
+    Index("ix_task_attempts_report", "at", "user_id", "task_id", "outcome", "call_id"),
 )
 
 # The outcomes operators press after a call, edited by admins.
@@ -398,7 +400,7 @@ agent_state_changes = Table(
     # crm (the operator's click), pbx (the phone, Asterisk's autopause), system (wrap-up limit)
     Column("source", String(16), nullable=False),
     Index("ix_agent_state_changes_user_at", "user_id", "at"),
-    Index("ix_agent_state_changes_at", "at", "user_id", "state", "reason"),
+    Index("ix_agent_state_changes_report", "user_id", "at", "state", "reason"),
 )
 
 # The scheduler's progress per job, so a restart catches up from where it was.

@@ -11,7 +11,8 @@ import pytest
 from callcenter.domain.calling_hours import parse_calling_hours
 from callcenter.domain.kpi import average, kpi, rate
 from callcenter.domain.report_periods import (
-    BUCKET_SECONDS, PeriodError, local_hour_of_bucket, parse_period, preset_days, working_days,
+    BUCKET_SECONDS, PeriodError, local_hour_of_bucket, offset_segments, parse_period, preset_days,
+    working_days,
 )
 
 MSK, BERLIN, KOLKATA = ZoneInfo("Europe/Moscow"), ZoneInfo("Europe/Berlin"), ZoneInfo("Asia/Kolkata")
@@ -140,3 +141,21 @@ def test_average(total, count, expected):
 ])
 def test_kpi(plan, days, expected):
     assert kpi(plan, days, calls=4, orders=2, sales=Decimal("2490.50")) == expected
+
+
+@pytest.mark.parametrize("zone, start, end, expected", [
+    (MSK, datetime(2026, 10, 31, 21, tzinfo=UTC), datetime(2026, 11, 30, 21, tzinfo=UTC),
+     [(datetime(2026, 10, 31, 21, tzinfo=UTC), datetime(2026, 11, 30, 21, tzinfo=UTC), 10800)]),
+    (BERLIN, datetime(2026, 2, 28, 23, tzinfo=UTC), datetime(2026, 3, 31, 22, tzinfo=UTC),
+     [(datetime(2026, 2, 28, 23, tzinfo=UTC), datetime(2026, 3, 29, 1, tzinfo=UTC), 3600),
+      (datetime(2026, 3, 29, 1, tzinfo=UTC), datetime(2026, 3, 31, 22, tzinfo=UTC), 7200)]),
+    (BERLIN, datetime(2025, 12, 31, 23, tzinfo=UTC), datetime(2026, 12, 31, 23, tzinfo=UTC),
+     [(datetime(2025, 12, 31, 23, tzinfo=UTC), datetime(2026, 3, 29, 1, tzinfo=UTC), 3600),
+      (datetime(2026, 3, 29, 1, tzinfo=UTC), datetime(2026, 10, 25, 1, tzinfo=UTC), 7200),
+      (datetime(2026, 10, 25, 1, tzinfo=UTC), datetime(2026, 12, 31, 23, tzinfo=UTC), 3600)]),
+    (KOLKATA, datetime(2026, 11, 30, 18, 30, tzinfo=UTC), datetime(2026, 12, 1, 18, 30, tzinfo=UTC),
+     [(datetime(2026, 11, 30, 18, 30, tzinfo=UTC), datetime(2026, 12, 1, 18, 30, tzinfo=UTC),
+       19800)]),
+])
+def test_offset_segments_cut_at_clock_changes(zone, start, end, expected):
+    assert offset_segments(start, end, zone) == expected

@@ -20,14 +20,20 @@ REPORT_CALL_COLUMNS = ['started_at', 'direction', 'status', 'outcome', 'answered
 
 def upgrade() -> None:
     op.create_index('ix_calls_report', 'calls', REPORT_CALL_COLUMNS)
-    op.create_index('ix_agent_state_changes_at', 'agent_state_changes',
-                    ['at', 'user_id', 'state', 'reason'])
-    op.create_index('ix_task_attempts_at', 'task_attempts', ['at', 'user_id', 'task_id'])
-    op.create_index('ix_changes_field_at', 'changes', ['field', 'at'])
+    # per operator, a range of time: the period's state changes read from the index alone
+    op.create_index('ix_agent_state_changes_report', 'agent_state_changes',
+                    ['user_id', 'at', 'state', 'reason'])
+    op.create_index('ix_task_attempts_report', 'task_attempts',
+                    ['at', 'user_id', 'task_id', 'outcome', 'call_id'])
+    op.create_index('ix_changes_report', 'changes',
+                    ['field', 'at', 'entity', 'new', 'entity_id', 'user_id'])
+    op.create_index('ix_tasks_report', 'tasks',
+                    ['kind', 'status', 'closed_at', 'due_at', 'assigned_to'])
 
 
 def downgrade() -> None:
-    op.drop_index('ix_changes_field_at', table_name='changes')
-    op.drop_index('ix_task_attempts_at', table_name='task_attempts')
-    op.drop_index('ix_agent_state_changes_at', table_name='agent_state_changes')
+    op.drop_index('ix_tasks_report', table_name='tasks')
+    op.drop_index('ix_changes_report', table_name='changes')
+    op.drop_index('ix_task_attempts_report', table_name='task_attempts')
+    op.drop_index('ix_agent_state_changes_report', table_name='agent_state_changes')
     op.drop_index('ix_calls_report', table_name='calls')
