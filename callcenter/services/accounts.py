@@ -237,6 +237,9 @@ class AccountService:
             claim = claim_attempt(guard, now, self.lockout)
             if claim.granted or guard is None:
                 await repo.save_guard(conn, login, ip, claim.guard)
+            if not claim.granted:  # refused unchecked; the log still says who tried, from where
+                await audit.record(conn, at=now, action="login.locked", user_id=None,
+                                   login=login, ip=ip)
         if not claim.granted:
             raise self._locked(claim.locked_until, now)
         ok, user = False, None
