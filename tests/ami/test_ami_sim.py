@@ -62,8 +62,14 @@ async def test_core_show_channels_lists_what_the_replay_left_up(sim, raw_ami):
     assert listing[-1]["ListItems"] == "3"
     await raw.send({"Action": "QueueStatus", "ActionID": "q1"})
     queue = await raw.read_until("QueueStatusComplete")
-    assert [m.get("Event") for m in queue if m.get("ActionID") == "q1"][-4:] == [
-        "QueueParams", "QueueMember", "QueueMember", "QueueStatusComplete"]
+    answer = [m for m in queue if m.get("ActionID") == "q1"]
+    assert [m.get("Event") for m in answer][-5:] == [
+        "QueueParams", "QueueMember", "QueueMember", "QueueEntry", "QueueStatusComplete"]
+    # the caller still waits (both phones ring), as Asterisk lists it
+    entry = answer[-2]
+    assert (entry["Queue"], entry["Position"], entry["Channel"], entry["CallerIDNum"]) == (
+        "shop", "1", "PJSIP/trunk-0000000c", "79161234567")
+    assert int(entry["Wait"]) >= 0 and answer[-5]["Calls"] == "1"
     await sim.broadcast([parse_message(text) for _, text in trace.messages[40:]])
     await raw.send({"Action": "CoreShowChannels", "ActionID": "c2"})
     listing = await raw.read_until("CoreShowChannelsComplete")
