@@ -11,6 +11,9 @@ and round again.  Each is played as the call the Originate asked for: the operat
 number, the name and the ``CRM_*`` variables are the Originate's, and Asterisk's echo of
 ``CRM_TASK_ID`` carries the task's id, so the PBX's busy or no-answer moves that task's ladder.
 ``QueuePause`` (ready / pause in the top bar) is answered by the simulator as Asterisk 22 does.
+A supervisor's listen-in (an Originate into the supervise context) is answered by the simulator
+with a spy leg (``sim_spy.py``): the supervisor's phone rings, answers, and ChanSpy joins the
+operator's call until it ends -- never a scripted customer call.
 """
 
 from __future__ import annotations

@@ -4,6 +4,8 @@ and PostgreSQL)."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from sqlalchemy import select
 
@@ -37,7 +39,9 @@ async def _audit(desk, action: str) -> list[dict]:
 @pytest.mark.parametrize("mode, options", [("listen", "qE"), ("whisper", "qEw"), ("barge", "qEB")])
 async def test_each_mode_originates_into_the_supervise_context(desk, mode, options):
     boss = await _signed_in(desk, "boss")
+    ws = await boss.ws_connect("/ws")
     try:
+        assert (await ws.receive_json(timeout=5))["type"] == "hello"
         anna = desk.users["101"]
         (call,) = [c for c in desk.telephony.tracker.live_calls() if c.answered_by == "PJSIP/101"]
         status, body = await _post(boss, {"operator_id": anna["id"], "mode": mode})
@@ -75,8 +79,22 @@ async def test_each_mode_originates_into_the_supervise_context(desk, mode, optio
         assert [c["id"] for c in listed["items"]] == [stored["id"]]
         assert desk.telephony.tracker.errors == 0
         assert desk.telephony.tracker.live_calls() == []
+        # the supervisor's ringing phone popped no card: every call message is the customer's
+        pushed = await _drain(ws)
+        assert not [m for m in pushed if m["type"] == "call.ringing"], pushed
+        assert {m["call_key"] for m in pushed if m["type"].startswith("call.")} <= {call.key}
     finally:
+        await ws.close()
         await boss.session.close()
+
+
+async def _drain(ws, quiet: float = 0.5) -> list[dict]:
+    got = []
+    while True:
+        try:
+            got.append(await ws.receive_json(timeout=quiet))
+        except (TimeoutError, asyncio.TimeoutError):
+            return got
 
 
 async def test_refusals_name_what_is_wrong(desk):
