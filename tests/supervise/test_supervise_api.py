@@ -60,6 +60,15 @@ async def test_each_mode_originates_into_the_supervise_context(desk, mode, optio
         leg = await wait_for(lambda: next((s for s in desk.sim.spies.values() if s.spying), None),
                              what="ChanSpyStart")
         assert leg.spyee["Channel"].startswith("PJSIP/101-") and leg.spyee["Linkedid"] == call.key
+        # the live board shows who listens, and how
+        boss_json = {"user_id": desk.users["boss"]["id"], "name": "Светлана Главная", "mode": mode}
+        assert await _supervised_by(boss, anna["id"], boss_json) == boss_json
+        while True:  # and pushes it to staff pages
+            message = await ws.receive_json(timeout=10)
+            assert message["type"] != "call.ringing", message
+            if (message["type"] == "board.operator" and message["operator"]["user_id"] == anna["id"]
+                    and (message["operator"]["call"] or {}).get("supervised_by") == boss_json):
+                break
         (row,) = await _audit(desk, f"supervise.{mode}")
         assert (row["user_id"], row["login"], row["entity"], row["entity_id"]) == (
             desk.users["boss"]["id"], "boss", "user", str(anna["id"]))
@@ -82,10 +91,28 @@ async def test_each_mode_originates_into_the_supervise_context(desk, mode, optio
         # the supervisor's ringing phone popped no card: every call message is the customer's
         pushed = await _drain(ws)
         assert not [m for m in pushed if m["type"] == "call.ringing"], pushed
+        # the board forgot the listener with the call
+        rows = [m["operator"] for m in pushed
+                if m["type"] == "board.operator" and m["operator"]["user_id"] == anna["id"]]
+        assert rows and rows[-1]["call"] is None, rows
+        assert await _supervised_by(boss, anna["id"], None) is None
         assert {m["call_key"] for m in pushed if m["type"].startswith("call.")} <= {call.key}
     finally:
         await ws.close()
         await boss.session.close()
+
+
+async def _supervised_by(person, operator_id: int, wanted, timeout: float = 10.0):
+    """The board's ``call.supervised_by`` of that operator, once it is ``wanted``."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        board = await (await person.get("/api/board")).json()
+        (row,) = [o for o in board["operators"] if o["user_id"] == operator_id]
+        found = row["call"]["supervised_by"] if row["call"] else None
+        if found == wanted or loop.time() > deadline:
+            return found
+        await asyncio.sleep(0.05)
 
 
 async def _drain(ws, quiet: float = 0.5) -> list[dict]:
@@ -187,5 +214,32 @@ async def test_asterisk_refusing_the_originate_is_a_503(desk):
         status, body = await _post(boss, {"operator_id": desk.users["101"]["id"], "mode": "whisper"})
         assert (status, body["error"]["code"]) == (503, "service_unavailable")
         assert await _audit(desk, "supervise.whisper") == []
+    finally:
+        await boss.session.close()
+
+
+async def test_the_supervisor_hanging_up_leaves_the_call_as_it_was(desk):
+    boss = await _signed_in(desk, "boss")
+    try:
+        anna = desk.users["101"]
+        (call,) = desk.telephony.tracker.live_calls()
+        status, _ = await _post(boss, {"operator_id": anna["id"], "mode": "listen"})
+        assert status == 202
+        await wait_for(lambda: any(s.spying for s in desk.sim.spies.values()), what="ChanSpyStart")
+        listening = {"user_id": desk.users["boss"]["id"], "name": "Светлана Главная",
+                     "mode": "listen"}
+        assert await _supervised_by(boss, anna["id"], listening) == listening
+        assert desk.sim.hangup_spies() == 1
+        await wait_for(lambda: not desk.sim.spies, what="the spy leg's end")
+        assert await _supervised_by(boss, anna["id"], None) is None
+        # Anna still talks to the customer, on the same call
+        assert [c.key for c in desk.telephony.tracker.live_calls()] == [call.key]
+        board = await (await boss.get("/api/board")).json()
+        (row,) = [o for o in board["operators"] if o["user_id"] == anna["id"]]
+        assert row["state"] == "talking" and row["call"]["call_key"] == call.key
+        await hang_up_everything(desk.sim)
+        (stored,) = await desk.settle(1)
+        assert (stored["linkedid"], stored["outcome"], stored["answered_by"]) == (
+            call.key, "answered", "PJSIP/101")
     finally:
         await boss.session.close()
