@@ -115,7 +115,7 @@ class SpyLeg:
         if options is None:
             return out  # no such extension: Asterisk hangs the channel up
         out.append(self._app(1, "NoOp", f"callcenter: supervisor {self.mode} {self.target}"))
-        valid = bool(SPY_ENDPOINT.match(self.target))
+        valid = bool(SPY_ENDPOINT.fullmatch(self.target))
         out.append(self._app(2, "GotoIf", f"{int(valid)}?:invalid"))
         if not valid:
             out.append(self._app(5, "Hangup", "21"))

@@ -102,7 +102,7 @@ def spy_originate(*, supervisor_extension: str, supervisor_id: int, operator_ext
     would refuse (not ``PJSIP/<name>``): such a request must not reach the PBX."""
     if mode not in CHANSPY_OPTIONS:
         raise ValueError(f"unknown mode {mode!r}")
-    if not SPY_ENDPOINT.match(operator_extension):
+    if not SPY_ENDPOINT.fullmatch(operator_extension):
         raise ValueError(f"not an endpoint ChanSpy may spy on: {operator_extension!r}")
     number = operator_extension.partition("/")[2]
     label = f"{_LABELS[mode]}: {operator_name or number}"

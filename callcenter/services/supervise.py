@@ -61,7 +61,7 @@ class SuperviseService:
             raise NoExtension("You have no softphone set: an admin must give you an extension "
                               "such as PJSIP/101", {"fields": {"extension": "not set"}})
         if (operator is None or not operator["active"] or operator["role"] != Role.OPERATOR.value
-                or not operator["extension"] or not SPY_ENDPOINT.match(operator["extension"])):
+                or not operator["extension"] or not SPY_ENDPOINT.fullmatch(operator["extension"])):
             raise NotFound.entity("operator", request.operator_id)
         if self.telephony.ami is None:
             raise ServiceUnavailable("No Asterisk is connected (CALLCENTER_AMI_HOST is not set)")

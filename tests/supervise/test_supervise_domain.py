@@ -68,6 +68,7 @@ def test_the_originate(mode, name, caller_id):
 @pytest.mark.parametrize("extension, mode", [
     ("SIP/101", "listen"), ("PJSIP/101,qB", "listen"), ("PJSIP/", "listen"),
     ("PJSIP/101", "listen,qB"), ("PJSIP/101", "spy"), ("PJSIP/" + "1" * 65, "barge"),
+    ("PJSIP/101\n", "listen"),  # Python's $ would match before it; the check must not
 ])  # fmt: skip
 def test_what_the_dialplan_would_refuse_is_never_built(extension, mode):
     with pytest.raises(ValueError):
