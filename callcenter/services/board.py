@@ -360,6 +360,10 @@ class BoardService:
         self._counters[user_id] = counters
         return changed
 
+    def refresh(self) -> None:
+        """Read every operator's counters again soon (calls stored from elsewhere)."""
+        self._recount_later(None)
+
     def _recount_later(self, user_id: int | None) -> None:
         self._recount.add(user_id)
         if self._recount_wake is not None:
