@@ -17,7 +17,7 @@ async def test_the_board_follows_a_call_and_pushes_only_to_staff(sqlite_desk):
     sup_ws, anna_ws = await open_ws(sup), await open_ws(anna)
     assert (await anna.get("/api/board")).status == 403
 
-    replay = asyncio.get_running_loop().create_task(desk.replay("inbound_answered", speed=2))
+    replay = asyncio.get_running_loop().create_task(desk.replay("inbound_answered", speed=1))
     # while it rings the caller waits in the queue, named as the CRM knows him
     waiting = await until(lambda: sup_ws.of("board.queue") and
                           sup_ws.of("board.queue")[-1]["queue"]["waiting"],
@@ -142,14 +142,14 @@ async def test_who_listens_in_is_on_the_operators_row(sqlite_desk):
     sup = await desk.browser("sup")
     ws = await open_ws(sup)
     # 102's phone spies on 101 in whisper mode (ChanSpy PJSIP/101,qw)
-    await desk.replay("supervisor_whisper", speed=4)
+    await desk.replay("supervisor_whisper", speed=2)
     rows = ws.operator_rows("101")
     spied = [i for i, r in enumerate(rows) if r["call"] and r["call"]["supervised_by"]]
     assert spied, "no row of 101 named who listened in"
     assert rows[spied[0]]["call"]["supervised_by"] == {
         "user_id": desk.id("102"), "name": "Борис Кузнецов", "mode": "whisper"}
     assert rows[spied[0]]["state"] == "talking"
-    # the spy hung up 2 s (0.5 s here) before the customer: a row says so, the call still on
+    # the spy hung up 2 s (1 s here) before the customer: a row says so, the call still on
     after = rows[spied[-1] + 1:]
     assert any(r["call"] and r["call"]["supervised_by"] is None for r in after)
     board = await board_of(sup)
