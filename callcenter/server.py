@@ -88,7 +88,7 @@ async def serve(settings: Settings, *, demo_callers: list[str] | None = None,
         if demo_callers is not None and not settings.ami_host:
             from callcenter.ami.demo_pbx import start_demo_pbx
 
-            demo_pbx = await start_demo_pbx(demo_callers)
+            demo_pbx = await start_demo_pbx(demo_callers, monitor_dir=settings.monitor_dir)
             settings = settings.replace(**demo_pbx.settings())
             log.info("demo: no Asterisk configured, using the built-in AMI simulator")
         app = create_app(settings)

@@ -14,15 +14,25 @@ number, the name and the ``CRM_*`` variables are the Originate's, and Asterisk's
 A supervisor's listen-in (an Originate into the supervise context) is answered by the simulator
 with a spy leg (``sim_spy.py``): the supervisor's phone rings, answers, and ChanSpy joins the
 operator's call until it ends -- never a scripted customer call.
+
+For each queue call it answers, the demo PBX writes what MixMonitor would into the monitor
+directory (``start_demo_pbx(monitor_dir=...)``): the mixed file and the customer's and
+operator's directions, three aligned 8 kHz mono WAVs of speech-like bursts taking turns (the
+operator greets first); about one call in six has one-way audio (a silent direction) and one
+in twelve nobody speaking, so the recordings' health flag shows in the demo.
 """
 
 from __future__ import annotations
 
+import array
 import asyncio
 import contextlib
 import itertools
 import logging
+import math
+import random
 import secrets
+import wave
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -154,9 +164,11 @@ class DemoPbx:
 
 
 async def start_demo_pbx(known_callers: Sequence[str], *, every_seconds: float = 25.0,
-                         first_after: float = 5.0, speed: float = 1.0) -> DemoPbx:
+                         first_after: float = 5.0, speed: float = 1.0,
+                         monitor_dir: str | Path | None = None) -> DemoPbx:
     """Start the simulator on a free loopback port; calls begin once the CRM has logged in.
-    ``speed`` is the pace of the click-to-call scripts (see :class:`ScriptedOriginates`)."""
+    ``speed`` is the pace of the click-to-call scripts (see :class:`ScriptedOriginates`);
+    answered queue calls leave MixMonitor files in ``monitor_dir`` when it is given."""
     secret = secrets.token_urlsafe(16)
     sim = AmiSimulator("callcenter-demo", secret)
     sim.originate_script = ScriptedOriginates(sim, speed)
@@ -170,20 +182,121 @@ async def start_demo_pbx(known_callers: Sequence[str], *, every_seconds: float =
         log.info("demo PBX: inbound calls start now, one every ~%.0f s", every_seconds)
         synthetic = SyntheticCalls(sim.rng, sim.ids, callers=callers)
         while True:
-            pbx.keep(asyncio.get_running_loop().create_task(_play(sim, synthetic)))
+            pbx.keep(asyncio.get_running_loop().create_task(_play(sim, synthetic, monitor_dir)))
             await asyncio.sleep(sim.rng.expovariate(1.0 / every_seconds))
 
     pbx.keep(asyncio.get_running_loop().create_task(calls(), name="demo-calls"))
     return pbx
 
 
-async def _play(sim: AmiSimulator, synthetic: SyntheticCalls) -> None:
+async def _play(sim: AmiSimulator, synthetic: SyntheticCalls,
+                monitor_dir: str | Path | None = None) -> None:
     """One generated call, its events at their offsets.  As on Asterisk, a paused operator's
     phone does not ring for queue calls; with everyone paused the caller gives up (missed)."""
     synthetic.operators = [m for m in sim.pbx.members if m not in sim.pbx.paused]
     events = synthetic.next_call()
+    if monitor_dir is not None:
+        recording = _answered_recording(events)
+        if recording is not None:
+            name, seconds = recording
+            try:  # off the loop: the files are there before the call ends, as with MixMonitor
+                await asyncio.to_thread(write_recording, Path(monitor_dir), name, seconds,
+                                        random.Random(name))
+            except OSError as exc:
+                log.warning("demo PBX: the recording %s could not be written: %s", name, exc)
     start = asyncio.get_running_loop().time()
     for t, group in itertools.groupby(events, key=lambda item: item[0]):
         if (delay := start + t - asyncio.get_running_loop().time()) > 0:
             await asyncio.sleep(delay)
         await sim.broadcast([fields for _, fields in group])
+
+
+SPOOL = "/var/spool/asterisk/monitor/"
+RATE = 8000
+
+
+def _answered_recording(events: Sequence[tuple[float, Mapping[str, str]]]
+                        ) -> tuple[str, float] | None:
+    """(name relative to the monitor directory, bridged seconds) of an answered call."""
+    name = answered = ended = None
+    for t, fields in events:
+        if fields.get("Event") == "VarSet" and fields.get("Variable") == "MIXMONITOR_FILENAME":
+            value = fields.get("Value", "")
+            name = value[len(SPOOL):] if value.startswith(SPOOL) else None
+        elif fields.get("Event") == "BridgeEnter" and answered is None:
+            answered = t
+        elif fields.get("Event") == "Hangup":
+            ended = t
+    if name is None or answered is None or ended is None or ended <= answered:
+        return None
+    return name, ended - answered
+
+
+def _syllable(pitch: float, seconds: float = 0.22) -> array.array:
+    count = int(seconds * RATE)
+    out = array.array("h", bytes(2 * count))
+    for i in range(count):
+        t = i / RATE
+        envelope = math.sin(math.pi * i / count)
+        voice = sum(math.sin(2 * math.pi * pitch * k * t) / k for k in (1, 2, 3, 5))
+        out[i] = int(5000 * envelope * voice)
+    return out
+
+
+_SYLLABLES: dict[float, list[array.array]] = {}
+
+
+def _speaker(pitch: float) -> list[array.array]:
+    if pitch not in _SYLLABLES:
+        _SYLLABLES[pitch] = [_syllable(pitch * f) for f in (0.9, 1.0, 1.1, 1.25)]
+    return _SYLLABLES[pitch]
+
+
+def _talk(track: array.array, start: float, end: float, syllables: list[array.array],
+          rng: random.Random) -> None:
+    at = int(start * RATE)
+    stop = min(int(end * RATE), len(track))
+    while at < stop:
+        syllable = rng.choice(syllables)
+        piece = syllable[:max(0, stop - at)]
+        track[at:at + len(piece)] = piece
+        at += len(piece) + int(rng.uniform(0.03, 0.25) * RATE)
+
+
+def write_recording(folder: Path, name: str, seconds: float, rng: random.Random) -> str:
+    """Write a call's three MixMonitor files under ``folder`` (see the module docstring);
+    returns which directions speak: ``both``, ``customer`` (the operator's is silent),
+    ``nobody``."""
+    frames = int(seconds * RATE)
+    customer = array.array("h", bytes(2 * frames))
+    operator = array.array("h", bytes(2 * frames))
+    roll = rng.random()
+    speaks = "nobody" if roll < 1 / 12 else "customer" if roll < 1 / 12 + 1 / 6 else "both"
+    turn, at, operator_turn = 0, 0.0, True
+    while at < seconds:
+        length = 3.0 if turn == 0 else rng.uniform(1.5, 6.0)
+        if speaks == "both" and operator_turn:
+            _talk(operator, at, at + length, _speaker(210.0), rng)
+        elif speaks != "nobody" and not operator_turn:
+            _talk(customer, at, at + length, _speaker(120.0), rng)
+        at += length + rng.uniform(0.3, 1.0)
+        operator_turn, turn = not operator_turn, turn + 1
+    from pydub import AudioSegment  # its overlay mixes in C (audioop), clipping like Asterisk
+
+    def segment(track: array.array) -> AudioSegment:
+        return AudioSegment(data=track.tobytes(), sample_width=2, frame_rate=RATE, channels=1)
+
+    mixed = segment(customer).overlay(segment(operator)).raw_data
+    stem = name[:-4] if name.endswith(".wav") else name
+    for suffix, track in (("", mixed), ("-customer", customer.tobytes()),
+                          ("-operator", operator.tobytes())):
+        path = folder / f"{stem}{suffix}.wav"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(path.name + ".partial")
+        with wave.open(str(partial), "wb") as out:
+            out.setnchannels(1)
+            out.setsampwidth(2)
+            out.setframerate(RATE)
+            out.writeframes(track)
+        partial.replace(path)
+    return speaks
