@@ -10,9 +10,11 @@ phone it rang.
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -20,7 +22,7 @@ from zoneinfo import ZoneInfo
 from callcenter.domain.calling_hours import CallingHours
 from callcenter.domain.kpi import average, kpi, rate
 from callcenter.domain.report_periods import (
-    Period, PeriodError, offset_segments, parse_period, working_days,
+    Period, PeriodError, local_midnight, offset_segments, parse_period, working_days,
 )
 from callcenter.errors import NotFound, ValidationFailed
 from callcenter.services import exports
@@ -32,6 +34,9 @@ from callcenter.storage.database import Database
 FORMATS = ("json", "csv", "xlsx")
 PLAN_FIELDS = ("calls_per_day", "confirmed_orders_per_day", "sales_per_day")
 _MAX_PLAN = 100_000
+#: a local day this long past no longer changes (state changes are written as they happen):
+#: its state time is kept (``report_state_days``) instead of computed again
+KEEP_AFTER = timedelta(days=2)
 
 
 @dataclass(frozen=True)
@@ -131,11 +136,47 @@ class ReportService:
         self.hours = hours
         self.service_level_seconds = service_level_seconds
 
+    async def _read(self, work):
+        # the report's queries run side by side on their own connections (SQLite's reader
+        # threads, PostgreSQL's backends): the slowest lane, not their sum, is the wait
+        async with self.db.read() as conn:
+            return await work(conn)
+
     def period(self, query: Mapping[str, str]) -> Period:
         try:
             return parse_period(query, self.clock(), self.zone)
         except PeriodError as exc:
             raise ValidationFailed.fields(exc.fields, exc.message) from None
+
+    async def _states(self, period: Period, now: datetime) -> list[dict[str, Any]]:
+        """Time per operator, state and reason over the period: days that are over (two local
+        days past) from what is kept per day, computed and kept the first time a report needs
+        them; the rest straight from the state changes."""
+        zone = self.zone.key
+        last_kept = min(period.last, now.astimezone(self.zone).date() - KEEP_AFTER)
+        rows: list[dict[str, Any]] = []
+        live_from = period.first
+        if period.first <= last_kept:
+            days = [period.first + timedelta(days=i)
+                    for i in range((last_kept - period.first).days + 1)]
+            async with self.db.read() as conn:
+                kept = await repo.kept_days(conn, zone, period.first, last_kept)
+                fresh = [(day, await repo.state_spans(
+                    conn, local_midnight(day, self.zone),
+                    local_midnight(day + timedelta(days=1), self.zone), now))
+                    for day in days if day not in kept]
+            if fresh:
+                async with self.db.write() as conn:
+                    for day, spans in fresh:
+                        await repo.keep_day(conn, zone, day, spans, now)
+            async with self.db.read() as conn:
+                rows += await repo.kept_state_time(conn, zone, period.first, last_kept)
+            live_from = last_kept + timedelta(days=1)
+        if live_from <= period.last:
+            async with self.db.read() as conn:
+                rows += await repo.state_spans(conn, local_midnight(live_from, self.zone),
+                                               period.end, now)
+        return rows
 
     @staticmethod
     def _format(query: Mapping[str, str]) -> str:
@@ -153,18 +194,24 @@ class ReportService:
         """The per-operator report of the query's period (see the contract's ROW)."""
         fmt, period = self._format(query), self.period(query)
         start, end = period.start, period.end
-        async with self.db.read() as conn:
-            groups = await repo.call_groups(conn, start, end, self.service_level_seconds)
-            rings = await repo.missed_rings(conn, start, end)
-            hours = await repo.hour_counts(conn, start, end,
-                                           offset_segments(start, end, self.zone))
-            states = await repo.state_spans(conn, start, end, self.clock())
-            attempts = await repo.attempt_groups(conn, start, end)
-            callbacks = await repo.callbacks_done(conn, start, end)
-            confirmed = await repo.confirmed_orders(conn, start, end)
-            people = await repo.user_names(conn)
-            labels = await repo.outcome_labels(conn)
-            plans = await repo.plans(conn)
+        now = self.clock()
+
+        async def calls_lane(conn):
+            return (await repo.call_groups(conn, start, end, self.service_level_seconds),
+                    await repo.missed_rings(conn, start, end),
+                    await repo.hour_counts(conn, start, end,
+                                           offset_segments(start, end, self.zone)))
+
+        async def work_lane(conn):
+            return (await repo.attempt_groups(conn, start, end),
+                    await repo.callbacks_done(conn, start, end),
+                    await repo.confirmed_orders(conn, start, end),
+                    await repo.user_names(conn), await repo.outcome_labels(conn),
+                    await repo.plans(conn))
+
+        (groups, rings, hours), (attempts, callbacks, confirmed, people, labels, plans), \
+            states = await asyncio.gather(
+                self._read(calls_lane), self._read(work_lane), self._states(period, now))
         by_ext = {u["extension"]: u["id"] for u in people if u["extension"]}
         per: dict[int, dict[str, Any]] = defaultdict(_counters)
         total = _counters()

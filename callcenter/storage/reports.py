@@ -9,18 +9,19 @@ figures.  Instants are half-open ``[start, end)`` in UTC.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
-    BigInteger, Integer, and_, bindparam, case, cast, func, literal, or_, select, text,
+    BigInteger, Float, Integer, and_, bindparam, case, cast, func, literal, or_, select, text,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from callcenter.storage.tables import (
     UtcDateTime, agent_state_changes, calls, changes, operator_plans, orders,
-    outcome_definitions, task_attempts, tasks, users,
+    outcome_definitions, report_state_days, report_state_days_done, task_attempts, tasks, users,
 )
 
 #: calls still going on are not in reports; ``unknown`` ones (closed without their end) are,
@@ -38,6 +39,13 @@ def _seconds_between(conn: AsyncConnection, a, b):
     if conn.dialect.name == "postgresql":
         return func.extract("epoch", b - a)
     return (func.julianday(b) - func.julianday(a)) * 86400.0
+
+
+def _epoch_seconds(conn: AsyncConnection, column):
+    """A stored (UTC) instant as fractional seconds since the epoch."""
+    if conn.dialect.name == "postgresql":
+        return cast(func.extract("epoch", column), Float)
+    return (func.julianday(column) - 2440587.5) * 86400.0
 
 
 def _later(conn: AsyncConnection, a, b):
@@ -137,18 +145,61 @@ async def state_spans(conn: AsyncConnection, start: datetime, end: datetime,
               .select_from(users.join(s, and_(s.c.user_id == users.c.id, s.c.at >= start,
                                               s.c.at < stop))))
     rows = inside.union_all(carried).subquery()
-    start_at, stop_at = literal(start, UtcDateTime), literal(stop, UtcDateTime)
-    following = func.lead(rows.c.at).over(partition_by=rows.c.user_id, order_by=rows.c.at)
+    # instants as epoch seconds, once per row: the window and the clipping compare numbers
+    timed = select(rows.c.user_id, rows.c.state, rows.c.reason,
+                   _epoch_seconds(conn, rows.c.at).label("t")).subquery()
+    start_t, stop_t = literal(start.timestamp(), Float), literal(stop.timestamp(), Float)
+    following = func.lead(timed.c.t).over(partition_by=timed.c.user_id, order_by=timed.c.t)
     spans = select(
-        rows.c.user_id, rows.c.state, rows.c.reason,
-        _seconds_between(conn, _later(conn, rows.c.at, start_at),
-                         _earlier(conn, func.coalesce(following, stop_at), stop_at))
-        .label("seconds")).subquery()
+        timed.c.user_id, timed.c.state, timed.c.reason,
+        (_earlier(conn, func.coalesce(following, stop_t), stop_t)
+         - _later(conn, timed.c.t, start_t)).label("seconds")).subquery()
     stmt = (select(spans.c.user_id, spans.c.state, spans.c.reason,
                    func.sum(spans.c.seconds).label("seconds"), func.count().label("spans"))
             .where(spans.c.seconds > 0)
             .group_by(spans.c.user_id, spans.c.state, spans.c.reason))
     return [dict(r._mapping) for r in await conn.execute(stmt)]
+
+
+async def kept_days(conn: AsyncConnection, zone: str, first: date, last: date) -> set[date]:
+    """The local days of ``first``..``last`` whose state time is kept."""
+    d = report_state_days_done
+    rows = await conn.execute(select(d.c.day).where(d.c.zone == zone, d.c.day >= first,
+                                                    d.c.day <= last))
+    return {r.day for r in rows}
+
+
+async def kept_state_time(conn: AsyncConnection, zone: str, first: date,
+                          last: date) -> list[dict[str, Any]]:
+    """The kept state time of ``first``..``last``, summed as :func:`state_spans` answers."""
+    k = report_state_days
+    stmt = (select(k.c.user_id, k.c.state, k.c.reason, func.sum(k.c.seconds).label("seconds"),
+                   func.sum(k.c.spans).label("spans"))
+            .where(k.c.zone == zone, k.c.day >= first, k.c.day <= last)
+            .group_by(k.c.user_id, k.c.state, k.c.reason))
+    return [{**dict(r._mapping), "reason": r.reason or None} for r in await conn.execute(stmt)]
+
+
+async def keep_day(conn: AsyncConnection, zone: str, day: date, spans: list[dict[str, Any]],
+                   now: datetime) -> None:
+    """Keep one local day's state time (what :func:`state_spans` answered for it); a day
+    another process kept meanwhile is left as it is."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    done = (dialect.insert(report_state_days_done).values(zone=zone, day=day, computed_at=now)
+            .on_conflict_do_nothing().returning(report_state_days_done.c.day))
+    if (await conn.execute(done)).first() is None:
+        return
+    merged: dict[tuple, list] = {}
+    for s in spans:  # no reason and an empty one are the same key here
+        key = (s["user_id"], s["state"], s["reason"] or "")
+        total = merged.setdefault(key, [0.0, 0])
+        total[0] += float(s["seconds"])
+        total[1] += s["spans"]
+    if merged:
+        await conn.execute(report_state_days.insert(), [
+            {"zone": zone, "day": day, "user_id": uid, "state": state, "reason": reason,
+             "seconds": seconds, "spans": count}
+            for (uid, state, reason), (seconds, count) in merged.items()])
 
 
 async def attempt_groups(conn: AsyncConnection, start: datetime,

@@ -467,3 +467,25 @@ operator_plans = Table(
     Column("updated_at", UtcDateTime, nullable=False),
     Column("updated_by", Integer, ForeignKey("users.id", ondelete="SET NULL")),
 )
+
+# Each operator's time per state (and pause reason, '' for none) per local day of ``zone``, kept
+# by the reports for days that are over (state changes are written as they happen, so a day
+# two days past no longer changes); ``report_state_days_done`` names the days kept (migration
+# 0011).
+report_state_days = Table(
+    "report_state_days", metadata,
+    Column("zone", String(64), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("state", String(16), primary_key=True),
+    Column("reason", String(64), primary_key=True),
+    Column("seconds", Float, nullable=False),
+    Column("spans", Integer, nullable=False),
+)
+
+report_state_days_done = Table(
+    "report_state_days_done", metadata,
+    Column("zone", String(64), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("computed_at", UtcDateTime, nullable=False),
+)

@@ -138,3 +138,41 @@ async def test_operators_may_not_see_reports(history):
     resp = await anna.client.put(f"/api/reports/plans/{history.users['anna']['id']}",
                                  json={"calls_per_day": 100}, headers={"X-CSRF-Token": anna.csrf})
     assert resp.status == 403
+
+
+async def test_state_time_of_days_that_are_over_is_kept(history):
+    from sqlalchemy import insert, select
+
+    from callcenter.storage.tables import agent_state_changes, report_state_days_done
+    from tests.reports.conftest import local
+
+    sup, api = history.sessions["sup"], history.api
+    anna_id = history.users["anna"]["id"]
+    first = await _json(sup, f"/api/reports/operators?{PERIOD}")
+    async with api.services.db.read() as conn:
+        kept = (await conn.execute(select(report_state_days_done.c.day)
+                                   .where(report_state_days_done.c.zone == "Europe/Moscow")
+                                   .order_by(report_state_days_done.c.day))).scalars().all()
+    assert [d.isoformat() for d in kept] == ["2026-11-10", "2026-11-11", "2026-11-12"]
+    # kept days answer the same figures, also within a longer period around them
+    again = await _json(sup, f"/api/reports/operators?{PERIOD}")
+    assert again["operators"] == first["operators"]
+    wider = await _json(sup, "/api/reports/operators?from=2026-11-09&to=2026-11-12")
+    rows = {r["login"]: r for r in wider["operators"]}
+    # on the 9th: 20:00-24:00 of lunch more, and boris ready all day too
+    assert rows["anna"]["paused_by_reason"] == {"lunch": 36000 + 4 * 3600, "training": 7200}
+    assert rows["boris"]["ready_seconds"] == 4 * 86400
+    # the last two local days are always computed from the changes: a change made now counts
+    api.clock.now = local(23, 12)
+    async with api.services.db.write() as conn:
+        await conn.execute(insert(agent_state_changes).values(
+            user_id=anna_id, at=local(23, 11), state="paused", reason="meeting", source="crm"))
+    today = await _json(sup, "/api/reports/operators?preset=today")
+    anna = {r["login"]: r for r in today["operators"]}["anna"]
+    assert anna["paused_by_reason"] == {"meeting": 3600}
+    # a day kept is not computed again (the state changes of a day that is over do not change)
+    async with api.services.db.write() as conn:
+        await conn.execute(insert(agent_state_changes).values(
+            user_id=anna_id, at=local(11, 12), state="paused", reason="late", source="crm"))
+    later = await _json(sup, f"/api/reports/operators?{PERIOD}")
+    assert later["operators"] == first["operators"]
