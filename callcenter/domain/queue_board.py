@@ -12,7 +12,9 @@ operator's counters of the day. No I/O, no asyncio; the clock is passed in.
 * :class:`SpyWatch` follows listen-in: ``ChanSpyStart`` / ``ChanSpyStop`` give the spyer's and
   the spyee's channels; the mode comes from the spyer channel's ``CRM_SPY_MODE`` (``VarSet``),
   else from the Originate's answer (``OriginateResponse`` with ``Exten`` = the mode, or
-  ``Data`` = ChanSpy's options: ``w`` whisper, ``B`` barge), else ``listen``.
+  ``Data`` = ChanSpy's options: ``w`` whisper, ``B`` barge), else ``listen``. After a
+  reconnect it is reset and rebuilt from the ``CoreShowChannel`` of each spyer channel (its
+  ``Application`` is ChanSpy, with the target and options in ``ApplicationData``).
 * :func:`tally` counts an operator's calls of the day from the stored call rows.
 
 ``feed`` methods return what changed (queue names, spied-on endpoints) so the service pushes
@@ -30,7 +32,8 @@ QUEUE_EVENTS = frozenset({
     "QueueCallerJoin", "QueueCallerLeave", "QueueCallerAbandon", "QueueParams", "QueueEntry",
     "QueueMember", "QueueMemberStatus", "QueueMemberPause", "QueueMemberPaused",
     "QueueMemberAdded", "QueueMemberRemoved", "Hangup"})
-SPY_EVENTS = frozenset({"ChanSpyStart", "ChanSpyStop", "VarSet", "OriginateResponse", "Hangup"})
+SPY_EVENTS = frozenset({"ChanSpyStart", "ChanSpyStop", "VarSet", "OriginateResponse", "Hangup",
+                        "CoreShowChannel"})
 MODES = ("listen", "whisper", "barge")
 # QueueMember Status numbers (Asterisk device states) in which a member can take a call
 _FREE = frozenset({"1"})  # NOT_INUSE
@@ -251,6 +254,8 @@ class SpyWatch:
                 self._hints.setdefault(uid, {}).setdefault("mode", mode_of_options(
                     (e.get("Data") or "").partition(",")[2]))
             return set()
+        if name == "CoreShowChannel":
+            return self._listed(e)
         if name == "Hangup":
             uid = e.get("Uniqueid") or ""
             self._hints.pop(uid, None)
@@ -274,6 +279,21 @@ class SpyWatch:
         self.spied[spyee] = Spy(spyer, mode if mode in MODES else "listen",
                                 int(supervisor) if supervisor.isdigit() else None)
         self._by_spyer[spyer_uid] = spyee
+        return {spyee}
+
+    def _listed(self, e: Mapping[str, str]) -> set[str]:
+        """A channel of the resync's CoreShowChannels answer running ChanSpy: a listen-in
+        that began before the reconnect (its ChanSpyStart was missed). ``ApplicationData`` is
+        ChanSpy's ``<spyee>[-],<options>``."""
+        if (e.get("Application") or "").lower() != "chanspy":
+            return set()
+        target, _, options = (e.get("ApplicationData") or "").partition(",")
+        spyee, spyer, uid = target.strip().rstrip("-"), endpoint_of(e.get("Channel")), \
+            e.get("Uniqueid") or ""
+        if "/" not in spyee or spyer is None or not uid:
+            return set()
+        self.spied[spyee] = Spy(spyer, mode_of_options(options), None)
+        self._by_spyer[uid] = spyee
         return {spyee}
 
     def reset(self) -> set[str]:

@@ -153,6 +153,28 @@ def test_spy_mode_from_crm_variables_wins_and_hangup_ends_it():
     assert spies.reset() == {"PJSIP/102", "PJSIP/103"} and spies.spied == {}
 
 
+def test_a_listen_in_running_through_a_reconnect_is_rebuilt_from_core_show_channels():
+    spies = SpyWatch()
+    spies.feed({"Event": "ChanSpyStart", "SpyerChannel": "PJSIP/105-1", "SpyerUniqueid": "9.1",
+                "SpyeeChannel": "PJSIP/101-2"})
+    assert spies.reset() == {"PJSIP/101"}
+    listed = {"Event": "CoreShowChannel", "Channel": "PJSIP/105-00000001", "Uniqueid": "9.1",
+              "Application": "ChanSpy", "ApplicationData": "PJSIP/101-,qEB"}
+    assert spies.feed(listed) == {"PJSIP/101"}
+    spy = spies.spied["PJSIP/101"]
+    assert (spy.spyer, spy.mode, spy.supervisor_id) == ("PJSIP/105", "barge", None)
+    # the customer's channel in a queue, or a ChanSpy with no target, is no listen-in
+    assert spies.feed({"Event": "CoreShowChannel", "Channel": "PJSIP/trunk-3",
+                       "Uniqueid": "9.3", "Application": "Queue",
+                       "ApplicationData": "shop,t,,,40"}) == set()
+    assert spies.feed({"Event": "CoreShowChannel", "Channel": "PJSIP/106-4", "Uniqueid": "9.4",
+                       "Application": "ChanSpy", "ApplicationData": ",q"}) == set()
+    # and it ends as one started live
+    assert spies.feed({"Event": "ChanSpyStop", "SpyerUniqueid": "9.1",
+                       "SpyeeChannel": "PJSIP/101-2"}) == {"PJSIP/101"}
+    assert spies.spied == {}
+
+
 @pytest.mark.parametrize("options, mode", [
     ("qw", "whisper"), ("qB", "barge"), ("qE", "listen"), ("qEw", "whisper"),
     ("qEB", "barge"), ("", "listen"), (None, "listen")])
