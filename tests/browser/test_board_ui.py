@@ -251,3 +251,121 @@ def test_pushes_replace_rows_queues_and_the_banner_and_a_reconnect_fetches_the_b
     # the fresh board is the server's truth again: Boris is back on his lunch pause
     expect(boris).to_have_attribute("data-state", "paused")
 
+
+# ---- the real server and the AMI simulator --------------------------------------------------
+
+
+def _actions(sim, name: str) -> list[dict]:
+    return [dict(a) for a in list(sim.actions) if a.get("Action") == name]
+
+
+def _variables(action: dict) -> dict[str, str]:
+    """The Originate's CRM_* variables, however many Variable headers carried them."""
+    from callcenter.ami.message_text import split_repeated
+    from callcenter.domain.originates import originate_variables
+
+    raw = action.get("Variable", "")
+    return originate_variables(split_repeated(raw) if isinstance(raw, str) else raw)
+
+
+def _operator(live_pbx, name: str, extension: str) -> dict:
+    login = f"op{extension.rsplit('/', 1)[1]}_{time.monotonic_ns()}"
+    return live_pbx.create_user(login, f"pw-{login}-secret", "operator", name, extension=extension)
+
+
+def test_a_supervisor_watches_an_inbound_call_whispers_into_it_and_pauses_an_operator(
+        page, live_pbx, pbx_sign_in, replay, ivan_petrov):
+    live_pbx.wait_ami_connected()
+    ivan_petrov()
+    anna = _operator(live_pbx, "Анна Смирнова", "PJSIP/101")
+    boris = _operator(live_pbx, "Борис Ким", "PJSIP/102")
+    pbx_sign_in(page, role="supervisor", name="Светлана Орлова", extension="PJSIP/201")
+    page.goto(live_pbx.url + "/#/board")
+    row = page.get_by_test_id(f"board-operator-{anna['id']}")
+    expect(row.get_by_test_id("board-today-calls")).to_have_text("Звонков0", timeout=SLOW_MS)
+    sim = live_pbx.sim
+
+    # the supervisor readies Anna from the board: the PBX is told
+    row.get_by_test_id("board-ready").click()
+    _wait_for(lambda: [(a["Interface"], a["Paused"]) for a in _actions(sim, "QueuePause")][-1:]
+              == [("PJSIP/101", "false")], timeout=SLOW_MS / 1000)
+    expect(row).to_have_attribute("data-state", "ready", timeout=SLOW_MS)
+
+    # Иван Петров calls the shop: he waits in the queue while the phones ring, Anna answers
+    playing = replay("inbound_answered", speed=0.5)
+    shop = page.get_by_test_id("board-queue-shop")
+    expect(shop.get_by_test_id("board-waiting")).to_have_count(1, timeout=SLOW_MS)
+    expect(shop.get_by_test_id("board-waiting")).to_contain_text("Иван Петров")
+    expect(row).to_have_attribute("data-state", "ringing", timeout=SLOW_MS)
+    expect(row).to_have_attribute("data-state", "talking", timeout=SLOW_MS)
+    expect(row.get_by_test_id("board-client")).to_have_text("Иван Петров")
+    expect(row.get_by_test_id("board-client")).to_have_attribute("href", re.compile(r"^#/clients/\d+$"))
+    expect(shop.get_by_test_id("board-waiting")).to_have_count(0, timeout=SLOW_MS)
+
+    # whisper: the supervisor's own phone is called into the supervise context
+    row.get_by_test_id("board-whisper").click()
+    expect(page.get_by_test_id("toast").filter(has_text="Звонит ваш телефон")).to_be_visible(
+        timeout=SLOW_MS)
+    def spy_originates():
+        return [a for a in _actions(sim, "Originate") if a.get("Context") == "callcenter-supervise"]
+
+    _wait_for(lambda: spy_originates(), timeout=SLOW_MS / 1000)
+    originates = spy_originates()
+    assert len(originates) == 1, originates
+    spy = originates[0]
+    assert spy["Channel"] == "PJSIP/201"
+    assert spy["Exten"] == "whisper"
+    assert str(spy.get("Priority")) == "1"
+    assert _variables(spy)["CRM_SPY"] == "PJSIP/101"
+    assert _variables(spy)["CRM_SPY_MODE"] == "whisper"
+    # the supervisor's phone answers and ChanSpy starts: the row says who is on the call
+    expect(row.get_by_test_id("board-supervised")).to_have_text(
+        "Подключён Светлана Орлова: подсказывает", timeout=SLOW_MS)
+    # the talk time ticks
+    expect(row.get_by_test_id("board-talk")).to_have_text(re.compile(r"^0:(0[1-9]|[1-5]\d)$"),
+                                                          timeout=5000)
+    page.screenshot(path="/tmp/boardui/board-live.png")
+
+    # after the call the counters have gone up
+    playing.join()
+    expect(row.get_by_test_id("board-today-calls")).to_have_text("Звонков1", timeout=SLOW_MS)
+    expect(row.get_by_test_id("board-today-answered")).to_have_text("Отвечено1")
+    expect(row).not_to_have_attribute("data-state", "talking", timeout=SLOW_MS)
+    expect(row.get_by_test_id("board-whisper")).to_have_count(0)
+
+    # pause Boris for training from his row: QueuePause reaches the PBX, the row says so
+    boris_row = page.get_by_test_id(f"board-operator-{boris['id']}")
+    boris_row.get_by_test_id("board-pause-reason").select_option("training")
+    boris_row.get_by_test_id("board-pause").click()
+    _wait_for(lambda: [(a["Interface"], a["Paused"], a.get("Reason"))
+                       for a in _actions(sim, "QueuePause")][-1:]
+              == [("PJSIP/102", "true", "training")], timeout=SLOW_MS / 1000)
+    expect(boris_row).to_have_attribute("data-state", "paused", timeout=SLOW_MS)
+    expect(boris_row.get_by_test_id("board-reason")).to_have_text("обучение")
+
+
+def test_the_board_says_it_is_stale_while_the_pbx_link_is_down(page, live_pbx, pbx_sign_in):
+    live_pbx.wait_ami_connected()
+    _operator(live_pbx, "Анна Смирнова", "PJSIP/101")
+    pbx_sign_in(page, role="supervisor", name="Светлана Орлова")
+    page.goto(live_pbx.url + "/#/board")
+    stale = page.get_by_test_id("board-stale")
+    expect(page.get_by_test_id("board-page")).to_have_attribute("data-loaded", "1", timeout=SLOW_MS)
+    expect(stale).to_be_hidden()
+
+    port = live_pbx.sim.port
+    live_pbx.call(live_pbx.sim.stop())
+    expect(stale).to_be_visible(timeout=SLOW_MS)
+    expect(stale).to_contain_text(re.compile(r"^Нет связи с АТС с \d\d:\d\d"))
+    expect(page.get_by_test_id("board-offline")).to_be_hidden()  # the live link itself is fine
+
+    live_pbx.call(live_pbx.sim.start(port=port))
+    live_pbx.wait_ami_connected(timeout=30)
+    expect(stale).to_be_hidden(timeout=SLOW_MS)
+
+
+def test_the_board_api_refuses_an_operator(page, live_server, sign_in, page_api):
+    sign_in(role="operator")
+    assert page_api(page, "GET", "/board")["status"] == 403
+    page.goto(live_server.url + "/#/board")
+    expect(page.get_by_test_id("board-page").get_by_test_id("page-error")).to_be_visible()
