@@ -9,9 +9,10 @@
   / ``ChanSpyStop`` (:class:`~callcenter.domain.queue_board.SpyWatch`);
 * queues from AMI (:class:`~callcenter.domain.queue_board.QueueBoard`);
 * today's counters (since local midnight in ``CALLCENTER_TIMEZONE``) from the calls table: all
-  of them at start and at midnight, one operator's again after each of their calls ends or
-  their state changes (an outcome saved ends wrap-up), read after the call log has stored what
-  it holds, so they equal the call log.
+  of them at start, at midnight and every minute (outcomes set on a call later), one
+  operator's again after each of their calls ends and when their wrap-up ends (the outcome is
+  saved), read after the call log has stored what it holds, so they equal the call log; many
+  operators at once are counted from one read of the day's calls.
 
 AMI events reach it synchronously from the telephony listener (``on_ami_event``,
 ``on_effects``): dismissed by their name first, never awaiting. Rows that changed are marked
@@ -45,6 +46,8 @@ log = logging.getLogger("callcenter.board")
 _EVENTS = QUEUE_EVENTS | SPY_EVENTS
 # how long a row waits for the client lookup of its call (pushed again when it comes)
 _NAME_WAIT_SECONDS = 3.0
+# more operators than this to count again: one read of the day's calls instead of one each
+_MANY = 4
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -86,6 +89,7 @@ class BoardService:
         self._recount: set[int | None] = set()  # None: every operator
         self._recount_wake: asyncio.Event | None = None
         self._counting = False
+        self._last_state: dict[int, str] = {}
         self._tasks: list[asyncio.Task] = []
         self.pushes = 0  # board.operator / board.queue messages sent (for the benchmark)
         if telephony.ami is not None:
@@ -158,8 +162,12 @@ class BoardService:
 
     def on_agent_change(self, user_id: int) -> None:
         self._mark(user_id)
-        # an outcome saved (it ends wrap-up) changes the outcome counters
-        self._recount_later(user_id)
+        s = self.agents.current(user_id)
+        state = s.state if s else "offline"
+        if self._last_state.get(user_id) == "wrap_up" and state != "wrap_up":
+            # wrap-up ends when the outcome is saved: the outcome counters change
+            self._recount_later(user_id)
+        self._last_state[user_id] = state
 
     def on_status(self, status: AmiStatus) -> None:
         if status.state != AmiState.CONNECTED:
@@ -380,7 +388,7 @@ class BoardService:
             try:
                 # the rows of the calls that just ended are stored first
                 await self.telephony.calls.log.flush(5.0)
-                if None in ids:
+                if None in ids or len(ids) > _MANY:  # one read of the day serves them all
                     known = set(self._users)
                     await self._load_operators()
                     changed = await self._count_all() | (set(self._users) - known)
