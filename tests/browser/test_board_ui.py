@@ -346,7 +346,7 @@ def test_a_supervisor_watches_an_inbound_call_whispers_into_it_and_pauses_an_ope
 
 def test_the_board_says_it_is_stale_while_the_pbx_link_is_down(page, live_pbx, pbx_sign_in):
     live_pbx.wait_ami_connected()
-    _operator(live_pbx, "Анна Смирнова", "PJSIP/101")
+    anna = _operator(live_pbx, "Анна Смирнова", "PJSIP/101")
     pbx_sign_in(page, role="supervisor", name="Светлана Орлова")
     page.goto(live_pbx.url + "/#/board")
     stale = page.get_by_test_id("board-stale")
@@ -359,9 +359,19 @@ def test_the_board_says_it_is_stale_while_the_pbx_link_is_down(page, live_pbx, p
     expect(stale).to_contain_text(re.compile(r"^Нет связи с АТС с \d\d:\d\d"))
     expect(page.get_by_test_id("board-offline")).to_be_hidden()  # the live link itself is fine
 
+    # readied meanwhile: kept, and the supervisor is told the PBX hears of it later
+    row = page.get_by_test_id(f"board-operator-{anna['id']}")
+    row.get_by_test_id("board-ready").click()
+    expect(page.get_by_test_id("toast").filter(has_text="АТС недоступна")).to_be_visible()
+
     live_pbx.call(live_pbx.sim.start(port=port))
     live_pbx.wait_ami_connected(timeout=30)
     expect(stale).to_be_hidden(timeout=SLOW_MS)
+    # the rows re-sent after the resync: Anna is still there, and the PBX got her state
+    expect(row).to_be_visible()
+    _wait_for(lambda: [(a["Interface"], a["Paused"]) for a in _actions(live_pbx.sim, "QueuePause")][-1:]
+              == [("PJSIP/101", "false")], timeout=SLOW_MS / 1000)
+    expect(row).to_have_attribute("data-state", "ready", timeout=SLOW_MS)
 
 
 def test_the_board_api_refuses_an_operator(page, live_server, sign_in, page_api):
