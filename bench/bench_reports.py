@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
 import sqlite3
 import sys
@@ -214,7 +215,8 @@ async def measure(url: str, runs: int, goals: Goals, name: str) -> dict[str, dic
     period = parse_period(MONTH, END, service.zone)
     pg = not db.is_sqlite
     out: dict[str, dict] = {}
-    print(f"{name}: October 2026 ({period.start:%Y-%m-%d %H:%M}Z .. {period.end:%Y-%m-%d %H:%M}Z)")
+    print(f"{name}: October 2026 ({period.start:%Y-%m-%d %H:%M}Z .. {period.end:%Y-%m-%d %H:%M}Z)"
+          f"; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     try:
         async with db.write() as conn:  # the state time kept per day: measured cold first
             await conn.execute(text("DELETE FROM report_state_days"))
@@ -278,6 +280,7 @@ async def measure(url: str, runs: int, goals: Goals, name: str) -> dict[str, dic
                                              lambda: plain(FLOOR_GROUP))
             out["agg"] = await _time("(b) pre-aggregated quarter-hours, same figures", runs, agg)
             raw.close()
+        print(f"  load average after: {os.getloadavg()[0]:.1f}")
         for key in ("operators", "queues"):
             ok = out[key]["p99"] < GOAL_SECONDS * 1000
             print(f"  {name} {key} p99 {out[key]['p99']:.1f} ms < 1000 ms: "
