@@ -56,6 +56,7 @@ export function renderBoard(ctx) {
   let ami = lastAmiStatus(); // the freshest of the board's and the pushes' AMI status
   let loaded = false;
   let destroyed = false;
+  let loads = 0; // only the newest GET /api/board is drawn (a reconnect may overlap the first)
 
   const summary = h("div", { class: "board-summary", testid: "board-summary", "aria-live": "polite" });
   const staleBanner = h("div", { class: "banner banner-warn board-banner", role: "status", testid: "board-stale", hidden: true });
@@ -342,12 +343,13 @@ export function renderBoard(ctx) {
   }
 
   async function load() {
+    const mine = ++loads;
     try {
       const [data] = await Promise.all([
         api("GET", "/board"),
         loadOutcomes().then((defs) => { outcomeDefs = new Map(defs.map((d) => [d.code, d])); }).catch(() => {}),
       ]);
-      if (destroyed) return;
+      if (destroyed || mine !== loads) return;
       operators.clear();
       queues.clear();
       (data.operators || []).forEach((op) => operators.set(op.user_id, op));
@@ -360,7 +362,7 @@ export function renderBoard(ctx) {
       paintOperators();
       paintQueues();
     } catch (err) {
-      if (destroyed || err.status === 401) return;
+      if (destroyed || mine !== loads || err.status === 401) return;
       mount(operatorsBody, errorBanner(err.status === 403 ? t("error.forbidden") : err.message, "page-error"));
     }
   }
