@@ -127,12 +127,14 @@ class RecordingPipeline:
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
         self._claimed: set[int] = set()
+        self._stopping = False
         self.converted = 0  # recordings made ready by this process (tests, benchmarks)
 
     # lifecycle
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
+        self._stopping = False
         self._executor = ThreadPoolExecutor(self.workers, thread_name_prefix="recording")
         self._tasks = [loop.create_task(self._run(), name="recording-pipeline")]
         if self.retention_days > 0:
@@ -140,14 +142,19 @@ class RecordingPipeline:
                                                 name="recording-retention"))
 
     async def stop(self, timeout: float = 15.0) -> None:
-        """Cancel the loop; a conversion running in a thread may finish within ``timeout``
-        (its row is stored), else its lease runs out and the row is worked on again later.
-        Originals are only ever removed after their copy is stored, so none is lost."""
+        """Stop claiming; conversions already running may finish within ``timeout`` (their
+        rows are stored), then the loop is cancelled: a conversion still running is dropped
+        and its lease runs out, so the row is worked on again later. Originals are only ever
+        removed after their copy is stored, so none is lost."""
+        self._stopping = True
+        self._wake.set()
         tasks, self._tasks = self._tasks, []
+        if tasks:
+            await asyncio.wait(tasks[:1], timeout=timeout)
         for task in tasks:
             task.cancel()
         if tasks:
-            await asyncio.wait(tasks, timeout=timeout)
+            await asyncio.wait(tasks, timeout=5.0)
         if self._executor is not None:
             self._executor.shutdown(wait=False, cancel_futures=True)
             self._executor = None
@@ -169,7 +176,7 @@ class RecordingPipeline:
     # the worker loop
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             try:
                 worked = await self.run_once()
             except asyncio.CancelledError:
@@ -177,7 +184,7 @@ class RecordingPipeline:
             except Exception:
                 log.exception("recordings pipeline round failed; trying again")
                 worked = 0
-            if worked:
+            if worked or self._stopping:
                 continue
             self._wake.clear()
             delay = self.poll_seconds
@@ -286,7 +293,9 @@ class RecordingPipeline:
             return {**base, "status": "failed", "error": look.error, "next_try_at": None}
         details = dict(row["details"] or {})
         if look.kind == "failed":
-            details["failures"] = int(details.get("failures", 0)) + 1
+            # a row asked for again starts from zero attempts and gets fresh tries
+            before = int(details.get("failures", 0)) if row["attempts"] else 0
+            details["failures"] = before + 1
             if details["failures"] >= FAILED_AFTER:
                 return {**base, "status": "failed", "error": (look.error or "")[:300],
                         "details": details, "next_try_at": None}

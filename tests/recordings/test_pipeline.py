@@ -255,3 +255,45 @@ async def test_retention_deletes_old_recordings_once_a_day(bench):
         audited = (await conn.execute(select(audit_log.c.details).where(
             audit_log.c.action == "recording.retention"))).scalars().all()
     assert audited[-1]["deleted"] == 1
+
+
+async def test_a_failed_recording_asked_again_gets_fresh_tries(bench):
+    name = CALLS["rec_two_way"]
+    files_of(bench.monitor, name)[2].write_bytes(os.urandom(20_000))
+    call_id = await bench.queue(name)
+    pipeline = bench.pipeline()
+    while (row := await bench.row(call_id))["status"] == "pending":
+        bench.clock.now = max(bench.clock.now, row["next_try_at"])
+        await pipeline.run_once()
+    assert row["status"] == "failed" and "not a PCM WAV" in row["error"]
+    assert await pipeline.retry(call_id) is True
+    await pipeline.run_once()
+    assert (await bench.row(call_id))["status"] == "pending"  # one try of three, not failed
+    shutil.copy(SAMPLES / "rec_two_way" / CALLS["rec_two_way"].replace(".wav", "-operator.wav"),
+                files_of(bench.monitor, name)[2])
+    bench.clock.advance(seconds=5)
+    await pipeline.run_once()
+    assert (await bench.row(call_id))["status"] == "ready"
+
+
+async def test_stop_lets_a_running_conversion_finish(bench):
+    call_id = await bench.queue(CALLS["rec_two_way"])
+    pipeline = bench.pipeline()
+    await pipeline.start()
+    for _ in range(400):  # until a worker holds its lease (the conversion is under way)
+        if (await bench.row(call_id))["lease_until"] is not None:
+            break
+        await asyncio.sleep(0.005)
+    await pipeline.stop()
+    row = await bench.row(call_id)
+    assert (row["status"], row["lease_until"]) == ("ready", None)
+
+
+async def test_a_stopped_pipeline_claims_nothing(bench):
+    pipeline = bench.pipeline()
+    await pipeline.start()
+    await pipeline.stop()
+    call_id = await bench.queue(CALLS["rec_two_way"])
+    pipeline.wake()
+    await asyncio.sleep(0.2)
+    assert (await bench.row(call_id))["status"] == "pending"
