@@ -11,6 +11,7 @@ import {
   DIRECTIONS, OUTCOMES, callButton, customerNumber, directionMark, dispositionText, outcomeChip,
 } from "./call_parts.js";
 import { onLive } from "../live.js";
+import { recordingToggle } from "./recording_player.js";
 
 const PAGE_SIZE = 50;
 const PERIODS = ["today", "yesterday", "week", "month", "all"];
@@ -65,6 +66,7 @@ export function renderCalls(ctx) {
     h("div", { class: "page-head" },
       h("h1", { class: "page-title" }, t("calls.title")),
       h("button", { type: "button", class: "btn btn-sm", testid: "calls-refresh", onclick: () => pager.reload() }, "⟳ ", t("calls.refresh")),
+      ctx.hasRole("supervisor") && h("a", { class: "btn btn-sm btn-ghost", href: "#/recordings", testid: "calls-missing-recordings" }, t("recordings.link")),
     ),
     h("div", { class: "filters", role: "group", "aria-label": t("calls.filters") },
       h("label", { class: "filter" }, h("span", null, t("calls.filter.period")), select("period", PERIODS, "calls.period.", null)),
@@ -108,6 +110,7 @@ export function renderCalls(ctx) {
         h("th", { class: "num" }, t("calls.wait")),
         h("th", { class: "num" }, t("calls.talk")),
         h("th", null, t("calls.disposition")),
+        h("th", { class: "col-recording" }, h("span", { class: "sr-only" }, t("recordings.column"))),
         h("th", { class: "col-actions" }, h("span", { class: "sr-only" }, t("common.actions"))),
       )),
       h("tbody", null, items.map(row)),
@@ -148,12 +151,14 @@ export function renderCalls(ctx) {
         call.disposition && h("div", { class: "call-disp" }, dispositionText(call.disposition)),
         call.note && h("div", { class: "call-note-text muted", title: call.note }, call.note),
       ),
+      h("td", { class: "col-recording" }, recordingToggle(call.recording, { callId: call.id })),
       h("td", { class: "col-actions" }, number && number.startsWith("+") && callButton({ phone: number, clientId: call.client_id, label: false, testid: "call-back" })),
     );
   }
 
   // A call that ends while the log is open shows up without a manual refresh.
-  const offEnded = onLive("call.ended", () => { if (pager.offset === 0) setTimeout(pager.reload, 300); });
+  // Not while a recording is open under a row: the reload would stop it mid-sentence.
+  const offEnded = onLive("call.ended", () => { if (pager.offset === 0 && !el.querySelector(".rec-detail-row")) setTimeout(pager.reload, 300); });
 
   paintClientChip();
   pager.first();

@@ -6,6 +6,7 @@ import { t } from "../i18n.js";
 import { formatDuration, formatNumber, formatShortDateTime } from "../format.js";
 import { emptyState, panel } from "../ui.js";
 import { customerNumber, directionMark, dispositionText, outcomeChip, taskList } from "./call_parts.js";
+import { recordingToggle } from "./recording_player.js";
 
 export function renderCalls(client) {
   const calls = [...(client.calls || [])].sort((a, b) => String(b.started_at).localeCompare(String(a.started_at)));
@@ -21,6 +22,7 @@ export function renderCalls(client) {
         h("th", { class: "num" }, t("calls.talk")),
         h("th", null, t("calls.operator")),
         h("th", null, t("calls.disposition")),
+        h("th", { class: "col-recording" }, h("span", { class: "sr-only" }, t("recordings.column"))),
       )),
       h("tbody", null, calls.map((row) => h("tr", { testid: "client-call", dataset: { id: row.id, outcome: row.outcome } },
         h("td", { class: "col-dir" }, directionMark(row.direction)),
@@ -33,6 +35,7 @@ export function renderCalls(client) {
           row.disposition && h("div", { class: "call-disp" }, dispositionText(row.disposition)),
           row.note && h("div", { class: "call-note-text muted", title: row.note }, row.note),
         ),
+        h("td", { class: "col-recording" }, recordingToggle(row.recording, { callId: row.id })),
       ))),
     );
   return panel({ title: t("calls.title_count", { count: calls.length }), tools: calls.length ? all : null, testid: "client-calls", flush: true }, body);
