@@ -244,3 +244,41 @@ async def test_the_supervisor_hanging_up_leaves_the_call_as_it_was(desk):
             call.key, "answered", "PJSIP/101")
     finally:
         await boss.session.close()
+
+
+async def test_a_reconnect_while_listening_in_adds_no_call(desk):
+    boss = await _signed_in(desk, "boss")
+    try:
+        anna = desk.users["101"]
+        (call,) = desk.telephony.tracker.live_calls()
+        status, _ = await _post(boss, {"operator_id": anna["id"], "mode": "barge"})
+        assert status == 202
+        await wait_for(lambda: any(s.spying for s in desk.sim.spies.values()), what="ChanSpyStart")
+        ami = desk.telephony.ami
+        before = ami.status.reconnects
+        listed = desk.sim.action_count("CoreShowChannels")
+        desk.sim.disconnect_all()
+        await wait_for(lambda: ami.connected and ami.status.reconnects > before
+                       and desk.sim.action_count("CoreShowChannels") > listed,
+                       what="the reconnect and its resync")
+        # the listing names the supervisor's channel running ChanSpy: still no call of its own
+        (spy_channel,) = [c for uid, c in desk.sim.pbx.channels.items() if uid in desk.sim.spies]
+        assert (spy_channel["Context"], spy_channel["Application"]) == (
+            "callcenter-supervise", "ChanSpy")
+        for _ in range(200):  # the board is stale until the resync ended
+            if not (await (await boss.get("/api/board")).json())["stale"]:
+                break
+            await asyncio.sleep(0.05)
+        else:
+            raise AssertionError("the board stayed stale after the reconnect")
+        assert [c.key for c in desk.telephony.tracker.live_calls()] == [call.key]
+        # and the board still knows who barges in (from the listing: ChanSpy's options)
+        barging = {"user_id": desk.users["boss"]["id"], "name": "Светлана Главная", "mode": "barge"}
+        assert await _supervised_by(boss, anna["id"], barging) == barging
+        await hang_up_everything(desk.sim)
+        await wait_for(lambda: not desk.sim.spies, what="the spy leg's end")
+        rows = await desk.settle(1)
+        assert [(r["linkedid"], r["outcome"]) for r in rows] == [(call.key, "answered")]
+        assert desk.telephony.tracker.errors == 0
+    finally:
+        await boss.session.close()
