@@ -198,9 +198,7 @@ class ReportService:
 
         async def calls_lane(conn):
             return (await repo.call_groups(conn, start, end, self.service_level_seconds),
-                    await repo.missed_rings(conn, start, end),
-                    await repo.hour_counts(conn, start, end,
-                                           offset_segments(start, end, self.zone)))
+                    await repo.missed_rings(conn, start, end))
 
         async def work_lane(conn):
             return (await repo.attempt_groups(conn, start, end),
@@ -209,9 +207,12 @@ class ReportService:
                     await repo.user_names(conn), await repo.outcome_labels(conn),
                     await repo.plans(conn))
 
-        (groups, rings, hours), (attempts, callbacks, confirmed, people, labels, plans), \
+        (groups, rings), hours, (attempts, callbacks, confirmed, people, labels, plans), \
             states = await asyncio.gather(
-                self._read(calls_lane), self._read(work_lane), self._states(period, now))
+                self._read(calls_lane),
+                self._read(lambda conn: repo.hour_counts(
+                    conn, start, end, offset_segments(start, end, self.zone))),
+                self._read(work_lane), self._states(period, now))
         by_ext = {u["extension"]: u["id"] for u in people if u["extension"]}
         per: dict[int, dict[str, Any]] = defaultdict(_counters)
         total = _counters()
@@ -273,11 +274,12 @@ class ReportService:
                      language: str | None = None) -> dict[str, Any] | Export:
         """Inbound calls per queue over the query's period (calls with no queue: ``null``)."""
         fmt, period = self._format(query), self.period(query)
-        async with self.db.read() as conn:
-            groups = await repo.call_groups(conn, period.start, period.end,
-                                            self.service_level_seconds)
-            hours = await repo.hour_counts(conn, period.start, period.end,
-                                           offset_segments(period.start, period.end, self.zone))
+        groups, hours = await asyncio.gather(
+            self._read(lambda conn: repo.call_groups(conn, period.start, period.end,
+                                                     self.service_level_seconds)),
+            self._read(lambda conn: repo.hour_counts(
+                conn, period.start, period.end,
+                offset_segments(period.start, period.end, self.zone))))
         per: dict[str | None, dict[str, Any]] = defaultdict(_counters)
         total = _counters()
         for g in groups:
