@@ -225,6 +225,9 @@ audit_log = Table(
     Column("entity_id", String(64)),
     Column("ip", String(64)),
     Column("details", JSON, nullable=False, default=dict),
+    # the viewer's filters: one action (and the list of actions), one user; newest first
+    Index("ix_audit_log_action_at", "action", "at"),
+    Index("ix_audit_log_user_at", "user_id", "at"),
 )
 
 # One row per call (a Linkedid in Asterisk), written once when the call ends; idempotent by key.
