@@ -121,6 +121,11 @@ def test_a_supervisor_plays_seeks_and_changes_speed(page, live_server, sign_in, 
     assert (206, "bytes=0-") in ranges, ranges
     assert all(status == 206 for status, _ in ranges), ranges
 
+    # and by keyboard: the bar is a native slider (Home to the start, arrows step)
+    seek.focus()
+    page.keyboard.press("Home")
+    page.wait_for_function("a => a.currentTime < 3", arg=audio.element_handle(), timeout=20_000)
+
     own.get_by_test_id("rec-speed-1.5").click()
     assert audio.evaluate("a => a.playbackRate") == 1.5
     expect(own.get_by_test_id("rec-speed-1.5")).to_have_attribute("aria-pressed", "true")
