@@ -8,11 +8,8 @@
   and the CRM client the call's number was looked up as; who listens in from ``ChanSpyStart``
   / ``ChanSpyStop`` (:class:`~callcenter.domain.queue_board.SpyWatch`);
 * queues from AMI (:class:`~callcenter.domain.queue_board.QueueBoard`);
-* today's counters (since local midnight in ``CALLCENTER_TIMEZONE``) from the calls table: all
-  of them at start, at midnight and every minute (outcomes set on a call later), one
-  operator's again after each of their calls ends and when their wrap-up ends (the outcome is
-  saved), read after the call log has stored what it holds, so they equal the call log; many
-  operators at once are counted from one read of the day's calls.
+* today's counters (since local midnight in ``CALLCENTER_TIMEZONE``), kept by
+  :class:`~callcenter.services.board_counters.DayCounters` so that they equal the call log.
 
 AMI events reach it synchronously from the telephony listener (``on_ami_event``,
 ``on_effects``): dismissed by their name first, never awaiting. Rows that changed are marked
@@ -28,26 +25,25 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Iterable
-from datetime import date, datetime, time, timezone
+from datetime import datetime, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from callcenter.ami.status import AmiState, AmiStatus
 from callcenter.domain.call_records import CallEnded, CallRecord
 from callcenter.domain.queue_board import (
-    QUEUE_EVENTS, SPY_EVENTS, QueueBoard, SpyWatch, Waiter, empty_counters, tally,
+    QUEUE_EVENTS, SPY_EVENTS, QueueBoard, SpyWatch, Waiter,
 )
 from callcenter.domain.phones import try_normalise
+from callcenter.services.board_counters import DayCounters
 from callcenter.services.context import Actor, Clock
-from callcenter.storage import agents as agents_repo, board as repo
+from callcenter.storage import agents as agents_repo
 from callcenter.storage.database import Database
 
 log = logging.getLogger("callcenter.board")
 _EVENTS = QUEUE_EVENTS | SPY_EVENTS
 # how long a row waits for the client lookup of its call (pushed again when it comes)
 _NAME_WAIT_SECONDS = 3.0
-# more operators than this to count again: one read of the day's calls instead of one each
-_MANY = 4
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -72,25 +68,22 @@ class BoardService:
         self.publish = publish
         self.staff_ids = staff_ids
         self.push_every = push_every
-        self.counters_delay = counters_delay
-        self.day_check_seconds = day_check_seconds
-        self.recount_seconds = recount_seconds
         self.queues = QueueBoard()
         self.spies = SpyWatch()
         self._users: dict[int, dict[str, Any]] = {}     # operators, by id
         self._by_endpoint: dict[str, int] = {}
-        self._counters: dict[int, dict[str, Any]] = {}
-        self._day: date | None = None
         self._stale_since: datetime | None = None
         self._resyncing = False
         self._dirty_operators: set[int] = set()
         self._dirty_queues: set[str] = set()
         self._flush_handle: asyncio.TimerHandle | None = None
-        self._recount: set[int | None] = set()  # None: every operator
-        self._recount_wake: asyncio.Event | None = None
-        self._counting = False
         self._last_state: dict[int, str] = {}
-        self._tasks: list[asyncio.Task] = []
+        self.today = DayCounters(
+            db, clock, self.tz, users=lambda: self._users, reload_users=self._load_operators,
+            user_id_of=self._user_id_of, flush=telephony.calls.log.flush,
+            watched=lambda: bool(set(self.staff_ids())), changed=self._mark,
+            delay=counters_delay, recount_seconds=recount_seconds,
+            day_check_seconds=day_check_seconds)
         self.pushes = 0  # board.operator / board.queue messages sent (for the benchmark)
         if telephony.ami is not None:
             self._stale_since = clock()  # until the first resync ends
@@ -98,27 +91,20 @@ class BoardService:
     # lifecycle
 
     async def start(self) -> None:
-        await self._load_operators()
-        await self._count_all()
-        self._recount_wake = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        self._tasks = [loop.create_task(self._recounter(), name="board-counters"),
-                       loop.create_task(self._day_watch(), name="board-midnight")]
+        await self.today.start()
 
     async def stop(self) -> None:
         if self._flush_handle is not None:
             self._flush_handle.cancel()
             self._flush_handle = None
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        self._tasks = []
+        await self.today.stop()
 
     # reading
 
     async def snapshot(self, actor: Actor) -> dict[str, Any]:
         """The whole board (GET /api/board); operators as the database has them now."""
         await self._load_operators()
+        await self.today.ready()
         live = self._live_index()
         return {"generated_at": _iso(self.clock()), "stale": self._stale_since is not None,
                 "stale_since": _iso(self._stale_since), "ami": self.telephony.status(),
@@ -127,7 +113,7 @@ class BoardService:
                 "pause_reasons": list(self.agents.pause_reasons)}
 
     def counters(self, user_id: int) -> dict[str, Any]:
-        return self._counters.get(user_id) or empty_counters()
+        return self.today.of(user_id)
 
     # what happens (all on the event loop, none awaits)
 
@@ -157,8 +143,8 @@ class BoardService:
                 if user_id is None:
                     continue
                 self._mark(user_id)
-                if isinstance(effect, CallEnded):
-                    self._recount_later(user_id)
+            if isinstance(effect, CallEnded) and call is not None:
+                self.today.call_ended(call)
 
     def on_agent_change(self, user_id: int) -> None:
         self._mark(user_id)
@@ -166,7 +152,7 @@ class BoardService:
         state = s.state if s else "offline"
         if self._last_state.get(user_id) == "wrap_up" and state != "wrap_up":
             # wrap-up ends when the outcome is saved: the outcome counters change
-            self._recount_later(user_id)
+            self.today.outcome_saved(user_id)
         self._last_state[user_id] = state
 
     def on_status(self, status: AmiStatus) -> None:
@@ -188,7 +174,7 @@ class BoardService:
         self._dirty_operators |= set(self._users)
         self._dirty_queues |= set(self.queues.queues)
         self._flush()
-        self._recount_later(None)  # calls that ended while AMI was down (CDR fills them in)
+        self.today.refresh()  # calls that ended while AMI was down (the CDR fills them in)
 
     # pushing
 
@@ -247,7 +233,7 @@ class BoardService:
             if waits:
                 self._dirty_queues.add(name)
         if unknown:  # someone became an operator since the list was read
-            self._recount_later(None)
+            self.today.refresh()
         if self._dirty_operators or self._dirty_queues:
             self._schedule()
 
@@ -330,12 +316,7 @@ class BoardService:
         parsed = try_normalise(number, self.region) if number else None
         return (parsed.e164 or parsed.internal) if parsed else number
 
-    # counters and the list of operators (off the AMI path)
-
-    def _midnight(self) -> datetime:
-        local = self.clock().astimezone(self.tz)
-        self._day = local.date()
-        return datetime.combine(local.date(), time(0), tzinfo=self.tz).astimezone(timezone.utc)
+    # the list of operators and today's counters (off the AMI path)
 
     async def _load_operators(self) -> None:
         async with self.db.read() as conn:
@@ -344,88 +325,16 @@ class BoardService:
         self._by_endpoint = {u["extension"]: u["id"] for u in self._users.values()
                              if u["extension"]}
 
-    async def _count_all(self) -> set[int]:
-        """Every operator's counters; the ids of those that changed."""
-        since = self._midnight()
-        async with self.db.read() as conn:
-            rows = await repo.calls_since(conn, since)
-        counters = {u["id"]: tally(rows, u["id"], u["extension"]) for u in self._users.values()}
-        changed = {i for i, c in counters.items() if self._counters.get(i) != c}
-        self._counters = counters
-        return changed
-
-    async def _count(self, user_id: int) -> bool:
-        """One operator's counters; whether they changed."""
-        user = self._users.get(user_id)
-        if user is None:
-            return False
-        since = self._midnight()
-        async with self.db.read() as conn:
-            rows = await repo.calls_since(conn, since, user_id=user_id,
-                                          extension=user["extension"])
-        counters = tally(rows, user_id, user["extension"])
-        changed = self._counters.get(user_id) != counters
-        self._counters[user_id] = counters
-        return changed
+    def _user_id_of(self, endpoint: str | None) -> int | None:
+        user = self.telephony.directory.user(endpoint) if endpoint else None
+        return user["id"] if user else None
 
     def refresh(self) -> None:
         """Read every operator's counters again soon (calls stored from elsewhere)."""
-        self._recount_later(None)
-
-    def _recount_later(self, user_id: int | None) -> None:
-        self._recount.add(user_id)
-        if self._recount_wake is not None:
-            self._recount_wake.set()
-
-    async def _recounter(self) -> None:
-        assert self._recount_wake is not None
-        while True:
-            await self._recount_wake.wait()
-            await asyncio.sleep(self.counters_delay)  # a burst of changes: one read each
-            self._recount_wake.clear()
-            ids, self._recount = self._recount, set()
-            self._counting = True
-            try:
-                # the rows of the calls that just ended are stored first
-                await self.telephony.calls.log.flush(5.0)
-                if None in ids or len(ids) > _MANY:  # one read of the day serves them all
-                    known = set(self._users)
-                    await self._load_operators()
-                    changed = await self._count_all() | (set(self._users) - known)
-                else:
-                    changed = {user_id for user_id in ids
-                               if await self._count(user_id)}  # type: ignore[arg-type]
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.warning("could not read today's counters; trying again later",
-                            exc_info=True)
-                self._recount |= ids
-                self._counting = False
-                await asyncio.sleep(2.0)
-                self._recount_wake.set()
-                continue
-            self._counting = False
-            for user_id in changed:
-                self._mark(user_id)
-
-    async def _day_watch(self) -> None:
-        """Midnight starts a new day; and every ``recount_seconds`` all counters are read
-        again, for what changes them without a call ending or a state changing (an outcome
-        set on a call later, a call the CDR filled in)."""
-        loop = asyncio.get_running_loop()
-        last = loop.time()
-        while True:
-            await asyncio.sleep(min(self.day_check_seconds, 1.0))
-            if self.clock().astimezone(self.tz).date() != self._day or \
-                    loop.time() - last >= self.recount_seconds:
-                last = loop.time()
-                self._recount_later(None)
+        self.today.refresh()
 
     async def drain(self) -> None:
         """Wait until the counters asked for so far are read and their rows pushed (tests)."""
-        while self._recount or self._counting or (self._recount_wake is not None and
-                                                  self._recount_wake.is_set()):
-            await asyncio.sleep(0.02)
+        await self.today.drain()
         with contextlib.suppress(Exception):
             self._flush()

@@ -15,12 +15,13 @@ _COLUMNS = (calls.c.direction, calls.c.outcome, calls.c.answered_by_user_id, cal
 
 
 async def calls_since(conn: AsyncConnection, since: datetime, *,
-                      user_id: int | None = None,
-                      extension: str | None = None) -> list[dict[str, Any]]:
+                      user_id: int | None = None, extension: str | None = None,
+                      outcomes_only: bool = False) -> list[dict[str, Any]]:
     """The finished calls started at or after ``since`` (those still in progress are left out:
     they count once they end). With ``user_id``, only the rows that may be that operator's
     (answered by them, placed from ``extension``, or missed: whom those rang is in
-    ``operators_rung``, a JSON list read by the caller)."""
+    ``operators_rung``, a JSON list read by the caller). ``outcomes_only``: only the rows
+    with an after-call outcome (``disposition``)."""
     query = select(*_COLUMNS).where(calls.c.started_at >= since,
                                     calls.c.status != "in_progress")
     if user_id is not None:
@@ -28,4 +29,6 @@ async def calls_since(conn: AsyncConnection, since: datetime, *,
         if extension:
             mine.append(calls.c.placed_by == extension)
         query = query.where(or_(*mine))
+    if outcomes_only:
+        query = query.where(calls.c.disposition.is_not(None))
     return [dict(r._mapping) for r in await conn.execute(query)]

@@ -45,7 +45,7 @@ async def test_counters_start_again_at_local_midnight(db_url):
                 # and alone once that day begins
                 answered("after-midnight", NOW + timedelta(minutes=45), anna, 30)])
         board = services.board
-        board.recount_seconds = 3600.0  # only midnight makes it read again here
+        board.today.recount_seconds = 3600.0  # only midnight makes it read again here
         board.refresh()
         await board.drain()
         snapshot = await board.snapshot(Actor.system("test"))
