@@ -124,7 +124,6 @@ async def test_a_caller_waiting_through_a_reconnect_is_told_by_queue_status(sqli
     (again,) = board["queues"][0]["waiting"]
     # from the QueueStatus answer's QueueEntry: the same caller, waiting since about as long
     assert again["number"] == caller["number"] == "+79031112233"
-    from datetime import datetime
     drift = abs((datetime.fromisoformat(again["since"]) -
                  datetime.fromisoformat(caller["since"])).total_seconds())
     assert drift <= 1.5
