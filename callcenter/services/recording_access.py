@@ -31,8 +31,9 @@ from callcenter.services.calls import call_rows_json
 from callcenter.services.context import Actor, Clock
 from callcenter.storage import audit, playback
 from callcenter.storage.database import Database
+from callcenter.services.recordings import path_inside
 from callcenter.storage.recordings import (
-    recording_for_call, recordings_for_calls, troubled_recordings,
+    ask_again, recording_for_call, recordings_for_calls, troubled_recordings,
 )
 
 log = logging.getLogger("callcenter.recordings")
@@ -170,14 +171,8 @@ class RecordingAccess:
                          f"call-{call_id}-{day}.{SUFFIXES.get(fmt, path.suffix.lstrip('.'))}")
 
     def _checked_path(self, name: str) -> Path | None:
-        root = Path(self.settings.recordings_dir).resolve()
-        try:
-            path = (root / name).resolve()
-        except (OSError, RuntimeError, ValueError):  # a loop of links, a NUL in the name
-            return None
-        if not path.is_relative_to(root) or path == root or not path.is_file():
-            return None
-        return path
+        path = path_inside(Path(self.settings.recordings_dir), name)
+        return path if path is not None and path.is_file() else None
 
     async def _audit(self, actor: Actor, call_id: int, download: bool,
                      rec: dict[str, Any]) -> None:
@@ -232,7 +227,7 @@ class RecordingAccess:
             done = await pipeline.retry(call_id)
         else:
             async with self.db.write() as conn:
-                done = await playback.reset_for_retry(conn, call_id, now) == 1
+                done = await ask_again(conn, call_id, now)
         if not done:  # it became ready (or went) meanwhile
             raise Conflict(f"The recording of call {call_id} changed meanwhile: nothing to "
                            "retry", {})

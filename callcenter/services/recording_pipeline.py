@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -46,6 +45,7 @@ from callcenter.domain.recording_health import FAILED_AFTER, next_look
 from callcenter.domain.recordings import direction_files
 from callcenter.services import audio
 from callcenter.services.context import Clock
+from callcenter.services.recordings import path_inside
 from callcenter.storage import audit
 from callcenter.storage import recordings as repo
 from callcenter.storage.database import Database
@@ -69,21 +69,6 @@ class Look:
     originals: list[Path] = field(default_factory=list)
 
 
-def safe_path(folder: Path, name: str) -> Path | None:
-    """``folder / name`` when ``name`` stays inside ``folder`` (relative, no ``..``, no
-    symlink out of it), else ``None``."""
-    if not name or os.path.isabs(name) or ".." in Path(name).parts:
-        return None
-    path = folder / name
-    try:
-        real_folder = folder.resolve()
-        if not path.resolve().is_relative_to(real_folder):
-            return None
-    except (OSError, RuntimeError):
-        return None
-    return path
-
-
 def locate(folder: Path, parts: list[str]) -> Look | list[audio.PartFiles]:
     """The files of each part under ``folder``, or why they cannot be used (yet)."""
     if not folder.is_dir():
@@ -91,7 +76,7 @@ def locate(folder: Path, parts: list[str]) -> Look | list[audio.PartFiles]:
     found: list[audio.PartFiles] = []
     for name in parts:
         customer_name, operator_name = direction_files(name)
-        paths = [safe_path(folder, n) for n in (name, customer_name, operator_name)]
+        paths = [path_inside(folder, n) for n in (name, customer_name, operator_name)]
         if paths[0] is None:
             return Look("refused", OUTSIDE)
         mixed, customer, operator = (p if p is not None and p.is_file() else None
@@ -324,7 +309,7 @@ class RecordingPipeline:
                 rows = await repo.expired(conn, before, batch)
             if not rows:
                 break
-            paths = [p for p in (safe_path(self.recordings_dir, r["file"] or "")
+            paths = [p for p in (path_inside(self.recordings_dir, r["file"] or "")
                                  for r in rows) if p is not None]
             errors = await asyncio.to_thread(audio.remove_files, paths)
             if errors:

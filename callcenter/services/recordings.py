@@ -14,6 +14,21 @@ from pathlib import Path
 from callcenter.domain.recordings import RecordingFile
 
 
+def path_inside(folder: Path, name: str) -> Path | None:
+    """``folder / name`` when ``name`` stays inside ``folder``: relative, no ``..``, no
+    symbolic link leading out of it, no NUL; else ``None``. Every recording file the CRM
+    reads or removes (the monitor directory's, the converted ones) is found through this."""
+    if not name or os.path.isabs(name) or ".." in Path(name).parts:
+        return None
+    path = folder / name
+    try:
+        if not path.resolve().is_relative_to(folder.resolve()):
+            return None
+    except (OSError, RuntimeError, ValueError):  # a loop of links, a NUL in the name
+        return None
+    return path
+
+
 class RecordingProbe:
     def __init__(self, folder: str | Path):
         self.folder = Path(folder)
@@ -23,9 +38,10 @@ class RecordingProbe:
         machine cannot look (the folder itself is missing: not mounted)."""
         if not self.folder.is_dir():
             return None
-        if os.path.isabs(name) or ".." in Path(name).parts:
+        path = path_inside(self.folder, name)
+        if path is None:
             return RecordingFile(None)
         try:
-            return RecordingFile((self.folder / name).stat().st_size)
+            return RecordingFile(path.stat().st_size)
         except OSError:
             return RecordingFile(None)
