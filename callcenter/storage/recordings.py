@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from callcenter.storage.tables import calls, recordings, scheduler_jobs
+from callcenter.storage.tables import recordings, scheduler_jobs
 
 #: statuses a supervisor must look at: the recording never came, or could not be used
 TROUBLE = ("missing", "failed")
@@ -29,17 +29,11 @@ async def recordings_for_calls(conn, call_ids: list[int]) -> dict[int, dict[str,
 
 
 async def troubled_recordings(conn, *, limit: int, offset: int) -> tuple[list[dict], int]:
-    """Recordings flagged missing or failed, newest call first, with their call's columns
-    (``call_*``), and how many there are."""
+    """Recordings flagged missing or failed, newest call first, and how many there are."""
     where = recordings.c.status.in_(TROUBLE)
     total = (await conn.execute(select(func.count()).select_from(recordings).where(where))
              ).scalar_one()
-    query = (select(recordings, calls.c.direction.label("call_direction"),
-                    calls.c.caller.label("call_caller"), calls.c.callee.label("call_callee"),
-                    calls.c.client_id.label("call_client_id"),
-                    calls.c.answered_by_user_id.label("call_answered_by_user_id"),
-                    calls.c.talk_seconds.label("call_talk_seconds"))
-             .join(calls, calls.c.id == recordings.c.call_id).where(where)
+    query = (select(recordings).where(where)
              .order_by(recordings.c.call_started_at.desc(), recordings.c.call_id.desc())
              .limit(limit).offset(offset))
     return [dict(r._mapping) for r in await conn.execute(query)], total
