@@ -12,9 +12,10 @@ from callcenter.config import Settings
 from callcenter.domain.calling_hours import parse_calling_hours
 from callcenter.domain.tasks import parse_order as parse_task_order, rank_for
 from callcenter.http import (
-    api_agents, api_audit, api_auth, api_board, api_calls, api_clients, api_import, api_orders,
-    api_outcomes, api_planner, api_recordings, api_reports, api_supervise, api_tasks, api_users,
-    openapi,
+    api_agents, api_audit, api_auth, api_backups, api_board, api_calls, api_clients,
+    api_documents, api_import, api_mailings, api_notifications, api_orders, api_outcomes,
+    api_pipeline, api_planner, api_recordings, api_reports, api_supervise, api_tasks, api_users,
+    api_webhooks, openapi,
 )
 from callcenter.http import static
 from callcenter.http.keys import CALLS, OPENAPI, SERVICES, Services
@@ -30,6 +31,7 @@ from callcenter.services.clients import ClientService
 from callcenter.services.context import Clock, utc_now
 from callcenter.services.importer import ImportService
 from callcenter.services.orders import OrderService
+from callcenter.services.outbox import EventOutbox
 from callcenter.services.planner import PlannerService
 from callcenter.services.recording_pipeline import RecordingPipeline
 from callcenter.services.reports import ReportService
@@ -46,8 +48,9 @@ log = logging.getLogger("callcenter")
 ROUTE_TABLES = (api_auth.routes, api_clients.routes, api_orders.routes, api_users.routes,
                 api_import.routes, api_calls.routes, api_agents.routes, api_tasks.routes,
                 api_outcomes.routes, api_planner.routes, api_recordings.routes, api_board.routes,
-                api_supervise.routes, api_reports.routes, api_audit.routes, openapi.routes,
-                static.routes)
+                api_supervise.routes, api_reports.routes, api_audit.routes, api_pipeline.routes,
+                api_notifications.routes, api_mailings.routes, api_documents.routes,
+                api_webhooks.routes, api_backups.routes, openapi.routes, static.routes)
 
 
 def all_route_specs() -> list[RouteSpec]:
@@ -84,6 +87,14 @@ def build_services(settings: Settings, db: Database, clock: Clock) -> Services:
         service_level_seconds=settings.service_level_seconds)
     # --- audit wiring (build_services) ---
     services.audit = AuditService(db, clock, timezone=settings.timezone)
+    # --- outbox wiring (build_services): the consumers below add themselves to it ---
+    services.outbox = EventOutbox(db, clock)
+    # --- pipeline wiring (build_services) ---
+    # --- notifications wiring (build_services) ---
+    # --- mailings wiring (build_services) ---
+    # --- documents wiring (build_services) ---
+    # --- webhooks wiring (build_services) ---
+    # --- backups wiring (build_services) ---
     return services
 
 
@@ -130,6 +141,12 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> web.Application
     services.agents.on_change.append(services.board.on_agent_change)
     # --- supervise wiring (create_app) ---
     services.supervise = SuperviseService(db, clock, settings, telephony)
+    # --- pipeline wiring (create_app) ---
+    # --- notifications wiring (create_app) ---
+    # --- mailings wiring (create_app) ---
+    # --- documents wiring (create_app) ---
+    # --- webhooks wiring (create_app) ---
+    # --- backups wiring (create_app) ---
     app[SERVICES] = services
     app[CALLS] = telephony
     app[OPENAPI] = openapi.build_openapi(all_route_specs())
@@ -177,6 +194,19 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> web.Application
         await services.board.stop()
 
     app.cleanup_ctx.append(live_board)
+
+    async def event_outbox(app: web.Application) -> AsyncIterator[None]:
+        await services.outbox.start()
+        yield
+        await services.outbox.stop()
+
+    app.cleanup_ctx.append(event_outbox)
+    # --- pipeline cleanup_ctx ---
+    # --- notifications cleanup_ctx ---
+    # --- mailings cleanup_ctx ---
+    # --- documents cleanup_ctx ---
+    # --- webhooks cleanup_ctx ---
+    # --- backups cleanup_ctx ---
     app.cleanup_ctx.append(session_watch(telephony.hub, services.accounts,
                                          settings.session_check_seconds))
     app.on_shutdown.append(close_websockets)

@@ -280,6 +280,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("service_level_seconds", 20,
             "Service level in reports: the share of queue calls answered within this many "
             "seconds.", int),
+    # --- pipeline settings ---
+    # --- notifications settings ---
+    # --- mailings settings ---
+    # --- documents settings ---
+    # --- webhooks settings ---
+    # --- backups settings ---
     Setting("max_upload_mb", 20, "Largest accepted upload (CSV import), in megabytes.", int),
     Setting("log_level", "INFO", "Logging level: DEBUG, INFO, WARNING, ERROR."),
 )

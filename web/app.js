@@ -23,6 +23,9 @@ import { renderBoard } from "./views/board.js";
 import { renderRecordingsMissing } from "./views/recordings_missing.js";
 import { renderReports } from "./views/reports.js";
 import { renderAudit } from "./views/audit.js";
+import { renderSettings } from "./views/settings.js";
+import { renderOrders, renderOrderPage, renderPipeline } from "./views/orders.js";
+import { renderMailings, renderMailing } from "./views/mailings.js";
 import { createScreenPop } from "./views/screen_pop.js";
 import { connectLive, disconnectLive } from "./live.js";
 import { installClickToCall } from "./click_to_call.js";
@@ -136,6 +139,12 @@ const VIEWS = {
   "recordings": (params, ctx) => renderRecordingsMissing(ctx),
   "reports": (params, ctx) => renderReports(ctx),
   "audit": (params, ctx) => renderAudit(ctx),
+  "orders": (params, ctx) => renderOrders(ctx),
+  "order": (params, ctx) => renderOrderPage(params.id, ctx),
+  "pipeline": (params, ctx) => renderPipeline(ctx),
+  "mailings": (params, ctx) => renderMailings(ctx),
+  "mailing": (params, ctx) => renderMailing(params.id, ctx),
+  "settings": (params, ctx) => renderSettings(params.section, ctx),
 };
 
 function renderRoute() {

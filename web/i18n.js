@@ -36,6 +36,9 @@ const CATALOGUE = {
     "nav.board": "Табло",
     "nav.reports": "Отчёты",
     "nav.audit": "Журнал действий",
+    "nav.orders": "Заказы",
+    "nav.mailings": "Рассылки",
+    "nav.settings": "Настройки",
 
     "ami.short": "АТС",
     "ami.title": "Связь с АТС (AMI)",
@@ -876,6 +879,19 @@ const CATALOGUE = {
     "audit.entity.shop": "Магазин #{id}",
     "audit.entity.report": "Отчёт: {id}",
     "audit.entity.recording": "Запись #{id}",
+    // --- pipeline ---
+    // --- notifications ---
+    // --- mailings ---
+    // --- documents ---
+    // --- webhooks ---
+    // --- backups ---
+    // --- settings ---
+    "settings.title": "Настройки",
+    "settings.tab.stages": "Этапы заказов",
+    "settings.tab.templates": "Шаблоны сообщений",
+    "settings.tab.requisites": "Реквизиты и документы",
+    "settings.tab.webhooks": "Вебхуки",
+    "settings.tab.backups": "Резервные копии",
     // --- screen ---
     "screen.offline": "Нет связи с сервером — звонки не всплывают",
     "screen.pbx_down": "АТС недоступна — звонить нельзя",
@@ -1001,6 +1017,9 @@ const CATALOGUE = {
     "nav.board": "Board",
     "nav.reports": "Reports",
     "nav.audit": "Audit log",
+    "nav.orders": "Orders",
+    "nav.mailings": "Mailings",
+    "nav.settings": "Settings",
 
     "ami.short": "PBX",
     "ami.title": "PBX link (AMI)",
@@ -1841,6 +1860,19 @@ const CATALOGUE = {
     "audit.entity.shop": "Shop #{id}",
     "audit.entity.report": "Report: {id}",
     "audit.entity.recording": "Recording #{id}",
+    // --- pipeline ---
+    // --- notifications ---
+    // --- mailings ---
+    // --- documents ---
+    // --- webhooks ---
+    // --- backups ---
+    // --- settings ---
+    "settings.title": "Settings",
+    "settings.tab.stages": "Order stages",
+    "settings.tab.templates": "Message templates",
+    "settings.tab.requisites": "Requisites and documents",
+    "settings.tab.webhooks": "Webhooks",
+    "settings.tab.backups": "Backups",
     // --- screen ---
     "screen.offline": "No link to the server — calls will not pop up",
     "screen.pbx_down": "PBX unavailable — calls cannot be placed",
@@ -1965,6 +1997,9 @@ const CATALOGUE = {
     "nav.board": "Табло",
     "nav.reports": "Звіти",
     "nav.audit": "Журнал дій",
+    "nav.orders": "Замовлення",
+    "nav.mailings": "Розсилки",
+    "nav.settings": "Налаштування",
     "ami.short": "АТС",
     "ami.title": "Зв'язок з АТС (AMI)",
     "ami.unreachable": "сервер недоступний",

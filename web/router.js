@@ -1,5 +1,6 @@
 // Hash routes: #/, #/clients/new, #/clients/12, #/clients/12/edit, #/calls, #/live, #/import, #/users,
-// #/tasks, #/archive, #/outcomes, #/board, #/recordings, #/reports, #/audit (a query after ? is the page's own: #/clients/12?task=34).
+// #/tasks, #/archive, #/outcomes, #/board, #/recordings, #/reports, #/audit, #/orders, #/orders/5,
+// #/pipeline, #/mailings, #/mailings/3, #/settings, #/settings/<section> (a query after ? is the page's own: #/clients/12?task=34).
 
 const ROUTES = [
   { name: "home", pattern: /^\/?$/ },
@@ -17,6 +18,12 @@ const ROUTES = [
   { name: "recordings", pattern: /^\/recordings$/ },
   { name: "reports", pattern: /^\/reports$/ },
   { name: "audit", pattern: /^\/audit$/ },
+  { name: "orders", pattern: /^\/orders$/ },
+  { name: "order", pattern: /^\/orders\/(\d+)$/, keys: ["id"] },
+  { name: "pipeline", pattern: /^\/pipeline$/ },
+  { name: "mailings", pattern: /^\/mailings$/ },
+  { name: "mailing", pattern: /^\/mailings\/(\d+)$/, keys: ["id"] },
+  { name: "settings", pattern: /^\/settings(?:\/([a-z]+))?$/, keys: ["section"] },
 ];
 
 /** {name, params} for the current location.hash; unknown paths → {name: "not-found"}. */

@@ -37,6 +37,14 @@ class Services:
     supervise: Any = None   # services.supervise.SuperviseService (listen / whisper / barge)
     reports: Any = None     # services.reports.ReportService (reports, KPI plans, exports)
     audit: Any = None       # services.audit.AuditService (the audit log viewer)
+    outbox: Any = None      # services.outbox.EventOutbox (events to webhooks, notifications)
+    pipeline: Any = None    # services.pipeline.PipelineService (order stages, board, funnel)
+    notifications: Any = None  # services.notifications.NotificationService (templates, queue)
+    messages: Any = None    # services.message_sender.MessageSender (e-mail / SMS sending)
+    mailings: Any = None    # services.mailings.MailingService (segments, mailings, carts)
+    documents: Any = None   # services.documents.DocumentService (PDF, requisites, XLSX)
+    webhooks: Any = None    # services.webhooks.WebhookService (registrations, deliveries)
+    backups: Any = None     # services.backup.BackupService (daily backup, status)
 
 
 SERVICES: web.AppKey[Services] = web.AppKey("services", Services)

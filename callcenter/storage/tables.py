@@ -492,3 +492,58 @@ report_state_days_done = Table(
     Column("day", Date, primary_key=True),
     Column("computed_at", UtcDateTime, nullable=False),
 )
+
+# The outbox of what happened (migration 0013): written in the same transaction as the change it
+# tells of, so no event is lost or told of a change that was rolled back.  A dispatcher hands
+# each event to its consumers (webhook deliveries, customer notifications) and marks it
+# dispatched; ``attempts``/``error`` keep an event whose consumer failed visible.
+events = Table(
+    "events", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("type", String(64), nullable=False),
+    Column("entity", String(32)),
+    Column("entity_id", Integer),
+    Column("payload", JSON, nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("dispatched_at", UtcDateTime),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("error", String(500)),
+    Index("ix_events_pending", "dispatched_at", "id"),
+)
+
+# Every message to a customer (migration 0013): order notifications, mailings, documents, test
+# sends.  Queued here in the transaction that causes it and sent by the message sender;
+# ``dedupe_key`` (unique) makes "one message per order event" hold across retries and restarts.
+messages = Table(
+    "messages", metadata,
+    Column("id", Integer, primary_key=True),
+    # notification / mailing / document / test / manual
+    Column("kind", String(16), nullable=False),
+    # email / sms
+    Column("channel", String(8), nullable=False),
+    Column("event", String(32)),
+    Column("client_id", Integer, ForeignKey("clients.id", ondelete="CASCADE"), index=True),
+    Column("order_id", Integer, ForeignKey("orders.id", ondelete="SET NULL"), index=True),
+    Column("shop_id", Integer, ForeignKey("shops.id", ondelete="SET NULL")),
+    Column("mailing_id", Integer, index=True),
+    Column("to_address", String(320), nullable=False),
+    Column("subject", String(300)),
+    Column("body", Text, nullable=False),
+    Column("html", Text),
+    # [{"path": relative to documents_dir, "name": file name shown, "type": MIME type}]
+    Column("attachments", JSON, nullable=False, default=list),
+    # queued / sending / sent / delivered / failed / skipped
+    Column("status", String(16), nullable=False),
+    Column("dedupe_key", String(200), nullable=False, unique=True),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", UtcDateTime, nullable=False),
+    Column("lease_until", UtcDateTime),
+    Column("last_error", String(500)),
+    Column("provider_id", String(200)),
+    Column("created_by", Integer, ForeignKey("users.id", ondelete="SET NULL")),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("sent_at", UtcDateTime),
+    Column("delivered_at", UtcDateTime),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Index("ix_messages_due", "status", "next_attempt_at"),
+)

@@ -108,6 +108,12 @@ CASES: dict[tuple[str, str], Case] = {
     ("GET", "/api/audit"): (lambda w, who: Req(
         "/api/audit?action=login.&from=2020-01-01&q=a&limit=5"), 200),
     ("GET", "/api/audit/actions"): (lambda w, who: Req("/api/audit/actions"), 200),
+    # --- pipeline cases ---
+    # --- notifications cases ---
+    # --- mailings cases ---
+    # --- documents cases ---
+    # --- webhooks cases ---
+    # --- backups cases ---
     # --- screen cases ---
     ("GET", "/api/clients"): (lambda w, who: Req("/api/clients?q=Клиент"), 200),
     ("POST", "/api/clients"): (lambda w, who: Req(

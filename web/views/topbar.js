@@ -78,12 +78,15 @@ export function createTopbar({ user, hasRole, onLogout }) {
   const links = [
     { route: ["home", "client", "client-new", "client-edit"], hash: "#/", label: t("nav.clients"), show: true },
     { route: ["calls"], hash: "#/calls", label: t("nav.calls"), show: true, testid: "nav-calls" },
+    { route: ["orders", "order", "pipeline"], hash: "#/orders", label: t("nav.orders"), show: true, testid: "nav-orders" },
     { route: ["tasks", "archive", "outcomes"], hash: "#/tasks", label: t("nav.tasks"), show: true, testid: "nav-tasks" },
     { route: ["live"], hash: "#/live", label: t("nav.live"), show: hasRole("supervisor"), testid: "nav-live" },
     { route: ["board"], hash: "#/board", label: t("nav.board"), show: hasRole("supervisor"), testid: "nav-board" },
     { route: ["reports"], hash: "#/reports", label: t("nav.reports"), show: hasRole("supervisor"), testid: "nav-reports" },
     { route: ["import"], hash: "#/import", label: t("nav.import"), show: hasRole("supervisor"), testid: "nav-import" },
+    { route: ["mailings", "mailing"], hash: "#/mailings", label: t("nav.mailings"), show: hasRole("supervisor"), testid: "nav-mailings" },
     { route: ["users"], hash: "#/users", label: t("nav.users"), show: hasRole("admin"), testid: "nav-users" },
+    { route: ["settings"], hash: "#/settings", label: t("nav.settings"), show: hasRole("admin"), testid: "nav-settings" },
     { route: ["audit"], hash: "#/audit", label: t("nav.audit"), show: hasRole("supervisor"), testid: "nav-audit" },
   ].filter((link) => link.show);
 
