@@ -5,8 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(ffmpeg)
-[ "${1:-}" = "--test" ] && packages+=(postgresql chromium fonts-dejavu-core)
+# ffmpeg converts recordings; pango and the DejaVu fonts (Cyrillic) let WeasyPrint render PDFs
+packages=(ffmpeg libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core)
+[ "${1:-}" = "--test" ] && packages+=(postgresql chromium)
 
 sudo=""
 [ "$(id -u)" -ne 0 ] && sudo="sudo"
