@@ -19,7 +19,8 @@ STATUSES = ("queued", "sending", "sent", "delivered", "failed", "skipped")
 async def queue_message(conn: AsyncConnection, *, kind: str, channel: str, to_address: str,
                         body: str, dedupe_key: str, now: datetime,
                         not_before: datetime | None = None, subject: str | None = None,
-                        html: str | None = None, event: str | None = None,
+                        html: str | None = None, headers: dict[str, str] | None = None,
+                        event: str | None = None,
                         client_id: int | None = None, order_id: int | None = None,
                         shop_id: int | None = None, mailing_id: int | None = None,
                         attachments: list[dict[str, str]] | None = None,
@@ -36,7 +37,7 @@ async def queue_message(conn: AsyncConnection, *, kind: str, channel: str, to_ad
     stmt = dialect.insert(messages).values(
         kind=kind, channel=channel, event=event, client_id=client_id, order_id=order_id,
         shop_id=shop_id, mailing_id=mailing_id, to_address=to_address, subject=subject,
-        body=body, html=html, attachments=attachments or [], status=status,
+        body=body, html=html, headers=headers, attachments=attachments or [], status=status,
         dedupe_key=dedupe_key[:200], next_attempt_at=not_before or now, last_error=last_error,
         created_by=created_by, created_at=now, updated_at=now,
     ).on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(messages.c.id)

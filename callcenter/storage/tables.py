@@ -530,6 +530,8 @@ messages = Table(
     Column("subject", String(300)),
     Column("body", Text, nullable=False),
     Column("html", Text),
+    # extra e-mail headers, e.g. {"List-Unsubscribe": "<https://…>", "List-Unsubscribe-Post": …}
+    Column("headers", JSON),
     # [{"path": relative to documents_dir, "name": file name shown, "type": MIME type}]
     Column("attachments", JSON, nullable=False, default=list),
     # queued / sending / sent / delivered / failed / skipped

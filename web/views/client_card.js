@@ -10,6 +10,8 @@ import { errorBanner, loading, panel, translatedOr } from "../ui.js";
 import { renderNotes } from "./card_notes.js";
 import { renderOrders } from "./card_orders.js";
 import { renderHistory } from "./card_history.js";
+import { renderCardMessages } from "./card_messages.js";
+import { renderCardDocuments } from "./card_documents.js";
 import { renderCalls, renderTasks } from "./card_calls.js";
 import { callButton } from "./call_parts.js";
 import { taskCard, taskIdFromHash } from "./task_card.js";
@@ -59,6 +61,8 @@ export function renderClientCard(id, ctx) {
           h("div", { class: "card-main" },
             renderOrders(client, { reload: load }),
             renderCalls(client),
+            renderCardMessages(client, { reload: load }),
+            renderCardDocuments(client, { reload: load }),
             renderHistory(client),
           ),
         ),

@@ -43,6 +43,7 @@ def upgrade() -> None:
         sa.Column('subject', sa.String(length=300), nullable=True),
         sa.Column('body', sa.Text(), nullable=False),
         sa.Column('html', sa.Text(), nullable=True),
+        sa.Column('headers', sa.JSON(), nullable=True),
         sa.Column('attachments', sa.JSON(), nullable=False),
         sa.Column('status', sa.String(length=16), nullable=False),
         sa.Column('dedupe_key', sa.String(length=200), nullable=False),
