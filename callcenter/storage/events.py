@@ -29,12 +29,17 @@ async def record_event(conn: AsyncConnection, *, type: str, at: datetime,
 
 
 async def claim_pending(conn: AsyncConnection, limit: int) -> list[dict[str, Any]]:
-    """The oldest events not dispatched yet, locked for this transaction on PostgreSQL (other
-    processes skip them), in id order."""
+    """The oldest events not dispatched yet, in id order, held for this transaction: locked
+    rows on PostgreSQL (other processes skip them), the write lock on SQLite."""
     stmt = select(events).where(events.c.dispatched_at.is_(None)).order_by(events.c.id) \
         .limit(limit)
     if conn.dialect.name == "postgresql":
         stmt = stmt.with_for_update(skip_locked=True)
+    else:
+        # SQLite takes its write lock at the first writing statement: write first (nothing),
+        # so another process's dispatcher cannot read the same pending events in between
+        await conn.execute(update(events).where(events.c.id == -1)
+                           .values(attempts=events.c.attempts))
     return [dict(r._mapping) for r in await conn.execute(stmt)]
 
 
