@@ -92,8 +92,33 @@ def build_services(settings: Settings, db: Database, clock: Clock) -> Services:
     # --- pipeline wiring (build_services) ---
     # --- notifications wiring (build_services) ---
     # --- mailings wiring (build_services) ---
+    from callcenter.services.carts import CartService
+    from callcenter.services.mailings import MailingService
+    from callcenter.services.unsubscribe import UnsubscribeLinks
+
+    services.unsubscribe = UnsubscribeLinks(
+        db, clock, secret_key, getattr(settings, "public_url", "") or "http://127.0.0.1:8080")
+    services.mailings = MailingService(db, clock, links=services.unsubscribe,
+                                       timezone=settings.timezone,
+                                       rate_per_minute=settings.mailing_rate_per_minute)
+    services.carts = CartService(db, clock, orders,
+                                 reminder_hours=settings.cart_reminder_hours)
+    services.carts.rounds.append(services.mailings.finish_done)
     # --- documents wiring (build_services) ---
     # --- webhooks wiring (build_services) ---
+    from callcenter.services.webhook_delivery import WebhookSender
+    from callcenter.services.webhooks import WebhookService
+    services.webhooks = WebhookService(db, clock,
+                                       allow_private=settings.webhook_allow_private)
+    services.webhooks.sender = WebhookSender(
+        db, clock, workers=settings.webhook_workers,
+        timeout_seconds=settings.webhook_timeout_seconds,
+        allow_private=settings.webhook_allow_private)
+    services.webhooks.wake = services.webhooks.sender.wake
+    services.outbox.add_consumer("webhooks", services.webhooks.consume)
+    services.outbox.after_dispatch.append(services.webhooks.sender.wake)
+    services.clients.events_recorded = services.outbox.wake
+    services.tasks.events_recorded = services.outbox.wake
     # --- backups wiring (build_services) ---
     return services
 
@@ -144,8 +169,16 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> web.Application
     # --- pipeline wiring (create_app) ---
     # --- notifications wiring (create_app) ---
     # --- mailings wiring (create_app) ---
+    def wake_sender() -> None:  # the message sender, whichever order it was wired in
+        wake = getattr(services.messages, "wake", None)
+        if wake is not None:
+            wake()
+
+    services.mailings.on_queued.append(wake_sender)
+    services.carts.on_queued.append(wake_sender)
     # --- documents wiring (create_app) ---
     # --- webhooks wiring (create_app) ---
+    telephony.calls.log.events_recorded = services.outbox.wake
     # --- backups wiring (create_app) ---
     app[SERVICES] = services
     app[CALLS] = telephony
@@ -204,8 +237,20 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> web.Application
     # --- pipeline cleanup_ctx ---
     # --- notifications cleanup_ctx ---
     # --- mailings cleanup_ctx ---
+    async def abandoned_carts(app: web.Application) -> AsyncIterator[None]:
+        await services.carts.start()
+        yield
+        await services.carts.stop()
+
+    app.cleanup_ctx.append(abandoned_carts)
     # --- documents cleanup_ctx ---
     # --- webhooks cleanup_ctx ---
+    async def webhook_sender(app: web.Application) -> AsyncIterator[None]:
+        await services.webhooks.sender.start()
+        yield
+        await services.webhooks.sender.stop()
+
+    app.cleanup_ctx.append(webhook_sender)
     # --- backups cleanup_ctx ---
     app.cleanup_ctx.append(session_watch(telephony.hub, services.accounts,
                                          settings.session_check_seconds))

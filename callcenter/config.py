@@ -109,6 +109,27 @@ def _shop_caller_id(value: Any) -> str:
     return shop_caller_id(str(value))
 
 
+def _smtp_tls(value: Any) -> str:  # notifications
+    text = str(value).strip().lower()
+    if text not in {"starttls", "tls", "none"}:
+        raise ValueError(f"expected starttls, tls or none, got {value!r}")
+    return text
+
+
+def _sms_provider(value: Any) -> str:  # notifications
+    text = str(value).strip().lower()
+    if text not in {"", "http", "smsru"}:
+        raise ValueError(f"expected http, smsru or empty, got {value!r}")
+    return text
+
+
+def _sms_hours(value: Any) -> str:  # notifications
+    from callcenter.domain.notification_events import parse_sms_hours
+
+    parse_sms_hours(str(value))
+    return str(value).strip()
+
+
 @dataclass(frozen=True)
 class Setting:
     name: str
@@ -282,9 +303,50 @@ SETTINGS: tuple[Setting, ...] = (
             "seconds.", int),
     # --- pipeline settings ---
     # --- notifications settings ---
+    Setting("smtp_host", "",
+            "Messages to customers: the SMTP server e-mail goes out through (empty = e-mail "
+            "is not sent; messages wait in the queue)."),
+    Setting("smtp_port", 587, "Messages: the SMTP server's port.", int),
+    Setting("smtp_tls", "starttls",
+            "Messages: starttls (port 587), tls (port 465) or none (a local relay).",
+            _smtp_tls),
+    Setting("smtp_username", "", "Messages: SMTP login (empty = no login)."),
+    Setting("smtp_password", "", "Messages: SMTP password.", secret=True),
+    Setting("smtp_from", "", "Messages: the From address, e.g. \"Shop <shop@example.ru>\"."),
+    Setting("sms_provider", "",
+            "Messages: SMS gateway: http (a generic JSON gateway), smsru (SMS.ru) or empty "
+            "(SMS is not sent).", _sms_provider),
+    Setting("sms_api_url", "",
+            "Messages: the gateway's URL (http: where the JSON is posted; smsru: default "
+            "https://sms.ru/sms/send)."),
+    Setting("sms_api_key", "", "Messages: the gateway's API key.", secret=True),
+    Setting("sms_sender", "", "Messages: the SMS sender name registered with the gateway."),
+    Setting("sms_hours", "09:00-21:00",
+            "Messages: SMS go out only in these hours of the client's own time; outside "
+            "them they wait for the next opening.", _sms_hours),
+    Setting("public_url", "http://127.0.0.1:8080",
+            "Messages: the address customers reach this server at (unsubscribe and status "
+            "links are built on it)."),
+    Setting("message_workers", 2, "Messages: how many messages are sent at the same time.",
+            int),
     # --- mailings settings ---
+    Setting("mailing_rate_per_minute", 60,
+            "Mailings: messages a mailing sends per minute at most (its own rate can be set "
+            "lower or higher when it is composed).", int),
+    Setting("cart_reminder_hours", 3.0,
+            "Abandoned carts: hours after a shop's site last reported a cart before its "
+            "customer is reminded (once; not when they ordered since).", float),
     # --- documents settings ---
     # --- webhooks settings ---
+    Setting("webhook_allow_private", False,
+            "Webhooks may call private, loopback and link-local addresses (a receiver on this "
+            "machine or the shop's network). Off: such addresses are refused at registration "
+            "and at delivery, after DNS.", _bool),
+    Setting("webhook_timeout_seconds", 10.0,
+            "Seconds a webhook receiver has to answer a delivery before it counts as failed "
+            "and is tried again later.", float),
+    Setting("webhook_workers", 4,
+            "Webhook deliveries sent at the same time, at most.", int),
     # --- backups settings ---
     Setting("max_upload_mb", 20, "Largest accepted upload (CSV import), in megabytes.", int),
     Setting("log_level", "INFO", "Logging level: DEBUG, INFO, WARNING, ERROR."),

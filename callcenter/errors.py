@@ -161,3 +161,10 @@ class ServiceUnavailable(AppError):
 
 class DatabaseNotMigrated(AppError):
     code = "database_not_migrated"
+
+
+# webhooks
+class WebhookAddressRefused(ValidationFailed):
+    """A webhook URL at a private, loopback or link-local address (allowed only with
+    CALLCENTER_WEBHOOK_ALLOW_PRIVATE)."""
+    code = "webhook_address_refused"

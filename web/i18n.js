@@ -2043,6 +2043,7 @@ const CATALOGUE = {
     "error.code.payload_too_large_any": "Файл завеликий.",
     "error.code.bad_request": "Неправильний запит.",
     "error.code.bad_csv": "Файл не вдалося прочитати як CSV.",
+    "error.code.webhook_address_refused": "Адреса вебхука приватна або локальна: такі адреси вимкнені.",
     "error.code.builtin_outcome": "Вбудований підсумок не можна видалити — лише перейменувати.",
     "error.code.conflict": "Дія суперечить поточному стану запису. Оновіть сторінку.",
     "error.code.do_not_call": "Клієнт просив йому не телефонувати: дзвінки й завдання заборонені.",

@@ -32,6 +32,7 @@ from typing import Any, Awaitable, Callable, Iterable, Union
 from callcenter.domain.call_records import CallRecord
 from callcenter.domain.phones import try_normalise
 from callcenter.domain.recordings import RecordingFile, stored_recording
+from callcenter.services import change_events
 from callcenter.services.context import Clock
 from callcenter.storage import calls as repo
 from callcenter.storage import clients as clients_repo
@@ -105,6 +106,8 @@ class CallLog:
         # RecordingPipeline.wake (create_app sets it): recordings were queued in a commit
         self.recordings_queued: Callable[[], None] | None = None
         self._queued_recordings = False
+        self.events_recorded: Callable[[], None] | None = None  # EventOutbox.wake (app)
+        self._recorded_events = False
 
     # queueing: never blocks, never raises
 
@@ -266,6 +269,10 @@ class CallLog:
         return ids
 
     def _committed(self) -> None:
+        if self._recorded_events:
+            self._recorded_events = False
+            if self.events_recorded is not None:
+                self.events_recorded()
         if self._queued_recordings:
             self._queued_recordings = False
             if self.recordings_queued is not None:
@@ -298,6 +305,7 @@ class CallLog:
             elif values["status"] == COMPLETED and existing[key][1] != COMPLETED:
                 updates.append({"_id": existing[key][0], **values})
                 finished.append(call)
+        inserted: dict[str, int] = {}
         if new_rows:
             inserted = await repo.insert_calls(conn, new_rows)
             ids.update(inserted)
@@ -317,6 +325,11 @@ class CallLog:
         finished.sort(key=lambda c: c.ended_at or c.started_at)
         await self._queue_recordings(conn, finished, ids, [*new_rows, *updates])
         await self._tasks_after(conn, finished, ids, numbers, clients)
+        rows = {row["call_key"]: row for row in [*new_rows, *updates]}
+        if await change_events.calls_changed(
+                conn, [row for row in new_rows if row["call_key"] in inserted],
+                [rows[c.key] for c in finished if c.key in rows], ids, self.clock()):
+            self._recorded_events = True
         return ids
 
     async def _queue_recordings(self, conn, finished: list[CallRecord], ids: dict[str, int],

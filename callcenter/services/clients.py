@@ -14,6 +14,7 @@ from callcenter.domain.clients import ClientInput, FieldErrors, validate_client
 from callcenter.domain.json_text import dumps
 from callcenter.domain.phones import format_display, search_keys
 from callcenter.errors import DuplicateClient, NotFound, SearchTooLong, ValidationFailed
+from callcenter.services import change_events
 from callcenter.services.context import Actor, Clock
 from callcenter.storage import audit
 from callcenter.storage import calls as calls_repo
@@ -65,6 +66,8 @@ class ClientService:
         # (actor, call JSON items, call rows) -> sets each item's "recording" object; wired to
         # services.recording_access, which decides who may hear which recording
         self.recordings_of = None
+        # EventOutbox.wake (app sets it): client events were committed
+        self.events_recorded = lambda: None
 
     def validate(self, data: Mapping[str, Any], *, partial: bool) -> ClientInput:
         try:
@@ -152,6 +155,7 @@ class ClientService:
             if actor.role is Role.OPERATOR and self.own_clients_only:
                 parsed.values.setdefault("assigned_operator_id", actor.user_id)
             client_id = await self.insert(conn, actor, parsed, now)
+        self.events_recorded()
         return await self.card(actor, client_id)
 
     async def insert(self, conn: AsyncConnection, actor: Actor, parsed: ClientInput,
@@ -170,6 +174,7 @@ class ClientService:
         await audit.record(conn, at=now, action="client.create", user_id=actor.user_id,
                            login=actor.login, ip=actor.ip, entity="client", entity_id=client_id,
                            details={"name": parsed.values["name"]})
+        await change_events.client_created(conn, client_id, parsed, now)
         return client_id
 
     async def update(self, actor: Actor, client_id: int, data: Mapping[str, Any]) -> dict[str, Any]:
@@ -204,6 +209,10 @@ class ClientService:
                 await repo.update_client(conn, client_id, parsed.values, now)
                 await self.record_changes(conn, actor, "client", client_id, client_id, changed,
                                           now)
+                await change_events.client_updated(conn, client_id, [f for f, _, _ in changed],
+                                                   now)
+        if changed:
+            self.events_recorded()
         return await self.card(actor, client_id)
 
     async def record_changes(self, conn: AsyncConnection, actor: Actor, entity: str,

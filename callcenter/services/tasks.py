@@ -22,13 +22,14 @@ from callcenter.domain.calling_hours import parse_calling_hours
 from callcenter.domain.client_zone import ClientZone, resolve_client_zone
 from callcenter.domain.redial import NoCallingWindow, next_retry, parse_ladder, window_for
 from callcenter.domain.tasks import (
-    ARCHIVED, DO_NOT_CALL, MAX_NOTE, OPEN, FieldErrors, OutcomeRule, Placement, TaskState,
+    ARCHIVED, DO_NOT_CALL, DONE, MAX_NOTE, OPEN, FieldErrors, OutcomeRule, Placement, TaskState,
     apply_outcome, check_next_at, fold_search, parse_instant, parse_order, rank_for,
     validate_new_task,
 )
 from callcenter.errors import (
     BadRequest, Conflict, DoNotCall, Forbidden, NotFound, ValidationFailed,
 )
+from callcenter.services import change_events
 from callcenter.services.clients import ClientService, call_row_json, task_json
 from callcenter.services.context import Actor, Clock
 from callcenter.services.outcomes import OutcomeService
@@ -58,6 +59,7 @@ class TaskService:
         self.clients = clients
         self.outcomes = outcomes
         self._agents = agents
+        self.events_recorded = lambda: None  # EventOutbox.wake (app sets it)
         self.order = parse_order(settings.next_task_order)
         self.hours = parse_calling_hours(settings.calling_hours, settings.holidays)
         self.ladder = parse_ladder(settings.redial_ladder)
@@ -304,6 +306,7 @@ class TaskService:
                               user_id=actor.user_id, call_id=call_id, source="operator",
                               actor=actor)
             row = await repo.get_task_view(conn, task_id)
+        self.events_recorded()
         await self._outcome_saved(actor)
         return task_json(row)
 
@@ -376,6 +379,8 @@ class TaskService:
         values["rank"] = self.rank(values.get("kind", task["kind"]), values["failures"],
                                    values.get("assigned_to", task["assigned_to"]))
         await repo.update_task(conn, task["id"], values)
+        if values["status"] == DONE:
+            await change_events.task_done(conn, task, values, user_id, at)
         if change.next_task is not None and client is not None and not client["do_not_call"]:
             await self.insert(conn, actor, client, {
                 "kind": change.next_task.kind, "due_at": change.next_task.due_at,
@@ -448,6 +453,7 @@ class TaskService:
                                         "task_id": task["id"] if task else None})
             call = await calls_repo.get_call(conn, call_id)
             row = await repo.get_task_view(conn, task["id"]) if task is not None else None
+        self.events_recorded()
         await self._outcome_saved(actor)
         return {"call": call_row_json(call), "task": task_json(row) if row else None}
 

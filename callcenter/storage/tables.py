@@ -112,6 +112,8 @@ shops = Table(
     Column("name", String(200), nullable=False),
     Column("token_hash", String(64)),
     Column("created_at", UtcDateTime, nullable=False),
+    # notifications: the language of its customer messages (ru / en)
+    Column("language", String(2), nullable=False, server_default="ru"),
 )
 
 clients = Table(
@@ -132,6 +134,8 @@ clients = Table(
     Column("do_not_call", Boolean, nullable=False, default=False),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+    # mailings: the client opted out of mailings (order notifications still go)
+    Column("unsubscribed_at", UtcDateTime),
 )
 
 def reversed_digits(e164: str) -> str:
@@ -548,4 +552,126 @@ messages = Table(
     Column("delivered_at", UtcDateTime),
     Column("updated_at", UtcDateTime, nullable=False),
     Index("ix_messages_due", "status", "next_attempt_at"),
+)
+
+# --- mailings tables ---
+# Saved audiences (migration 0016): ``filter`` is domain.segments' filter, compiled to one query.
+segments = Table(
+    "segments", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("filter", JSON, nullable=False),
+    Column("created_by", Integer, ForeignKey("users.id", ondelete="SET NULL")),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+# A mailing keeps the filter it was started with (``filter``), so editing the segment later
+# does not change who it went to; its messages carry ``mailing_id``.
+mailings = Table(
+    "mailings", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("segment_id", Integer, ForeignKey("segments.id", ondelete="SET NULL")),
+    Column("filter", JSON, nullable=False),
+    # email / sms
+    Column("channel", String(8), nullable=False),
+    Column("shop_id", Integer, ForeignKey("shops.id", ondelete="SET NULL")),
+    Column("subject", String(300)),
+    Column("body", Text, nullable=False),
+    # draft / sending / sent / cancelled
+    Column("status", String(16), nullable=False),
+    Column("rate_per_minute", Integer, nullable=False),
+    Column("recipients", Integer, nullable=False, server_default="0"),
+    Column("created_by", Integer, ForeignKey("users.id", ondelete="SET NULL")),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("started_at", UtcDateTime),
+    Column("finished_at", UtcDateTime),
+)
+
+# Carts the shops' sites report (abandoned-cart reminders); idempotent by the shop's id.
+carts = Table(
+    "carts", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("shop_id", Integer, ForeignKey("shops.id", ondelete="CASCADE"), nullable=False),
+    Column("external_id", String(128), nullable=False),
+    Column("client_id", Integer, ForeignKey("clients.id", ondelete="CASCADE"), nullable=False,
+           index=True),
+    Column("items", JSON, nullable=False, default=list),
+    Column("total", Numeric(14, 2), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("ordered_at", UtcDateTime),
+    Column("reminded_at", UtcDateTime),
+    UniqueConstraint("shop_id", "external_id", name="uq_carts_shop_external"),
+    Index("ix_carts_due", "reminded_at", "ordered_at", "updated_at"),
+)
+
+# --- webhooks tables ---
+# Outgoing webhooks (migration 0018): where to POST which events. ``secret`` signs each
+# delivery, so it is kept; the API shows it once, at creation, and masked after.
+webhooks = Table(
+    "webhooks", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("url", String(2000), nullable=False),
+    Column("events", JSON, nullable=False),
+    Column("secret", String(200), nullable=False),
+    Column("active", Boolean, nullable=False, server_default=text("true")),
+    Column("description", String(300)),
+    Column("created_by", Integer, ForeignKey("users.id", ondelete="SET NULL")),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("failing_since", UtcDateTime),
+)
+
+# One row per (webhook, event): ``body`` holds the exact bytes signed, so a retry sends the
+# same body; ``lease_until`` keeps two processes from sending the same row.
+webhook_deliveries = Table(
+    "webhook_deliveries", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("webhook_id", Integer, ForeignKey("webhooks.id", ondelete="CASCADE"),
+           nullable=False),
+    # the outbox event's id; pings get a negative number of their own
+    Column("event_id", Integer, nullable=False),
+    Column("event_type", String(64), nullable=False),
+    Column("body", Text, nullable=False),
+    # pending / delivering / delivered / failed (given up)
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", UtcDateTime, nullable=False),
+    Column("lease_until", UtcDateTime),
+    Column("last_status", Integer),
+    Column("last_response", String(2000)),
+    Column("last_error", String(500)),
+    Column("duration_ms", Integer),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("delivered_at", UtcDateTime),
+    UniqueConstraint("webhook_id", "event_id", name="uq_webhook_deliveries_webhook_event"),
+    Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+    Index("ix_webhook_deliveries_webhook", "webhook_id", "id"),
+)
+
+
+# --- notifications tables ---
+# A shop's own wording of a customer notification (migration 0015); the defaults live in code
+# (domain.notification_events). ``shop_key`` is shop_id or 0 for "every shop": a NULL in a
+# unique key would not keep two "every shop" rows apart on either database.
+message_templates = Table(
+    "message_templates", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("shop_id", Integer, ForeignKey("shops.id", ondelete="CASCADE")),
+    Column("shop_key", Integer, nullable=False),
+    Column("event", String(32), nullable=False),
+    # email / sms
+    Column("channel", String(8), nullable=False),
+    # ru / en
+    Column("lang", String(2), nullable=False),
+    Column("subject", String(300)),
+    Column("body", Text, nullable=False),
+    Column("enabled", Boolean, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("updated_by", Integer, ForeignKey("users.id", ondelete="SET NULL")),
+    UniqueConstraint("shop_key", "event", "channel", "lang", name="uq_message_templates_scope"),
 )

@@ -111,8 +111,51 @@ CASES: dict[tuple[str, str], Case] = {
     # --- pipeline cases ---
     # --- notifications cases ---
     # --- mailings cases ---
+    ("GET", "/api/segments"): (lambda w, who: Req("/api/segments"), 200),
+    ("POST", "/api/segments"): (lambda w, who: Req("/api/segments", {
+        "name": f"Тула ({who})", "filter": {"cities": ["Тула"], "has_email": True}}), 201),
+    ("POST", "/api/segments/count"): (lambda w, who: Req("/api/segments/count", {
+        "filter": {"cities": ["Москва"], "orders_min": 1}}), 200),
+    ("GET", "/api/segments/{id}"): (lambda w, who: Req(
+        f"/api/segments/{w.mailing_ids['segment_' + who]}"), 200),
+    ("PUT", "/api/segments/{id}"): (lambda w, who: Req(
+        f"/api/segments/{w.mailing_ids['segment_' + who]}",
+        {"name": f"Москва и Тула ({who})", "filter": {"cities": ["Москва", "Тула"]}}), 200),
+    ("DELETE", "/api/segments/{id}"): (lambda w, who: Req(
+        f"/api/segments/{w.mailing_ids['segment_' + who]}"), 200),
+    ("GET", "/api/mailings"): (lambda w, who: Req("/api/mailings"), 200),
+    ("POST", "/api/mailings"): (lambda w, who: Req("/api/mailings", {
+        "name": f"Новая ({who})", "filter": {"cities": ["Москва"]}, "body": "Привет"}), 201),
+    ("GET", "/api/mailings/{id}"): (lambda w, who: Req(
+        f"/api/mailings/{w.mailing_ids['draft_' + who]}"), 200),
+    ("PATCH", "/api/mailings/{id}"): (lambda w, who: Req(
+        f"/api/mailings/{w.mailing_ids['draft_' + who]}", {"subject": f"Тема {who}"}), 200),
+    ("POST", "/api/mailings/{id}/test"): (lambda w, who: Req(
+        f"/api/mailings/{w.mailing_ids['draft_' + who]}/test", {"to": f"{who}@example.com"}),
+        202),
+    ("POST", "/api/mailings/{id}/start"): (lambda w, who: Req(
+        f"/api/mailings/{w.mailing_ids['start_' + who]}/start"), 202),
+    ("POST", "/api/mailings/{id}/cancel"): (lambda w, who: Req(
+        f"/api/mailings/{w.mailing_ids['cancel_' + who]}/cancel"), 200),
+    ("GET", "/api/mailings/{id}/report"): (lambda w, who: Req(
+        f"/api/mailings/{w.mailing_ids['start_' + who]}/report"), 200),
     # --- documents cases ---
     # --- webhooks cases ---
+    ("POST", "/api/webhooks"): (lambda w, who: Req("/api/webhooks", {
+        "url": f"https://hooks.example.invalid/{who}", "events": ["call.missed"]}), 201),
+    ("GET", "/api/webhooks"): (lambda w, who: Req("/api/webhooks"), 200),
+    ("GET", "/api/webhooks/{id}"): (lambda w, who: Req(f"/api/webhooks/{w.webhooks['kept']}"),
+                                    200),
+    ("PATCH", "/api/webhooks/{id}"): (lambda w, who: Req(
+        f"/api/webhooks/{w.webhooks['kept']}", {"description": f"by {who}"}), 200),
+    ("DELETE", "/api/webhooks/{id}"): (lambda w, who: Req(
+        f"/api/webhooks/{w.webhooks['doomed']}"), 200),
+    ("GET", "/api/webhooks/{id}/deliveries"): (lambda w, who: Req(
+        f"/api/webhooks/{w.webhooks['kept']}/deliveries?status=pending&limit=5"), 200),
+    ("POST", "/api/webhooks/{id}/ping"): (lambda w, who: Req(
+        f"/api/webhooks/{w.webhooks['kept']}/ping"), 202),
+    ("POST", "/api/webhook-deliveries/{id}/retry"): (lambda w, who: Req(
+        f"/api/webhook-deliveries/{w.webhooks['delivery']}/retry"), 202),
     # --- backups cases ---
     # --- screen cases ---
     ("GET", "/api/clients"): (lambda w, who: Req("/api/clients?q=Клиент"), 200),
@@ -158,6 +201,20 @@ PUBLIC_CASES: dict[tuple[str, str], Case] = {
             "items": [{"sku": "K-1", "name": "Чайник", "qty": 1, "price": "2490"}],
             "customer": {"name": "Иван Петров", "phone": "8 916 123-45-67"}},
         headers={"Authorization": f"Bearer {w.shop['token']}"}), 201),
+    # mailings: a cart from the shop's site; the unsubscribe page and its one-click POST
+    ("POST", "/api/shops/{shop}/carts"): (lambda w, who: Req(
+        f"/api/shops/{w.shop['slug']}/carts", {
+            "external_id": f"C-{who}", "total": "990.00",
+            "items": [{"sku": "F-2", "name": "Фильтр", "qty": 1, "price": "990"}],
+            "customer": {"name": "Иван Петров", "email": "ivan@example.com"}},
+        headers={"Authorization": f"Bearer {w.shop['token']}"}), 201),
+    ("GET", "/u/{token}"): (lambda w, who: Req(
+        "/u/" + w.api.services.unsubscribe.token(w.clients["anna"], w.mailing_ids["start_sup"])),
+        200),
+    ("POST", "/u/{token}"): (lambda w, who: Req(
+        "/u/" + w.api.services.unsubscribe.token(w.clients["anna"], w.mailing_ids["start_sup"]),
+        data="List-Unsubscribe=One-Click",
+        headers={"Content-Type": "application/x-www-form-urlencoded"}), 200),
 }
 
 SPECS = [s for s in all_route_specs() if s.method != "HEAD"]

@@ -37,6 +37,9 @@ class World:
     tasks: dict[str, int] = field(default_factory=dict)
     outcomes: dict[str, str] = field(default_factory=dict)  # login -> an outcome they may remove
     spare_user: dict[str, Any] | None = None
+    # mailings: ids by f"{kind}_{login}" (a segment and mailings of each role to act on)
+    mailing_ids: dict[str, int] = field(default_factory=dict)
+    webhooks: dict[str, int] = field(default_factory=dict)  # webhooks: kept, doomed, delivery
     sim: AmiSimulator | None = None
 
     def session(self, login: str):
@@ -88,6 +91,13 @@ async def build_world(api_with, *, own_clients_only: bool = False, pbx: bool = F
     await services.outcomes.create(system, {"code": "letter_sent", "label_ru": "Письмо отправлено",
                                             "label_en": "Letter sent"})
     world.outcomes["admin"] = "letter_sent"
+    # webhooks: one to read, edit and ping, one to delete, and a delivery to retry
+    for name in ("kept", "doomed"):
+        hook = await services.webhooks.create(system, {
+            "url": f"https://hooks.example.invalid/{name}", "events": ["client.created"]})
+        world.webhooks[name] = hook["id"]
+    world.webhooks["delivery"] = (await services.webhooks.ping(
+        system, world.webhooks["kept"]))["id"]
     now = api.clock()
     for login in ("anna", "boris"):
         card = await services.clients.create(system, {
@@ -141,6 +151,16 @@ async def build_world(api_with, *, own_clients_only: bool = False, pbx: bool = F
                 "phone_e164": PHONES["boris"], "title": f"Дозвон ({who})", "due_at": now,
                 "attempts": 5, "failures": 5, "created_at": now, "updated_at": now,
                 "closed_at": now, "closed_reason": "ladder_exhausted"})
+    # mailings: a segment, a draft, one to start and one to cancel for each role
+    for who in ("anon", "anna", "sup", "admin"):
+        segment = await services.mailings.create_segment(
+            system, {"name": f"Москва ({who})", "filter": {"cities": ["Москва"]}})
+        world.mailing_ids[f"segment_{who}"] = segment["id"]
+        for kind in ("draft", "start", "cancel"):
+            mailing = await services.mailings.create(system, {
+                "name": f"{kind} {who}", "segment_id": segment["id"], "subject": "Скидки",
+                "body": "{client_name}, скидки! {unsubscribe_url}"})
+            world.mailing_ids[f"{kind}_{who}"] = mailing["id"]
     for login in PEOPLE:
         world.sessions[login] = await api.login(login, password=PASSWORD, create=False)
     return world
