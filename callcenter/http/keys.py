@@ -42,6 +42,8 @@ class Services:
     notifications: Any = None  # services.notifications.NotificationService (templates, queue)
     messages: Any = None    # services.message_sender.MessageSender (e-mail / SMS sending)
     mailings: Any = None    # services.mailings.MailingService (segments, mailings, carts)
+    carts: Any = None       # mailings: services.carts.CartService (cart intake, reminders)
+    unsubscribe: Any = None  # mailings: services.unsubscribe.UnsubscribeLinks
     documents: Any = None   # services.documents.DocumentService (PDF, requisites, XLSX)
     webhooks: Any = None    # services.webhooks.WebhookService (registrations, deliveries)
     backups: Any = None     # services.backup.BackupService (daily backup, status)

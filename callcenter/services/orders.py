@@ -205,6 +205,40 @@ class OrderService:
                 await scheduler_repo.close_order_tasks(conn, order_id,
                                                        f"order_{values['status']}", now)
 
+    def parse_customer(self, customer: Any, errors: dict[str, str]):
+        """The ``customer`` of a shop's request ({name, phone, email, city}) as a client
+        input, or None with its problems added to ``errors`` (also used by the cart intake)."""
+        client_input = None
+        if not isinstance(customer, Mapping):
+            errors["customer"] = "is required: {name, phone, email, city}"
+            return None
+        for key in ("name", "phone", "email", "city"):
+            if not isinstance(customer.get(key), (str, type(None))):
+                errors[f"customer.{key}"] = "must be text or null"
+        payload = {"name": customer.get("name"), "city": customer.get("city"),
+                   "phones": [customer["phone"]] if customer.get("phone") else [],
+                   "emails": [customer["email"]] if customer.get("email") else []}
+        try:
+            client_input = validate_client(payload, region=self.clients.region, partial=False)
+        except FieldErrors as exc:
+            errors.update({"customer." + k.replace("phones.0", "phone")
+                           .replace("emails.0", "email"): v for k, v in exc.fields.items()})
+        if client_input and not client_input.phones and not client_input.emails:
+            errors["customer.phone"] = "a phone or an e-mail is required"
+        return client_input
+
+    async def find_or_create_client(self, conn: AsyncConnection, actor: Actor, client_input,
+                                    now) -> int:
+        """The client a shop's customer is: found by phone or e-mail (their new contacts
+        added), else created."""
+        matches = await self.clients.find_duplicates(conn, client_input)
+        if matches:
+            client_id = matches[0]["id"]
+            await clients_repo.add_phones(conn, client_id, client_input.phones or [])
+            await clients_repo.add_emails(conn, client_id, client_input.emails or [])
+            return client_id
+        return await self.clients.insert(conn, actor, client_input, now)
+
     async def intake(self, shop: dict[str, Any], data: Mapping[str, Any],
                      ip: str | None) -> tuple[dict[str, Any], bool]:
         """Create or update an order sent by a shop's site; find or create its client.
@@ -223,38 +257,14 @@ class OrderService:
             values = {}
         if "external_id" not in data:
             errors["external_id"] = "is required"
-        customer = data.get("customer")
-        client_input = None
-        if not isinstance(customer, Mapping):
-            errors["customer"] = "is required: {name, phone, email, city}"
-        else:
-            for key in ("name", "phone", "email", "city"):
-                if not isinstance(customer.get(key), (str, type(None))):
-                    errors[f"customer.{key}"] = "must be text or null"
-            payload = {"name": customer.get("name"), "city": customer.get("city"),
-                       "phones": [customer["phone"]] if customer.get("phone") else [],
-                       "emails": [customer["email"]] if customer.get("email") else []}
-            try:
-                client_input = validate_client(payload, region=self.clients.region,
-                                               partial=False)
-            except FieldErrors as exc:
-                errors.update({"customer." + k.replace("phones.0", "phone")
-                               .replace("emails.0", "email"): v for k, v in exc.fields.items()})
-            if client_input and not client_input.phones and not client_input.emails:
-                errors["customer.phone"] = "a phone or an e-mail is required"
+        client_input = self.parse_customer(data.get("customer"), errors)
         if errors:
             raise ValidationFailed.fields(errors)
         actor = Actor(user_id=None, login=f"shop:{shop['slug']}", role=None, ip=ip,
                       name=shop["name"])
         now = self.clock()
         async with self.db.write() as conn:
-            matches = await self.clients.find_duplicates(conn, client_input)
-            if matches:
-                client_id = matches[0]["id"]
-                await clients_repo.add_phones(conn, client_id, client_input.phones or [])
-                await clients_repo.add_emails(conn, client_id, client_input.emails or [])
-            else:
-                client_id = await self.clients.insert(conn, actor, client_input, now)
+            client_id = await self.find_or_create_client(conn, actor, client_input, now)
             existing = await repo.get_order_by_external(conn, shop["id"], values["external_id"])
             values["client_id"] = existing["client_id"] if existing else client_id
             if existing:
