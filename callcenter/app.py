@@ -91,6 +91,13 @@ def build_services(settings: Settings, db: Database, clock: Clock) -> Services:
     services.outbox = EventOutbox(db, clock)
     # --- pipeline wiring (build_services) ---
     # --- notifications wiring (build_services) ---
+    from callcenter.services.message_sender import MessageSender
+    from callcenter.services.notifications import NotificationService
+    services.notifications = NotificationService(db, clock, settings, clients, secret_key)
+    services.messages = MessageSender(db, clock, settings)
+    services.notifications.messages_queued = services.messages.wake
+    services.messages.periodic.append(services.notifications.queue_parcel_reminders)
+    services.outbox.add_consumer("notifications", services.notifications.consume)
     # --- mailings wiring (build_services) ---
     from callcenter.services.carts import CartService
     from callcenter.services.mailings import MailingService
@@ -236,6 +243,12 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> web.Application
     app.cleanup_ctx.append(event_outbox)
     # --- pipeline cleanup_ctx ---
     # --- notifications cleanup_ctx ---
+    async def message_sender(app: web.Application) -> AsyncIterator[None]:
+        await services.messages.start()
+        yield
+        await services.messages.stop()
+
+    app.cleanup_ctx.append(message_sender)
     # --- mailings cleanup_ctx ---
     async def abandoned_carts(app: web.Application) -> AsyncIterator[None]:
         await services.carts.start()
