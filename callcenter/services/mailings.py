@@ -259,9 +259,8 @@ class MailingService:
             sample = await segments_repo.recipients_page(conn, flt, bounds,
                                                          channel=mailing["channel"],
                                                          after_id=0, limit=1)
-            channel_flt = dict(flt, **({"has_email": True} if mailing["channel"] == "email"
-                                       else {"has_phone": True}))
-            count = await segments_repo.count_segment(conn, channel_flt, bounds)
+            count = await segments_repo.count_recipients(conn, flt, bounds,
+                                                         channel=mailing["channel"])
             shop_name = await self._shop_name(conn, mailing["shop_id"])
         recipient = sample[0] if sample else {"id": 0, "name": "Иван Петров", "city": ""}
         context = self._context(recipient, mailing, shop_name)

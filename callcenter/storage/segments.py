@@ -91,7 +91,7 @@ def segment_conditions(flt: Mapping[str, Any], bounds: Bounds):
                                          orders.c.shop_id == flt["shop_id"])))
     if "product" in flt:
         bought = [orders.c.client_id == clients.c.id,
-                  _json_text_contains(orders.c.items, flt["product"])]
+                  _json_text_contains(orders.c["items"], flt["product"])]
         if "shop_id" in flt:
             bought.append(orders.c.shop_id == flt["shop_id"])
         where.append(exists().where(and_(*bought)))
@@ -102,6 +102,15 @@ async def count_segment(conn: AsyncConnection, flt: Mapping[str, Any], bounds: B
     source, where = segment_conditions(flt, bounds)
     return (await conn.execute(select(func.count()).select_from(source)
                                .where(*where))).scalar_one()
+
+
+async def count_recipients(conn: AsyncConnection, flt: Mapping[str, Any], bounds: Bounds, *,
+                           channel: str) -> int:
+    """Clients of the segment with an address for the channel."""
+    needed = "has_email" if channel == "email" else "has_phone"
+    if flt.get(needed) is False:
+        return 0
+    return await count_segment(conn, dict(flt, **{needed: True}), bounds)
 
 
 def _first_address(channel: str):
@@ -118,9 +127,10 @@ async def recipients_page(conn: AsyncConnection, flt: Mapping[str, Any], bounds:
                           channel: str, after_id: int, limit: int) -> list[dict[str, Any]]:
     """Up to ``limit`` clients of the segment with an address for the channel, by id after
     ``after_id``: {id, name, city, timezone, address}."""
-    source, where = segment_conditions(
-        dict(flt, **({"has_email": True} if channel == "email" else {"has_phone": True})),
-        bounds)
+    needed = "has_email" if channel == "email" else "has_phone"
+    if flt.get(needed) is False:
+        return []  # the segment is of clients with no address for this channel
+    source, where = segment_conditions(dict(flt, **{needed: True}), bounds)
     address = _first_address(channel).label("address")
     rows = await conn.execute(
         select(clients.c.id, clients.c.name, clients.c.city, clients.c.timezone, address)
