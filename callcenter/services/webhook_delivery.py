@@ -77,6 +77,7 @@ class WebhookSender:
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
         self._inflight: dict[int, asyncio.Task] = {}
+        self._cut: set[int] = set()  # rows whose sending stop() cut short
         self._stopping = False
         self.sent = 0  # attempts made, for tests and the bench
 
@@ -111,10 +112,12 @@ class WebhookSender:
         if self._inflight:
             await asyncio.wait(list(self._inflight.values()), timeout=grace_seconds)
         cut = list(self._inflight)
+        self._cut.update(cut)
         for pending in self._inflight.values():
             pending.cancel()
         await asyncio.gather(*self._inflight.values(), return_exceptions=True)
         self._inflight.clear()
+        self._cut.clear()
         if cut:
             try:
                 async with self.db.write() as conn:
@@ -147,6 +150,7 @@ class WebhookSender:
         loop = asyncio.get_running_loop()
         while not self._stopping:
             claimed = []
+            self._wake.clear()  # before the claim: a wake while claiming is not lost
             try:
                 free = self.workers - len(self._inflight)
                 if free > 0:
@@ -159,7 +163,6 @@ class WebhookSender:
                 log.exception("claiming webhook deliveries failed; trying again")
             if claimed and len(self._inflight) < self.workers:
                 continue  # there may be more due
-            self._wake.clear()
             waits = [loop.create_task(self._wake.wait())]
             waits += list(self._inflight.values())
             try:
@@ -216,6 +219,8 @@ class WebhookSender:
     async def _deliver(self, row: dict[str, Any]) -> None:
         started = time.monotonic()
         status, text, error = await self._post(row)
+        if row["id"] in self._cut:
+            return  # stop() hands the row back (aiohttp may turn the cancel into a timeout)
         took = round((time.monotonic() - started) * 1000)
         self.sent += 1
         now = self.clock()

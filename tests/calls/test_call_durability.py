@@ -51,11 +51,11 @@ class Outage:
 
     async def begin(self) -> None:
         if self.url.get_backend_name() == "sqlite":
-            self._sqlite = sqlite3.connect(self.url.database, isolation_level=None)
-            if self.mode == "fails":
-                self._sqlite.execute("ALTER TABLE calls RENAME TO calls_away")
-            else:
-                self._sqlite.execute("BEGIN IMMEDIATE")
+            # no busy wait in the driver: it would block the event loop while the app's own
+            # background writers (the event outbox) hold the lock they cannot release
+            self._sqlite = sqlite3.connect(self.url.database, isolation_level=None, timeout=0)
+            await self._sqlite_retry("ALTER TABLE calls RENAME TO calls_away"
+                                     if self.mode == "fails" else "BEGIN IMMEDIATE")
             return
         import asyncpg
 
@@ -68,10 +68,21 @@ class Outage:
             await self._pg.execute("BEGIN")
             await self._pg.execute("LOCK TABLE calls IN ACCESS EXCLUSIVE MODE")
 
+    async def _sqlite_retry(self, sql: str) -> None:
+        for _ in range(400):
+            try:
+                self._sqlite.execute(sql)
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc):
+                    raise
+                await asyncio.sleep(0.025)
+        raise AssertionError(f"the database stayed locked: {sql}")
+
     async def end(self) -> None:
         if self._sqlite is not None:
             if self.mode == "fails":
-                self._sqlite.execute("ALTER TABLE calls_away RENAME TO calls")
+                await self._sqlite_retry("ALTER TABLE calls_away RENAME TO calls")
             else:
                 self._sqlite.execute("ROLLBACK")
             self._sqlite.close()
