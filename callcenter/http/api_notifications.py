@@ -60,7 +60,13 @@ async def preview_template(request: web.Request) -> web.Response:
         await read_json_object(request)))
 
 
-@routes.post("/api/messages/sms-status/{token}", roles=PUBLIC, csrf=False, tag="messages",
+STATUS_BODY = {"type": "object", "properties": {
+    "id": {"type": "string"}, "status": {"type": "string", "enum": ["delivered", "failed"]},
+    "error": {"type": ["string", "null"]}}}
+
+
+@routes.post("/api/messages/sms-status/{token}", roles=PUBLIC, csrf=False, body=STATUS_BODY,
+             tag="messages",
              summary="An SMS gateway's delivery report: JSON {id, status: delivered|failed, "
                      "error} or SMS.ru's form callback (data[]=sms_status\\n<id>\\n<code>)")
 async def sms_status(request: web.Request) -> web.Response:

@@ -110,6 +110,21 @@ CASES: dict[tuple[str, str], Case] = {
     ("GET", "/api/audit/actions"): (lambda w, who: Req("/api/audit/actions"), 200),
     # --- pipeline cases ---
     # --- notifications cases ---
+    ("GET", "/api/messages"): (lambda w, who: Req(
+        f"/api/messages?client_id={w.clients['anna']}"), 200),
+    ("POST", "/api/messages/{id}/retry"): (lambda w, who: Req(
+        f"/api/messages/{w.messages[who]}/retry"), 200),
+    ("GET", "/api/notification-templates"): (lambda w, who: Req(
+        f"/api/notification-templates?shop_id={w.shop['id']}"), 200),
+    ("PUT", "/api/notification-templates"): (lambda w, who: Req(
+        "/api/notification-templates", {"shop_id": w.shop["id"], "event": "order_shipped",
+                                        "channel": "sms", "lang": "ru", "enabled": True,
+                                        "body": f"Заказ {{order_number}} в пути ({who})"}), 200),
+    ("POST", "/api/notification-templates/preview"): (lambda w, who: Req(
+        "/api/notification-templates/preview", {"event": "order_shipped", "channel": "email",
+                                                "lang": "ru", "subject": "Заказ {order_number}",
+                                                "body": "Трек {tracking_number}",
+                                                "order_id": w.orders["anna"]}), 200),
     # --- mailings cases ---
     ("GET", "/api/segments"): (lambda w, who: Req("/api/segments"), 200),
     ("POST", "/api/segments"): (lambda w, who: Req("/api/segments", {
@@ -201,6 +216,10 @@ PUBLIC_CASES: dict[tuple[str, str], Case] = {
             "items": [{"sku": "K-1", "name": "Чайник", "qty": 1, "price": "2490"}],
             "customer": {"name": "Иван Петров", "phone": "8 916 123-45-67"}},
         headers={"Authorization": f"Bearer {w.shop['token']}"}), 201),
+    # notifications: an SMS gateway's delivery report (the token in the URL is the secret)
+    ("POST", "/api/messages/sms-status/{token}"): (lambda w, who: Req(
+        f"/api/messages/sms-status/{w.api.services.notifications.callback_token}",
+        {"id": "gw-none", "status": "delivered"}), 200),
     # mailings: a cart from the shop's site; the unsubscribe page and its one-click POST
     ("POST", "/api/shops/{shop}/carts"): (lambda w, who: Req(
         f"/api/shops/{w.shop['slug']}/carts", {

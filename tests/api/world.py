@@ -40,6 +40,7 @@ class World:
     # mailings: ids by f"{kind}_{login}" (a segment and mailings of each role to act on)
     mailing_ids: dict[str, int] = field(default_factory=dict)
     webhooks: dict[str, int] = field(default_factory=dict)  # webhooks: kept, doomed, delivery
+    messages: dict[str, int] = field(default_factory=dict)  # notifications: a failed one each
     sim: AmiSimulator | None = None
 
     def session(self, login: str):
@@ -161,6 +162,15 @@ async def build_world(api_with, *, own_clients_only: bool = False, pbx: bool = F
                 "name": f"{kind} {who}", "segment_id": segment["id"], "subject": "Скидки",
                 "body": "{client_name}, скидки! {unsubscribe_url}"})
             world.mailing_ids[f"{kind}_{who}"] = mailing["id"]
+    # notifications: a failed message for each role to send again
+    from callcenter.storage.messages import queue_message
+    async with services.db.write() as conn:
+        for who in ("anon", "anna", "sup", "admin"):
+            world.messages[who] = await queue_message(
+                conn, kind="notification", channel="email", to_address="a@example.ru",
+                body="Заказ отправлен", dedupe_key=f"world:{who}", now=now,
+                client_id=world.clients["anna"], order_id=world.orders["anna"],
+                status="failed", last_error="550 mailbox unavailable")
     for login in PEOPLE:
         world.sessions[login] = await api.login(login, password=PASSWORD, create=False)
     return world
