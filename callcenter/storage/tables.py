@@ -675,3 +675,57 @@ message_templates = Table(
     Column("updated_by", Integer, ForeignKey("users.id", ondelete="SET NULL")),
     UniqueConstraint("shop_key", "event", "channel", "lang", name="uq_message_templates_scope"),
 )
+
+
+# --- documents tables ---
+# A shop's requisites for its invoices and offers (migration 0017). The image columns hold file
+# names the server generated, under documents_dir/shops/<shop_id>/, never a user's path.
+shop_requisites = Table(
+    "shop_requisites", metadata,
+    Column("shop_id", Integer, ForeignKey("shops.id", ondelete="CASCADE"), primary_key=True),
+    Column("legal_name", String(300), nullable=False, server_default=""),
+    Column("inn", String(12), nullable=False, server_default=""),
+    Column("kpp", String(9), nullable=False, server_default=""),
+    Column("ogrn", String(15), nullable=False, server_default=""),
+    Column("address", String(500), nullable=False, server_default=""),
+    Column("phone", String(64), nullable=False, server_default=""),
+    Column("email", String(320), nullable=False, server_default=""),
+    Column("bank_name", String(300), nullable=False, server_default=""),
+    Column("bik", String(9), nullable=False, server_default=""),
+    Column("account", String(20), nullable=False, server_default=""),
+    Column("corr_account", String(20), nullable=False, server_default=""),
+    Column("director", String(200), nullable=False, server_default=""),
+    Column("accountant", String(200), nullable=False, server_default=""),
+    # none / 0 / 10 / 20: VAT included in the prices at that rate, or no VAT
+    Column("vat_rate", String(8), nullable=False, server_default="none"),
+    Column("invoice_prefix", String(16), nullable=False, server_default="INV"),
+    Column("logo_file", String(100)),
+    Column("stamp_file", String(100)),
+    Column("signature_file", String(100)),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("updated_by", Integer, ForeignKey("users.id", ondelete="SET NULL")),
+)
+
+# Every invoice or offer made (migration 0017): the PDF lives at ``file`` under documents_dir.
+# Numbers run per shop, kind and year ("INV-2026-0001"); the unique key keeps two at once apart.
+documents = Table(
+    "documents", metadata,
+    Column("id", Integer, primary_key=True),
+    # invoice / offer
+    Column("kind", String(16), nullable=False),
+    Column("number", String(64), nullable=False),
+    Column("shop_id", Integer, ForeignKey("shops.id", ondelete="CASCADE"), nullable=False),
+    Column("order_id", Integer, ForeignKey("orders.id", ondelete="SET NULL"), index=True),
+    Column("client_id", Integer, ForeignKey("clients.id", ondelete="CASCADE"), nullable=False,
+           index=True),
+    Column("file", String(300), nullable=False),
+    Column("bytes", Integer, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("total", Numeric(14, 2), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("created_by", Integer, ForeignKey("users.id", ondelete="SET NULL")),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("sent_message_id", Integer, ForeignKey("messages.id", ondelete="SET NULL")),
+    Column("sent_to", String(320)),
+    UniqueConstraint("shop_id", "kind", "number", name="uq_documents_shop_kind_number"),
+)
