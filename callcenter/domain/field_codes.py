@@ -84,6 +84,9 @@ FIELD_CODES: tuple[tuple[str, str], ...] = (
     ("unknown_outcome", _V + r" is not an outcome \(see GET /api/outcomes\)"),
     ("unknown_task_kind", _V + r" is not a task kind"),
     ("invalid", r"is invalid"),
+    # mailings
+    ("unknown_placeholder", _V + r" is not a known placeholder"),
+    ("no_such_segment", r"no segment (?P<id>\d+)"),
 )
 
 _COMPILED = tuple((code, re.compile(pattern, re.DOTALL)) for code, pattern in FIELD_CODES)

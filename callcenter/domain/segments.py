@@ -54,25 +54,25 @@ def validate_filter(raw: Any) -> dict[str, Any]:
     for key in sorted(raw):
         value = raw[key]
         if key not in KEYS:
-            errors[str(key)[:40]] = "is not a filter"
+            errors[str(key)[:40]] = "unknown field"
         elif value is None or value == "" or value == []:
             continue  # an empty field in the builder means "any"
         elif key in LIST_KEYS:
             if not isinstance(value, list) or len(value) > MAX_LIST or not all(
                     isinstance(v, str) and 0 < len(v.strip()) <= 200 for v in value):
-                errors[key] = f"must be a list of up to {MAX_LIST} texts"
+                errors[key] = f"must be a list of at most {MAX_LIST} items"
                 continue
             items = sorted({v.strip() for v in value})
             if key == "timezones":
                 bad = [z for z in items if not _is_zone(z)]
                 if bad:
-                    errors[key] = f"unknown time zone {bad[0]!r}"
+                    errors[key] = f"{bad[0]!r} is not an IANA time zone such as Europe/Moscow"
                     continue
             out[key] = items
         elif key in INT_KEYS:
             low, high = INT_KEYS[key]
             if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-                errors[key] = f"must be a whole number from {low} to {high}"
+                errors[key] = f"a whole number from {low} to {high}"
                 continue
             out[key] = value
         elif key in MONEY_KEYS:
@@ -82,7 +82,7 @@ def validate_filter(raw: Any) -> dict[str, Any]:
             except InvalidOperation:
                 amount = None
             if amount is None or not amount.is_finite() or amount < 0 or amount > 10**12:
-                errors[key] = "must be an amount of money, 0 or more"
+                errors[key] = "must be a number such as 1234.50"
                 continue
             out[key] = str(amount.quantize(Decimal("0.01")))
         elif key in DATE_KEYS:
@@ -93,7 +93,7 @@ def validate_filter(raw: Any) -> dict[str, Any]:
                 out[key] = None
             if out[key] is None:
                 del out[key]
-                errors[key] = "must be a date YYYY-MM-DD"
+                errors[key] = f"{str(value)[:40]!r} is not a date (YYYY-MM-DD)"
         elif key in BOOL_KEYS:
             if not isinstance(value, bool):
                 errors[key] = "must be true or false"
@@ -101,19 +101,19 @@ def validate_filter(raw: Any) -> dict[str, Any]:
             out[key] = value
         else:  # product
             if not isinstance(value, str) or len(value.strip()) > MAX_TEXT:
-                errors[key] = f"must be a text of up to {MAX_TEXT} characters"
+                errors[key] = f"is longer than {MAX_TEXT} characters"
                 continue
             if value.strip():
                 out[key] = value.strip()
     for low, high in (("age_min", "age_max"), ("orders_min", "orders_max")):
         if low in out and high in out and out[low] > out[high]:
-            errors[high] = f"must not be less than {low}"
+            errors[high] = "out of range"
     if "spent_min" in out and "spent_max" in out and \
             Decimal(out["spent_min"]) > Decimal(out["spent_max"]):
-        errors["spent_max"] = "must not be less than spent_min"
+        errors["spent_max"] = "out of range"
     if "last_order_after" in out and "last_order_before" in out and \
             out["last_order_after"] > out["last_order_before"]:
-        errors["last_order_before"] = "must not be before last_order_after"
+        errors["last_order_before"] = "out of range"
     if errors:
         raise FieldErrors(errors)
     return out

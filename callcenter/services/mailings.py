@@ -30,7 +30,6 @@ CHANNELS = ("email", "sms")
 PLACEHOLDERS = frozenset({"client_name", "first_name", "city", "shop_name", "unsubscribe_url"})
 BATCH = 500
 MAX_BODY = 20_000
-EMAIL_RE_HINT = "an e-mail address to send the test to"
 
 
 def _fields(exc: FieldErrors, prefix: str = "") -> ValidationFailed:
@@ -159,17 +158,17 @@ class MailingService:
         if old is None or "channel" in data:
             channel = data.get("channel", "email")
             if channel not in CHANNELS:
-                errors["channel"] = "must be email or sms"
+                errors["channel"] = "must be one of: email, sms"
             values["channel"] = channel
         for key, limit in (("subject", 300), ("body", MAX_BODY)):
             if key in data or old is None:
                 text = data.get(key) or ""
                 if not isinstance(text, str) or len(text) > limit:
-                    errors[key] = f"must be a text of up to {limit} characters"
+                    errors[key] = f"is longer than {limit} characters"
                     continue
                 unknown = unknown_names(text, PLACEHOLDERS)
                 if unknown:
-                    errors[key] = f"unknown placeholder {{{unknown[0]}}}"
+                    errors[key] = f"{unknown[0]!r} is not a known placeholder"
                 values[key] = text
         if "filter" in data or old is None:
             try:
@@ -181,12 +180,12 @@ class MailingService:
                 value = data[key]
                 if value is not None and (isinstance(value, bool) or not isinstance(value, int)
                                           or value < 1):
-                    errors[key] = "must be an id or null"
+                    errors[key] = "must be a positive integer id"
                 values[key] = value
         if "rate_per_minute" in data or old is None:
             rate = data.get("rate_per_minute") or self.rate_per_minute
             if isinstance(rate, bool) or not isinstance(rate, int) or not 1 <= rate <= 100_000:
-                errors["rate_per_minute"] = "must be a whole number from 1 to 100000"
+                errors["rate_per_minute"] = "a whole number from 1 to 100000"
             values["rate_per_minute"] = rate
         if errors:
             raise ValidationFailed.fields(errors)
@@ -272,8 +271,7 @@ class MailingService:
         mailing = await self.get(mailing_id)
         if not isinstance(to, str) or not to.strip() or len(to) > 320 or (
                 mailing["channel"] == "email" and "@" not in to):
-            raise ValidationFailed.fields({"to": "is required: " + (
-                EMAIL_RE_HINT if mailing["channel"] == "email" else "a phone number")})
+            raise ValidationFailed.fields({"to": "is required"})
         preview = await self.preview(mailing_id)
         now = self.clock()
         async with self.db.write() as conn:
