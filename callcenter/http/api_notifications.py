@@ -28,7 +28,7 @@ async def list_messages(request: web.Request) -> web.Response:
     items = await request.app[SERVICES].notifications.list_messages(
         ctx_of(request).actor, client_id=int_arg(request, "client_id", low=1),
         order_id=int_arg(request, "order_id", low=1))
-    return json_response({"items": items})
+    return json_response({"items": items, "can_retry": ctx_of(request).actor.role in STAFF})
 
 
 @routes.post("/api/messages/{id}/retry", roles=STAFF, tag="messages",

@@ -150,7 +150,10 @@ class MessageSender:
                 if last_periodic is None or now - last_periodic > timedelta(minutes=10):
                     last_periodic = now
                     for job in self.periodic:
-                        await job()
+                        try:
+                            await job()
+                        except Exception:   # a failing job must not stop the sending
+                            log.exception("periodic message job failed")
                 count = await self.send_due()
             except asyncio.CancelledError:
                 raise
