@@ -161,8 +161,14 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
         except BaseException:
             sock.close()
             raise
-        await serve(settings, demo_callers=credentials.get("callers", []), sock=sock,
-                    on_listening=lambda url: _print_demo(url, credentials))
+        # notifications: a local mail catcher and SMS sink, so the demo's messages go out
+        from callcenter.services.demo_sinks import start_demo_sinks
+        settings, stop_sinks = start_demo_sinks(settings)
+        try:
+            await serve(settings, demo_callers=credentials.get("callers", []), sock=sock,
+                        on_listening=lambda url: _print_demo(url, credentials))
+        finally:
+            stop_sinks()
         return 0
     return await _admin_command(args, settings)
 
