@@ -128,9 +128,12 @@ async def one_database(label: str, url: str, args, goals: Goals) -> list[str]:
     db = Database(url)
     try:
         await time_call_log(db, 0, 200)  # warm up
-        with events_off():
-            floor = await time_call_log(db, 1_000, args.calls)
-        with_events = await time_call_log(db, 1_000_000, args.calls)
+        floors, withs = [], []
+        for round_ in range(3):  # alternately, the best of three each: the machine is shared
+            with events_off():
+                floors.append(await time_call_log(db, 10_000 + round_ * 100_000, args.calls))
+            withs.append(await time_call_log(db, 1_000_000 + round_ * 100_000, args.calls))
+        floor, with_events = min(floors), min(withs)
         extra = with_events / floor - 1
         print(f"{label}: call log, {args.calls} calls started + ended: {with_events:.2f} s "
               f"with events, {floor:.2f} s without (+{extra:.0%}) "
@@ -138,6 +141,8 @@ async def one_database(label: str, url: str, args, goals: Goals) -> list[str]:
         with events_off():
             client_floor = await time_clients(db, 0, args.clients)
         client_with = await time_clients(db, 100_000, args.clients)
+        with events_off():
+            client_floor = min(client_floor, await time_clients(db, 200_000, args.clients))
         per, per_floor = client_with / args.clients * 1000, client_floor / args.clients * 1000
         print(f"{label}: client create: {per:.2f} ms with its event, {per_floor:.2f} ms without")
         rate = await deliveries_per_second(db, args.deliveries, args.workers)

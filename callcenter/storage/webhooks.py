@@ -19,8 +19,9 @@ _LOG = [c for c in webhook_deliveries.c if c.name != "body"]
 async def insert_events(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
     """Several outbox events in one statement (the call log's batches): each row has type,
     entity, entity_id, payload and at."""
-    if rows:
-        await conn.execute(insert(events), rows)
+    # one multi-row VALUES per 200: an executemany is a round trip per row on asyncpg
+    for start in range(0, len(rows), 200):
+        await conn.execute(insert(events).values(rows[start:start + 200]))
 
 
 async def insert_webhook(conn: AsyncConnection, values: dict[str, Any]) -> int:
@@ -76,8 +77,8 @@ async def insert_deliveries(conn: AsyncConnection, rows: list[dict[str, Any]]) -
             webhook_deliveries.c.event_id.in_({k[1] for k in keys})))
     have = {(w, e) for w, e in existing}
     fresh = [r for r in rows if (r["webhook_id"], r["event_id"]) not in have]
-    if fresh:
-        await conn.execute(insert(webhook_deliveries), fresh)
+    for start in range(0, len(fresh), 200):
+        await conn.execute(insert(webhook_deliveries).values(fresh[start:start + 200]))
     return len(fresh)
 
 
