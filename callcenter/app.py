@@ -90,6 +90,11 @@ def build_services(settings: Settings, db: Database, clock: Clock) -> Services:
     # --- outbox wiring (build_services): the consumers below add themselves to it ---
     services.outbox = EventOutbox(db, clock)
     # --- pipeline wiring (build_services) ---
+    from callcenter.services.pipeline import PipelineService
+    services.pipeline = PipelineService(db, clock, clients, timezone=settings.timezone,
+                                        parcel_check_days=settings.parcel_check_days)
+    orders.pipeline = services.pipeline
+    orders.events_recorded = services.outbox.wake
     # --- notifications wiring (build_services) ---
     from callcenter.services.message_sender import MessageSender
     from callcenter.services.notifications import NotificationService
@@ -98,6 +103,8 @@ def build_services(settings: Settings, db: Database, clock: Clock) -> Services:
     services.notifications.messages_queued = services.messages.wake
     services.messages.periodic.append(services.notifications.queue_parcel_reminders)
     services.outbox.add_consumer("notifications", services.notifications.consume)
+    # after the dispatcher's commit: a wake-up inside its transaction could find nothing yet
+    services.outbox.after_dispatch.append(services.messages.wake)
     # --- mailings wiring (build_services) ---
     from callcenter.services.carts import CartService
     from callcenter.services.mailings import MailingService
@@ -112,6 +119,10 @@ def build_services(settings: Settings, db: Database, clock: Clock) -> Services:
                                  reminder_hours=settings.cart_reminder_hours)
     services.carts.rounds.append(services.mailings.finish_done)
     # --- documents wiring (build_services) ---
+    from callcenter.services.documents import DocumentService
+    services.documents = DocumentService(db, clock, services.clients, orders,
+                                         documents_dir=settings.documents_dir,
+                                         timezone=settings.timezone)
     # --- webhooks wiring (build_services) ---
     from callcenter.services.webhook_delivery import WebhookSender
     from callcenter.services.webhooks import WebhookService
@@ -127,6 +138,12 @@ def build_services(settings: Settings, db: Database, clock: Clock) -> Services:
     services.clients.events_recorded = services.outbox.wake
     services.tasks.events_recorded = services.outbox.wake
     # --- backups wiring (build_services) ---
+    from callcenter.services.backup import BackupService
+    services.backups = BackupService(db, clock, url=settings.db_url,
+                                     backup_dir=settings.backup_dir,
+                                     keep_days=settings.backup_keep_days,
+                                     backup_time=settings.backup_time,
+                                     timezone=settings.timezone)
     return services
 
 
@@ -174,6 +191,8 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> web.Application
     # --- supervise wiring (create_app) ---
     services.supervise = SuperviseService(db, clock, settings, telephony)
     # --- pipeline wiring (create_app) ---
+    services.pipeline.followup_rank = rank_for("order_followup", 0, None, task_order)
+    services.pipeline.placement = services.tasks.placement
     # --- notifications wiring (create_app) ---
     # --- mailings wiring (create_app) ---
     def wake_sender() -> None:  # the message sender, whichever order it was wired in
@@ -184,6 +203,8 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> web.Application
     services.mailings.on_queued.append(wake_sender)
     services.carts.on_queued.append(wake_sender)
     # --- documents wiring (create_app) ---
+    services.documents.on_queued.append(
+        lambda: getattr(services.messages, "wake", lambda: None)())
     # --- webhooks wiring (create_app) ---
     telephony.calls.log.events_recorded = services.outbox.wake
     # --- backups wiring (create_app) ---
@@ -265,6 +286,12 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> web.Application
 
     app.cleanup_ctx.append(webhook_sender)
     # --- backups cleanup_ctx ---
+    async def daily_backup(app: web.Application) -> AsyncIterator[None]:
+        await services.backups.start()
+        yield
+        await services.backups.stop()
+
+    app.cleanup_ctx.append(daily_backup)
     app.cleanup_ctx.append(session_watch(telephony.hub, services.accounts,
                                          settings.session_check_seconds))
     app.on_shutdown.append(close_websockets)

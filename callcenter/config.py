@@ -64,6 +64,13 @@ def _redial_ladder(value: Any) -> str:
     return str(value).strip()
 
 
+def _parcel_days(value: Any) -> int:  # pipeline
+    days = int(value)
+    if not 1 <= days <= 365:
+        raise ValueError("must be 1 to 365 days")
+    return days
+
+
 NEXT_TASK_ORDER_NAMES = ("own_callback", "callback", "missed_call", "redial",
                          "order_confirmation", "reminder")
 
@@ -302,6 +309,9 @@ SETTINGS: tuple[Setting, ...] = (
             "Service level in reports: the share of queue calls answered within this many "
             "seconds.", int),
     # --- pipeline settings ---
+    Setting("parcel_check_days", 7,
+            "Orders: a new shop's \"shipped\" stage opens a call to check the delivery this "
+            "many days after the move (and the parcel reminder goes then).", _parcel_days),
     # --- notifications settings ---
     Setting("smtp_host", "",
             "Messages to customers: the SMTP server e-mail goes out through (empty = e-mail "
@@ -337,6 +347,9 @@ SETTINGS: tuple[Setting, ...] = (
             "Abandoned carts: hours after a shop's site last reported a cart before its "
             "customer is reminded (once; not when they ordered since).", float),
     # --- documents settings ---
+    Setting("documents_dir", "var/documents",
+            "Documents: folder of the invoice and offer PDFs and the shops' logo, stamp and "
+            "signature images (a relative path is taken from the working directory)."),
     # --- webhooks settings ---
     Setting("webhook_allow_private", False,
             "Webhooks may call private, loopback and link-local addresses (a receiver on this "
@@ -348,6 +361,17 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("webhook_workers", 4,
             "Webhook deliveries sent at the same time, at most.", int),
     # --- backups settings ---
+    Setting("backup_dir", "var/backups",
+            "Backups: folder of the backup files and their manifests (`callcenter backup`, "
+            "the daily job, Back up now)."),
+    Setting("backup_keep_days", 14,
+            "Backups: days a backup is kept; the newest verified one is never deleted. "
+            "0 keeps all.", int),
+    Setting("backup_time", "03:00",
+            "Backups: time of day (HH:MM, CALLCENTER_TIMEZONE) of the server's daily backup; "
+            "empty: no daily backup.",
+            lambda v: __import__("callcenter.domain.backups", fromlist=["x"])
+            .parse_backup_time(str(v)) and str(v).strip() or ""),
     Setting("max_upload_mb", 20, "Largest accepted upload (CSV import), in megabytes.", int),
     Setting("log_level", "INFO", "Logging level: DEBUG, INFO, WARNING, ERROR."),
 )

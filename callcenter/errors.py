@@ -168,3 +168,25 @@ class WebhookAddressRefused(ValidationFailed):
     """A webhook URL at a private, loopback or link-local address (allowed only with
     CALLCENTER_WEBHOOK_ALLOW_PRIVATE)."""
     code = "webhook_address_refused"
+
+
+# documents
+class BadImage(UnsupportedMediaType):
+    """A logo, stamp or signature upload that is not a PNG or JPEG image (by its bytes)."""
+    code = "bad_image"
+
+
+class NoEmailAddress(ValidationFailed):
+    """A document sent by e-mail to a client without an e-mail address, none given."""
+    code = "no_email_address"
+
+
+# backups
+class BackupRunning(Conflict):
+    """Back up now while a backup is already running."""
+    code = "backup_running"
+
+
+class BackupFailed(AppError):
+    """A backup or restore that cannot be done (a corrupt file, a database in use...)."""
+    status, code = 422, "backup_failed"

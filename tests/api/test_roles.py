@@ -13,6 +13,7 @@ from aiohttp import FormData, WSServerHandshakeError
 
 from callcenter.app import all_route_specs
 from callcenter.domain.access import Role
+from callcenter.domain.pipeline import default_stages
 from tests.api.world import PASSWORD, PHONES, PEOPLE, World, build_world
 from tests.supervise.live_call import operator_on_call
 
@@ -31,6 +32,15 @@ def csv_upload() -> FormData:
     form = FormData()
     form.add_field("file", "ФИО;Телефон\nНовый Клиент;+79265550101\n".encode(),
                    filename="clients.csv", content_type="text/csv")
+    return form
+
+
+def png_upload() -> FormData:  # documents: a real 1×1 PNG
+    import base64
+    form = FormData()
+    form.add_field("file", base64.b64decode(
+        "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="),
+        filename="logo.png", content_type="image/png")
     return form
 
 
@@ -109,6 +119,18 @@ CASES: dict[tuple[str, str], Case] = {
         "/api/audit?action=login.&from=2020-01-01&q=a&limit=5"), 200),
     ("GET", "/api/audit/actions"): (lambda w, who: Req("/api/audit/actions"), 200),
     # --- pipeline cases ---
+    ("GET", "/api/shops/{id}/stages"): (lambda w, who: Req(f"/api/shops/{w.shop['id']}/stages"),
+                                        200),
+    ("PUT", "/api/shops/{id}/stages"): (lambda w, who: Req(
+        f"/api/shops/{w.shop['id']}/stages", {"stages": [
+            dict(s, name_en=f"{s['name_en']} ({who})") for s in default_stages()]}), 200),
+    ("GET", "/api/pipeline"): (lambda w, who: Req(
+        f"/api/pipeline?shop_id={w.shop['id']}&q=a"), 200),
+    ("GET", "/api/reports/funnel"): (lambda w, who: Req(
+        f"/api/reports/funnel?shop_id={w.shop['id']}&preset=this_month"), 200),
+    ("POST", "/api/orders/{id}/stage"): (lambda w, who: Req(
+        f"/api/orders/{w.orders['anna']}/stage",
+        {"stage": "shipped", "tracking_number": f"RA{len(who)}RU"}), 200),
     # --- notifications cases ---
     ("GET", "/api/messages"): (lambda w, who: Req(
         f"/api/messages?client_id={w.clients['anna']}"), 200),
@@ -155,6 +177,26 @@ CASES: dict[tuple[str, str], Case] = {
     ("GET", "/api/mailings/{id}/report"): (lambda w, who: Req(
         f"/api/mailings/{w.mailing_ids['start_' + who]}/report"), 200),
     # --- documents cases ---
+    ("GET", "/api/shops/{id}/requisites"): (lambda w, who: Req(
+        f"/api/shops/{w.shop['id']}/requisites"), 200),
+    ("PUT", "/api/shops/{id}/requisites"): (lambda w, who: Req(
+        f"/api/shops/{w.shop['id']}/requisites", {"legal_name": f"ООО «Техномир» ({who})",
+                                                  "inn": "7707083893"}), 200),
+    ("POST", "/api/shops/{id}/requisites/{kind}"): (lambda w, who: Req(
+        f"/api/shops/{w.shop['id']}/requisites/logo", data=png_upload()), 200),
+    ("GET", "/api/shops/{id}/requisites/{kind}"): (lambda w, who: Req(
+        f"/api/shops/{w.shop['id']}/requisites/stamp"), 404),  # admins: none uploaded yet
+    ("POST", "/api/orders/{id}/documents"): (lambda w, who: Req(
+        f"/api/orders/{w.orders['anna']}/documents", {"kind": "offer"}), 201),
+    ("GET", "/api/documents"): (lambda w, who: Req(
+        f"/api/documents?client_id={w.clients['anna']}"), 200),
+    ("GET", "/api/documents/{id}/pdf"): (lambda w, who: Req(
+        f"/api/documents/{w.documents['anna']}/pdf"), 200),
+    ("POST", "/api/documents/{id}/send"): (lambda w, who: Req(
+        f"/api/documents/{w.documents['anna']}/send", {"email": f"{who}@example.ru"}), 202),
+    ("GET", "/api/clients/export.xlsx"): (lambda w, who: Req("/api/clients/export.xlsx"), 200),
+    ("GET", "/api/orders/export.xlsx"): (lambda w, who: Req(
+        "/api/orders/export.xlsx?status=new"), 200),
     # --- webhooks cases ---
     ("POST", "/api/webhooks"): (lambda w, who: Req("/api/webhooks", {
         "url": f"https://hooks.example.invalid/{who}", "events": ["call.missed"]}), 201),
@@ -172,6 +214,8 @@ CASES: dict[tuple[str, str], Case] = {
     ("POST", "/api/webhook-deliveries/{id}/retry"): (lambda w, who: Req(
         f"/api/webhook-deliveries/{w.webhooks['delivery']}/retry"), 202),
     # --- backups cases ---
+    ("GET", "/api/backups"): (lambda w, who: Req("/api/backups"), 200),
+    ("POST", "/api/backups"): (lambda w, who: Req("/api/backups"), 202),
     # --- screen cases ---
     ("GET", "/api/clients"): (lambda w, who: Req("/api/clients?q=Клиент"), 200),
     ("POST", "/api/clients"): (lambda w, who: Req(

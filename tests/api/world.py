@@ -4,6 +4,7 @@ with an order, a call and a task each, calls and tasks with no client, and optio
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -41,6 +42,7 @@ class World:
     mailing_ids: dict[str, int] = field(default_factory=dict)
     webhooks: dict[str, int] = field(default_factory=dict)  # webhooks: kept, doomed, delivery
     messages: dict[str, int] = field(default_factory=dict)  # notifications: a failed one each
+    documents: dict[str, int] = field(default_factory=dict)  # documents: anna's client's invoice
     sim: AmiSimulator | None = None
 
     def session(self, login: str):
@@ -71,6 +73,7 @@ async def build_world(api_with, *, own_clients_only: bool = False, pbx: bool = F
     pipeline would have stored it) and log everybody in."""
     sim = None
     overrides: dict[str, Any] = {"operators_see_own_clients_only": own_clients_only}
+    overrides["documents_dir"] = tempfile.mkdtemp(prefix="world-documents-")  # documents
     if pbx:
         sim = AmiSimulator(AMI_USER, AMI_SECRET, seed=5)
         port = await sim.start()
@@ -171,6 +174,15 @@ async def build_world(api_with, *, own_clients_only: bool = False, pbx: bool = F
                 body="Заказ отправлен", dedupe_key=f"world:{who}", now=now,
                 client_id=world.clients["anna"], order_id=world.orders["anna"],
                 status="failed", last_error="550 mailbox unavailable")
+    # documents: an invoice of anna's client's order to read and send (a stand-in PDF file)
+    from callcenter.storage.tables import documents
+    Path(api.services.settings.documents_dir, "world.pdf").write_bytes(b"%PDF-1.4\n%%EOF\n")
+    async with services.db.write() as conn:
+        world.documents["anna"] = await _insert(conn, documents, {
+            "kind": "invoice", "number": "INV-2026-0001", "shop_id": shop["id"],
+            "order_id": world.orders["anna"], "client_id": world.clients["anna"],
+            "file": "world.pdf", "bytes": 16, "sha256": "0" * 64, "total": 100,
+            "currency": "RUB", "created_at": now})
     for login in PEOPLE:
         world.sessions[login] = await api.login(login, password=PASSWORD, create=False)
     return world
