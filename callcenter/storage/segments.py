@@ -25,15 +25,18 @@ def _literal(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _json_text_contains(column, needle: str, *, whole: bool = False):
+def _json_text_contains(column, needle: str, dialect: str, *, whole: bool = False):
     """The JSON column's text contains ``needle`` (case-insensitive, Cyrillic included).
-    ``whole``: as a whole JSON string (a tag), not a part of one."""
+    ``whole``: as a whole JSON string (a tag), not a part of one. The stored text is ASCII
+    (non-ASCII letters escaped), whose case SQLite's LIKE ignores by itself: ILIKE there would
+    add a lower() of every row's text."""
     text = cast(column, Text)
     patterns = set()
     for form in text_forms(needle):
         encoded = json.dumps(form)
         patterns.add(encoded if whole else encoded[1:-1])
-    return or_(*(text.ilike("%" + _literal(p) + "%", escape=_ESCAPE) for p in sorted(patterns)))
+    like = text.ilike if dialect == "postgresql" else text.like
+    return or_(*(like("%" + _literal(p) + "%", escape=_ESCAPE) for p in sorted(patterns)))
 
 
 def _order_figures(flt: Mapping[str, Any]):
@@ -46,8 +49,19 @@ def _order_figures(flt: Mapping[str, Any]):
     return query.subquery("order_figures")
 
 
-def segment_conditions(flt: Mapping[str, Any], bounds: Bounds):
-    """(from clause, conditions) of the clients in the segment."""
+def _orders_of_client(flt: Mapping[str, Any], *more):
+    """The client has an order (in the filter's shop) meeting ``more``: one uncorrelated
+    subquery read once, not a lookup per client."""
+    query = select(orders.c.client_id).where(*more)
+    if "shop_id" in flt:
+        query = query.where(orders.c.shop_id == flt["shop_id"])
+    return clients.c.id.in_(query)
+
+
+def segment_conditions(flt: Mapping[str, Any], bounds: Bounds, dialect: str = "sqlite"):
+    """(from clause, conditions) of the clients in the segment. Order counts and sums come
+    from one grouped subquery; the last order's date alone is asked of each client's orders
+    through the index by client (cheaper than grouping every order)."""
     source = clients
     where = [clients.c.do_not_call == false(), clients.c.unsubscribed_at.is_(None)]
     for key, column in (("cities", clients.c.city), ("regions", clients.c.region)):
@@ -60,15 +74,23 @@ def segment_conditions(flt: Mapping[str, Any], bounds: Bounds):
     if bounds.born_after is not None:
         where.append(clients.c.birthday > bounds.born_after)
     if "tags_all" in flt:
-        where.extend(_json_text_contains(clients.c.tags, t, whole=True) for t in flt["tags_all"])
+        where.extend(_json_text_contains(clients.c.tags, t, dialect, whole=True)
+                     for t in flt["tags_all"])
     if "tags_any" in flt:
-        where.append(or_(*(_json_text_contains(clients.c.tags, t, whole=True)
+        where.append(or_(*(_json_text_contains(clients.c.tags, t, dialect, whole=True)
                            for t in flt["tags_any"])))
     for key, table in (("has_email", client_emails), ("has_phone", client_phones)):
         if key in flt:
             has = exists().where(table.c.client_id == clients.c.id)
             where.append(has if flt[key] else ~has)
-    if needs_orders(flt):
+    aggregates = any(k in flt for k in ("orders_min", "orders_max", "spent_min", "spent_max"))
+    if needs_orders(flt) and not aggregates:
+        if bounds.last_order_from is not None:
+            where.append(_orders_of_client(flt, orders.c.created_at >= bounds.last_order_from))
+        if bounds.last_order_until is not None:
+            where.append(_orders_of_client(flt))
+            where.append(~_orders_of_client(flt, orders.c.created_at >= bounds.last_order_until))
+    elif needs_orders(flt):
         figures = _order_figures(flt)
         source = clients.outerjoin(figures, figures.c.client_id == clients.c.id)
         n = func.coalesce(figures.c.n, 0)
@@ -86,12 +108,12 @@ def segment_conditions(flt: Mapping[str, Any], bounds: Bounds):
         if bounds.last_order_until is not None:
             where.append(figures.c.last_at < bounds.last_order_until)
     elif "shop_id" in flt and "product" not in flt:
-        # a shop alone: its customers
-        where.append(exists().where(and_(orders.c.client_id == clients.c.id,
-                                         orders.c.shop_id == flt["shop_id"])))
+        where.append(_orders_of_client(flt))  # a shop alone: its customers
     if "product" in flt:
+        # per client (through the index by client): other conditions usually narrow the
+        # clients first, and then few orders' texts are read
         bought = [orders.c.client_id == clients.c.id,
-                  _json_text_contains(orders.c["items"], flt["product"])]
+                  _json_text_contains(orders.c["items"], flt["product"], dialect)]
         if "shop_id" in flt:
             bought.append(orders.c.shop_id == flt["shop_id"])
         where.append(exists().where(and_(*bought)))
@@ -99,7 +121,7 @@ def segment_conditions(flt: Mapping[str, Any], bounds: Bounds):
 
 
 async def count_segment(conn: AsyncConnection, flt: Mapping[str, Any], bounds: Bounds) -> int:
-    source, where = segment_conditions(flt, bounds)
+    source, where = segment_conditions(flt, bounds, conn.dialect.name)
     return (await conn.execute(select(func.count()).select_from(source)
                                .where(*where))).scalar_one()
 
@@ -130,7 +152,7 @@ async def recipients_page(conn: AsyncConnection, flt: Mapping[str, Any], bounds:
     needed = "has_email" if channel == "email" else "has_phone"
     if flt.get(needed) is False:
         return []  # the segment is of clients with no address for this channel
-    source, where = segment_conditions(dict(flt, **{needed: True}), bounds)
+    source, where = segment_conditions(dict(flt, **{needed: True}), bounds, conn.dialect.name)
     address = _first_address(channel).label("address")
     rows = await conn.execute(
         select(clients.c.id, clients.c.name, clients.c.city, clients.c.timezone, address)
