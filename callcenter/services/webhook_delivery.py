@@ -38,6 +38,7 @@ log = logging.getLogger("callcenter.webhooks")
 
 RESPONSE_BYTES = 2000
 IDLE_SECONDS = 5.0
+KEEP_LOG = timedelta(days=30)  # delivered and given-up deliveries are kept this long
 
 
 class AddressRefused(OSError):
@@ -148,7 +149,11 @@ class WebhookSender:
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
+        purged_at = None
         while not self._stopping:
+            if purged_at is None or self.clock() - purged_at > timedelta(hours=1):
+                purged_at = self.clock()
+                await self._purge(purged_at)
             claimed = []
             self._wake.clear()  # before the claim: a wake while claiming is not lost
             try:
@@ -170,6 +175,13 @@ class WebhookSender:
                                    return_when=asyncio.FIRST_COMPLETED)
             finally:
                 waits[0].cancel()
+
+    async def _purge(self, now) -> None:
+        try:
+            async with self.db.write() as conn:
+                await repo.purge_finished(conn, now - KEEP_LOG)
+        except Exception:
+            log.exception("forgetting old webhook deliveries failed")
 
     async def _idle_seconds(self) -> float:
         try:

@@ -168,3 +168,12 @@ async def list_deliveries(conn: AsyncConnection, webhook_id: int, *, status: str
 async def next_due_at(conn: AsyncConnection) -> datetime | None:
     return (await conn.execute(select(func.min(webhook_deliveries.c.next_attempt_at)).where(
         webhook_deliveries.c.status == PENDING))).scalar()
+
+
+async def purge_finished(conn: AsyncConnection, before: datetime) -> int:
+    """Forget delivered and given-up deliveries created before ``before`` (the log's
+    retention)."""
+    result = await conn.execute(delete(webhook_deliveries).where(
+        webhook_deliveries.c.status.in_((DELIVERED, FAILED)),
+        webhook_deliveries.c.created_at < before))
+    return result.rowcount

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import func, select
@@ -183,3 +183,15 @@ async def test_a_body_is_stored_once_and_sent_as_is(parts):
         assert (await conn.execute(select(func.count()).select_from(webhook_deliveries)
                                    .where(webhook_deliveries.c.webhook_id == hook["id"])
                                    )).scalar_one() == 1
+
+
+async def test_the_log_keeps_finished_deliveries_for_30_days(parts, receiver):
+    db, clock, service, sender = parts
+    await service.create(SYSTEM, {"url": receiver.url, "events": ["*"]})
+    await add_events(db, service, event(1), event(2))
+    assert await sender().run_once() == 2
+    clock.advance(days=10)
+    await add_events(db, service, event(3))  # still pending when the old ones go
+    worker = sender()
+    await worker._purge(clock() + timedelta(days=21))
+    assert [r["event_id"] for r in await rows(db)] == [3]
