@@ -1,4 +1,4 @@
-"""The `callcenter` command: serve | demo | migrate | user | import | ami-sim."""
+"""The `callcenter` command: serve | demo | migrate | user | import | backup | restore | ami-sim."""
 
 from __future__ import annotations
 
@@ -70,6 +70,17 @@ def _parser() -> argparse.ArgumentParser:
                                  help="import clients from a CSV file (see README for columns)")
     imp_clients.add_argument("file", type=Path)
     imp_clients.add_argument("--dry-run", action="store_true", help="report only, write nothing")
+
+    backup = sub.add_parser("backup", parents=[common],
+                            help="back up the database into the backup folder and verify it")
+    backup.add_argument("--dir", help="folder of the backups [default: CALLCENTER_BACKUP_DIR]")
+    backup.add_argument("--keep-days", type=int, help="days backups are kept "
+                                                      "[default: CALLCENTER_BACKUP_KEEP_DAYS]")
+    restore = sub.add_parser("restore", parents=[common],
+                             help="replace the database with a backup (servers stopped)")
+    restore.add_argument("file", type=Path, help="the backup file (its .json manifest beside it)")
+    restore.add_argument("--yes", action="store_true",
+                         help="PostgreSQL: confirm that every table is replaced")
 
     # the simulator parses its own options (``main`` hands it everything after ``ami-sim``)
     sub.add_parser("ami-sim", add_help=False,
@@ -170,6 +181,8 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
         finally:
             stop_sinks()
         return 0
+    if args.command in ("backup", "restore"):
+        return await _backup_command(args, settings)
     return await _admin_command(args, settings)
 
 
@@ -236,5 +249,32 @@ async def _admin_command(args: argparse.Namespace, settings: Settings) -> int:
             for field, message in exc.details["fields"].items():
                 print(f"  {field}: {message}", file=sys.stderr)
         return 1
+    finally:
+        await db.dispose()
+
+
+async def _backup_command(args: argparse.Namespace, settings: Settings) -> int:
+    from callcenter.services.backup import BackupService
+    from callcenter.storage.database import Database
+
+    db = Database(settings.db_url)
+    try:
+        service = BackupService(
+            db, utc_now, url=settings.db_url,
+            backup_dir=getattr(args, "dir", None) or settings.backup_dir,
+            keep_days=settings.backup_keep_days if getattr(args, "keep_days", None) is None
+            else args.keep_days, backup_time="", timezone=settings.timezone)
+        if args.command == "backup":
+            m = await service.create(Actor.system("cli"))
+            print(json.dumps({k: m[k] for k in ("name", "size", "verified", "error",
+                                                "revision", "deleted")}, ensure_ascii=False))
+            return 0 if m["verified"] else 1
+        await db.dispose()  # restore needs the database file closed
+        info = await service.restore(args.file, yes=args.yes)
+        print(f"restored {args.file.name} (migration {info.get('revision')})")
+        if info.get("needs_migrate"):
+            print("the backup is from an older version: run `callcenter migrate` before "
+                  "starting the server")
+        return 0
     finally:
         await db.dispose()

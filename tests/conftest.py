@@ -113,7 +113,9 @@ def make_settings(db_url: str, **overrides: Any):
            "CALLCENTER_MONITOR_DIR": "/tmp/callcenter-test-monitor",
            # a PBX's real CDR file on the test machine must not leak into tests
            "CALLCENTER_ASTERISK_CDR_FILE": "",
-           "CALLCENTER_SPOOL_DIR": f"/tmp/callcenter-test-spool/{uuid.uuid5(uuid.NAMESPACE_URL, db_url)}"}
+           "CALLCENTER_SPOOL_DIR": f"/tmp/callcenter-test-spool/{uuid.uuid5(uuid.NAMESPACE_URL, db_url)}",
+           # backups: never into the repository's var/backups
+           "CALLCENTER_BACKUP_DIR": f"/tmp/callcenter-test-backups/{uuid.uuid5(uuid.NAMESPACE_URL, db_url)}"}
     settings = load_settings(environ=env)
     return settings.replace(**overrides) if overrides else settings
 
