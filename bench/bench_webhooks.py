@@ -92,8 +92,9 @@ async def time_clients(db: Database, first: int, count: int) -> float:
                             own_clients_only=False)
     started = time.perf_counter()
     for i in range(first, first + count):
-        await service.create(SYSTEM, {"name": f"Клиент {i}", "city": "Тула", "force": True,
-                                      "phones": [{"number": f"+7985{i:07d}"}]})
+        await service.create(SYSTEM, {
+            "name": f"Клиент {i}", "city": "Тула", "force": True,
+            "phones": [{"number": f"+7985{i:07d}"}]})
     return time.perf_counter() - started
 
 

@@ -98,8 +98,7 @@ class WebhookSender:
         return self._session
 
     async def start(self) -> None:
-        self._stopping = False
-        await self._open()
+        self._stopping = False  # the HTTP session is opened at the first delivery
         self._task = asyncio.get_running_loop().create_task(self._run(), name="webhook-sender")
 
     async def stop(self, grace_seconds: float = 5.0) -> None:

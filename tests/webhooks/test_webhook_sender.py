@@ -32,7 +32,8 @@ def dead_port() -> int:
 
 
 def event(event_id: int, event_type: str = "client.created") -> dict:
-    return {"id": event_id, "type": event_type, "at": datetime(2026, 11, 23, 9, tzinfo=timezone.utc),
+    return {"id": event_id, "type": event_type,
+            "at": datetime(2026, 11, 23, 9, tzinfo=timezone.utc),
             "payload": {"client": {"id": event_id, "name": "Анна"}}}
 
 
@@ -137,7 +138,8 @@ async def test_a_delivery_cut_short_by_a_stop_is_handed_back(parts, receiver):
     await receiver.wait_for(lambda: receiver.got)
     await first.stop(grace_seconds=0.1)
     (row,) = await rows(db)
-    assert (row["status"], row["attempts"], row["lease_until"]) == ("pending", 0, None), (row["last_error"], row["last_status"])
+    assert (row["status"], row["attempts"], row["lease_until"]) == ("pending", 0, None), \
+        row["last_error"]
     receiver.delay = 0
     second = sender()
     await second.start()
