@@ -7,6 +7,7 @@ import { t } from "../i18n.js";
 import { onLive } from "../live.js";
 import { errorBanner, loading, panel } from "../ui.js";
 import { taskList } from "./call_parts.js";
+import { exportButton } from "./export_xlsx.js";
 
 const TASKS_SHOWN = 50;
 
@@ -27,6 +28,7 @@ export function renderHome() {
         h("h1", null, t("home.title")),
         h("p", { class: "muted" }, t("home.text")),
         h("a", { class: "btn btn-primary", href: "#/clients/new" }, "+ ", t("client.new")),
+        " ", exportButton("clients"),
         h("h2", null, t("home.shortcuts")),
         h("dl", { class: "shortcuts" },
           SHORTCUTS.map(([keys, label]) => [h("dt", null, h("kbd", null, keys)), h("dd", null, t(label))]),
