@@ -1,17 +1,24 @@
-"""Orders: statuses (the deal stages of a shop order) and payload validation. Pure."""
+"""Orders: payload validation. Pure.
+
+An order's ``status`` is the code of one of its shop's stages (domain/pipeline.py); any slug
+passes here and the service checks it against the shop's stages.
+"""
 
 from __future__ import annotations
 
 import math
+import re
 from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any, Mapping
 
 from callcenter.domain.clients import MAX_ID, FieldErrors
 
+#: the default stages' codes (a shop may have others)
 STATUSES = ("new", "confirmed", "paid", "shipped", "delivered", "cancelled", "returned")
+STAGE_RE = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 ORDER_FIELDS = ("client_id", "shop_id", "external_id", "number", "status", "total", "currency",
-                "items", "created_at")
+                "items", "created_at", "tracking_number")
 MAX_ITEMS = 500
 MAX_QTY = 1_000_000
 
@@ -63,9 +70,19 @@ def _text(limit: int):
 
 
 def _status(value: Any) -> str:
-    if value not in STATUSES:
-        raise ValueError(f"must be one of {', '.join(STATUSES)}")
+    if not isinstance(value, str) or not STAGE_RE.match(value):
+        raise ValueError("must be a stage code such as " + ", ".join(STATUSES))
     return value
+
+
+def _tracking(value: Any) -> str | None:
+    """A parcel's tracking number; empty or null clears it."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if not isinstance(value, str) or len(value.strip()) > 64 \
+            or any(not (ch.isalnum() or ch in " -_/.") for ch in value.strip()):
+        raise ValueError("letters, digits, spaces and - _ / . (up to 64)")
+    return value.strip()
 
 
 def _money(value: Any) -> Decimal:
@@ -123,5 +140,5 @@ def _created(value: Any) -> datetime:
 _CHECKS = {
     "client_id": _id, "shop_id": _id, "external_id": _text(128), "number": _text(64),
     "status": _status, "total": _money, "currency": _currency, "items": _items,
-    "created_at": _created,
+    "created_at": _created, "tracking_number": _tracking,
 }

@@ -29,7 +29,8 @@ from typing import Any, Callable, Mapping, Protocol, Sequence
 
 OPEN, DONE, ARCHIVED = "open", "done", "archived"
 STATUSES = (OPEN, DONE, ARCHIVED)
-BUILTIN_KINDS = ("missed_call", "callback", "redial", "order_confirmation", "reminder")
+BUILTIN_KINDS = ("missed_call", "callback", "redial", "order_confirmation", "order_followup",
+                 "reminder")
 #: names of CALLCENTER_NEXT_TASK_ORDER that are not kinds
 OWN_CALLBACK, REDIAL = "own_callback", "redial"
 LADDER_EXHAUSTED, DO_NOT_CALL = "ladder_exhausted", "do_not_call"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from callcenter.domain.access import ADMINS, ALL_ROLES, PUBLIC
-from callcenter.domain.orders import STATUSES
+from callcenter.domain.orders import STAGE_RE, STATUSES
 from callcenter.errors import BadRequest
 from callcenter.http.keys import SERVICES
 from callcenter.http.middleware import (
@@ -22,7 +22,9 @@ ITEM = {"type": "object", "properties": {"sku": {"type": ["string", "integer", "
 ORDER_BODY = {"type": "object", "properties": {
     "client_id": {"type": "integer"}, "shop_id": {"type": "integer"},
     "external_id": {"type": ["string", "integer"]}, "number": {"type": ["string", "integer"]},
-    "status": {"type": "string", "enum": list(STATUSES)},
+    "status": {"type": "string", "example": "shipped",
+               "description": "a stage code of the order's shop: " + ", ".join(STATUSES)},
+    "tracking_number": {"type": ["string", "null"], "example": "RA123456789RU"},
     "total": MONEY, "currency": {"type": "string"},
     "items": {"type": "array", "items": ITEM}, "created_at": {"type": "string"}}}
 INTAKE_BODY = {"type": "object", "required": ["external_id", "number", "total", "customer"],
@@ -36,14 +38,15 @@ INTAKE_BODY = {"type": "object", "required": ["external_id", "number", "total", 
 
 
 @routes.get("/api/orders", roles=ALL_ROLES, tag="orders",
-            query=("client_id", "q", "status", "limit", "offset"),
-            summary="List orders (by client, number or status)")
+            query=("client_id", "shop_id", "q", "status", "stage", "limit", "offset"),
+            summary="List orders (by client, shop, number or stage)")
 async def list_orders(request: web.Request) -> web.Response:
-    status = request.query.get("status") or None
-    if status and status not in STATUSES:
-        raise BadRequest(f"status must be one of {', '.join(STATUSES)}")
+    status = request.query.get("stage") or request.query.get("status") or None
+    if status and not STAGE_RE.match(status):
+        raise BadRequest("stage must be a stage code such as " + ", ".join(STATUSES))
     result = await request.app[SERVICES].orders.list_orders(
         ctx_of(request).actor, client_id=int_arg(request, "client_id", low=1),
+        shop_id=int_arg(request, "shop_id", low=1),
         q=request.query.get("q"), status=status,
         limit=int_arg(request, "limit", 50, low=1, high=500),
         offset=int_arg(request, "offset", 0))

@@ -12,21 +12,24 @@ from typing import Any, Sequence
 from zoneinfo import ZoneInfo
 
 from argon2 import PasswordHasher
-from sqlalchemy import insert
+from sqlalchemy import insert, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from callcenter.config import Settings, load_settings
 from callcenter.domain.demo_data import DemoData, generate_demo
 from callcenter.domain.demo_history import generate_history
 from callcenter.domain.phones import normalise_phone
+from callcenter.domain.pipeline import default_stages, demo_moves
 from callcenter.services.orders import shop_token_hash
 from callcenter.services.tasks import TaskService
 from callcenter.storage import audit
 from callcenter.storage import calls as calls_repo
 from callcenter.storage import clients as clients_repo
+from callcenter.storage import pipeline as pipeline_repo
 from callcenter.storage import tasks as tasks_repo
 from callcenter.storage import users as users_repo
 from callcenter.storage.database import Database
+from callcenter.storage.tables import order_stage_changes
 from callcenter.storage.tables import (
     agent_state_changes, calls, client_emails, client_phones, orders, shops, task_attempts,
 )
@@ -92,6 +95,8 @@ async def seed_demo(db: Database, *, clients: int, now: datetime, seed: int = 7,
                 slug=shop["slug"], name=shop["name"], token_hash=shop_token_hash(tokens[shop["slug"]]),
                 created_at=now).returning(shops.c.id))
             shop_ids[shop["slug"]] = result.scalar_one()
+            await pipeline_repo.replace_stages(conn, shop_ids[shop["slug"]], default_stages(
+                settings.parcel_check_days if settings else 7))
         client_ids = []
         operators = user_ids[:2]
         for i, c in enumerate(data.clients):
@@ -128,6 +133,7 @@ async def seed_demo(db: Database, *, clients: int, now: datetime, seed: int = 7,
             result = await conn.execute(
                 insert(orders).returning(orders.c.id, sort_by_parameter_order=True), order_rows)
             order_ids = list(result.scalars())
+            await _seed_stage_history(conn, order_rows, order_ids, operators, now)
         settings = settings or load_settings({}, environ={})
         tasks = TaskService(db, lambda: now, settings,
                             clients=None, outcomes=None)  # type: ignore[arg-type]
@@ -228,3 +234,22 @@ async def _seed_history(conn: AsyncConnection, data: DemoData, client_ids: Seque
 def _json_items(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{k: (f"{v:.2f}" if k == "price" and not isinstance(v, str) else v)
              for k, v in item.items()} for item in items]
+
+
+async def _seed_stage_history(conn: AsyncConnection, order_rows: Sequence[dict[str, Any]],
+                              order_ids: Sequence[int], operators: Sequence[int], now) -> None:
+    """Each demo order's way through the stages (the board's ages and the funnel have data);
+    the moves made by the operators in turn, parcels past "paid" get a tracking number."""
+    changes = []
+    for i, (row, order_id) in enumerate(zip(order_rows, order_ids)):
+        moves = demo_moves(row["status"], row["created_at"], now)
+        for move in moves:
+            changes.append(dict(move, order_id=order_id, shop_id=row["shop_id"],
+                                user_id=operators[i % len(operators)] if move["from_stage"]
+                                else None))
+        values = {"stage_changed_at": moves[-1]["at"]}
+        if "shipped" in [m["to_stage"] for m in moves]:
+            values["tracking_number"] = f"RA{100000000 + order_id:09d}RU"
+        await conn.execute(update(orders).where(orders.c.id == order_id).values(**values))
+    if changes:
+        await conn.execute(insert(order_stage_changes), changes)

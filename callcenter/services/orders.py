@@ -1,4 +1,8 @@
-"""Orders and shops: manual orders, and orders sent by the shops' sites (idempotent intake)."""
+"""Orders and shops: manual orders, and orders sent by the shops' sites (idempotent intake).
+
+A change of an order's ``status`` is a move in the shop's pipeline: :class:`PipelineService`
+checks and records it in the same transaction (services/pipeline.py).
+"""
 
 from __future__ import annotations
 
@@ -19,6 +23,7 @@ from callcenter.services.context import Actor, Clock
 from callcenter.storage import audit
 from callcenter.storage import clients as clients_repo
 from callcenter.storage import orders as repo
+from callcenter.storage import pipeline as pipeline_repo
 from callcenter.storage import scheduler as scheduler_repo
 from callcenter.storage.database import Database
 
@@ -43,6 +48,10 @@ class OrderService:
         # (create_app sets them)
         self.placement = None
         self.confirmation_rank = 0
+        # the pipeline (stage checks, history, follow-ups, events) and the outbox's wake-up
+        # (create_app sets them)
+        self.pipeline = None
+        self.events_recorded = lambda: None
 
     # shops
 
@@ -66,6 +75,8 @@ class OrderService:
                 shop_id = await repo.insert_shop(conn, {
                     "slug": slug, "name": name.strip(), "token_hash": shop_token_hash(token),
                     "created_at": now})
+                if self.pipeline is not None:
+                    await self.pipeline.insert_defaults(conn, shop_id)
                 await audit.record(conn, at=now, action="shop.create", user_id=actor.user_id,
                                    login=actor.login, ip=actor.ip, entity="shop",
                                    entity_id=shop_id, details={"slug": slug})
@@ -98,25 +109,32 @@ class OrderService:
     # orders
 
     async def list_orders(self, actor: Actor, *, client_id: int | None, q: str | None,
-                          status: str | None, limit: int, offset: int) -> dict[str, Any]:
+                          status: str | None, limit: int, offset: int,
+                          shop_id: int | None = None) -> dict[str, Any]:
         if client_id is not None:
             await self.clients.check_access(actor, client_id)
         async with self.db.read() as conn:
             rows, total = await repo.search_orders(
                 conn, client_id=client_id, q=q, status=status, limit=limit, offset=offset,
-                own_operator_id=self.clients.restricted_to(actor))
-        return {"items": [order_json(r) for r in rows], "total": total}
+                own_operator_id=self.clients.restricted_to(actor), shop_id=shop_id)
+            stages = await pipeline_repo.stages_of_shops(conn)
+        return {"items": [order_view(r, stages) for r in rows], "total": total}
 
     async def get(self, actor: Actor, order_id: int) -> dict[str, Any]:
         async with self.db.read() as conn:
             order = await repo.get_order(conn, order_id)
+            stages = {order["shop_id"]: await pipeline_repo.stages_of(conn, order["shop_id"])} \
+                if order else {}
         if order is None:
             raise NotFound.entity("order", order_id)
         try:
             await self.clients.check_access(actor, order["client_id"])
         except NotFound:  # another operator's client: the order does not exist for this actor
             raise NotFound.entity("order", order_id) from None
-        return order_json(order)
+        view = order_view(order, stages)
+        if self.pipeline is not None:
+            view["stage_history"] = await self.pipeline.history(order_id)
+        return view
 
     async def create(self, actor: Actor, data: Mapping[str, Any]) -> dict[str, Any]:
         try:
@@ -126,7 +144,7 @@ class OrderService:
         await self.clients.check_access(actor, values["client_id"])
         now = self.clock()
         values.setdefault("created_at", now)
-        values["updated_at"] = now
+        values.update(updated_at=now, stage_changed_at=now)
         try:
             async with self.db.write() as conn:
                 if await repo.get_shop(conn, shop_id=values["shop_id"]) is None:
@@ -135,6 +153,7 @@ class OrderService:
                 await self._history_created(conn, actor, order_id, values, now)
         except IntegrityError:
             raise Conflict("This shop already has an order with that external id") from None
+        self.events_recorded()
         return await self.get(actor, order_id)
 
     async def _history_created(self, conn: AsyncConnection, actor: Actor, order_id: int,
@@ -147,6 +166,8 @@ class OrderService:
                            login=actor.login, ip=actor.ip, entity="order", entity_id=order_id,
                            details={"number": values["number"]})
         await self._open_confirmation(conn, actor, order_id, values, now)
+        if self.pipeline is not None:
+            await self.pipeline.entered(conn, actor, await repo.get_order(conn, order_id), now)
 
     async def _open_confirmation(self, conn: AsyncConnection, actor: Actor, order_id: int,
                                  values: dict[str, Any], now) -> None:
@@ -190,14 +211,36 @@ class OrderService:
                 await self._apply_update(conn, actor, order_id, values, now)
         except IntegrityError:
             raise Conflict("This shop already has an order with that external id") from None
+        self.events_recorded()
         return await self.get(actor, order_id)
+
+    async def move(self, actor: Actor, order_id: int, data: Any) -> dict[str, Any]:
+        """``POST /api/orders/{id}/stage`` {"stage", "tracking_number"?}: the same as a PATCH
+        of ``status``."""
+        if not isinstance(data, Mapping) or set(data) - {"stage", "tracking_number"} \
+                or "stage" not in data:
+            raise ValidationFailed.fields({"stage": 'give {"stage", "tracking_number"?}'})
+        change = {"status": data["stage"]}
+        if "tracking_number" in data:
+            change["tracking_number"] = data["tracking_number"]
+        return await self.update(actor, order_id, change)
 
     async def _apply_update(self, conn: AsyncConnection, actor: Actor, order_id: int,
                             values: dict[str, Any], now) -> None:
         old = await repo.get_order(conn, order_id)
+        if "shop_id" in values and values["shop_id"] != old["shop_id"] \
+                and "status" not in values and self.pipeline is not None:
+            # another shop: its stages must have the order's stage
+            await self.pipeline.check_target(conn, actor, values["shop_id"], old["status"])
+        moved = "status" in values and values["status"] != old["status"]
         changed = [(f, old.get(f), v) for f, v in values.items() if old.get(f) != v]
+        if moved and self.pipeline is not None:
+            await self.pipeline.move(conn, actor, dict(old, shop_id=values.get(
+                "shop_id", old["shop_id"])), values["status"], now,
+                tracking_number=values.get("tracking_number"))
         if changed:
-            await repo.update_order(conn, order_id, dict(values, updated_at=now))
+            extra = {"stage_changed_at": now} if moved else {}
+            await repo.update_order(conn, order_id, dict(values, updated_at=now, **extra))
             await self.clients.record_changes(conn, actor, "order", order_id, old["client_id"],
                                               changed, now)
             if values.get("status", "new") != "new" and old.get("status") == "new":
@@ -258,6 +301,11 @@ class OrderService:
         if "external_id" not in data:
             errors["external_id"] = "is required"
         client_input = self.parse_customer(data.get("customer"), errors)
+        if self.pipeline is not None and "status" in data and "status" not in errors:
+            codes = await self.pipeline.active_codes(shop["id"])
+            if codes and values.get("status") not in codes:
+                errors["status"] = f"unknown stage {values.get('status')!r}; one of " \
+                    + ", ".join(codes)
         if errors:
             raise ValidationFailed.fields(errors)
         actor = Actor(user_id=None, login=f"shop:{shop['slug']}", role=None, ip=ip,
@@ -269,13 +317,30 @@ class OrderService:
             values["client_id"] = existing["client_id"] if existing else client_id
             if existing:
                 values.pop("created_at", None)
+                if "status" not in order_data:  # a re-send without a status keeps the stage
+                    values.pop("status", None)
                 await self._apply_update(conn, actor, existing["id"], values, now)
                 order_id = existing["id"]
             else:
-                values.update(shop_id=shop["id"], updated_at=now)
+                values.update(shop_id=shop["id"], updated_at=now, stage_changed_at=now)
                 values.setdefault("created_at", now)
                 order_id = await repo.insert_order(conn, values)
                 await self._history_created(conn, actor, order_id, values, now)
             order = await repo.get_order(conn, order_id)
-        return order_json(order), existing is None
+            stages = {shop["id"]: await pipeline_repo.stages_of(conn, shop["id"])}
+        self.events_recorded()
+        return order_view(order, stages), existing is None
 
+
+
+def order_view(row: dict[str, Any], stages: Mapping[int, list[dict[str, Any]]]) -> dict[str, Any]:
+    """An order as the API shows it: with its stage's names and kind, and its tracking."""
+    stage = next((s for s in stages.get(row["shop_id"], ()) if s["code"] == row["status"]),
+                 None)
+    changed = row.get("stage_changed_at")
+    return dict(order_json(row), tracking_number=row.get("tracking_number"),
+                stage_changed_at=changed.isoformat() if changed else None,
+                stage={"code": row["status"],
+                       "name_ru": stage["name_ru"] if stage else row["status"],
+                       "name_en": stage["name_en"] if stage else row["status"],
+                       "kind": stage["kind"] if stage else "open"})

@@ -13,6 +13,7 @@ ORDER_COLUMNS = (
     orders.c.id, orders.c.shop_id, orders.c.client_id, orders.c.external_id, orders.c.number,
     orders.c.status, orders.c.total, orders.c.currency, orders.c["items"], orders.c.created_at,
     orders.c.updated_at, shops.c.slug.label("shop_slug"), shops.c.name.label("shop_name"),
+    orders.c.tracking_number, orders.c.stage_changed_at,
 )
 
 
@@ -74,7 +75,7 @@ async def orders_of_clients(conn: AsyncConnection,
 
 async def search_orders(conn: AsyncConnection, *, client_id: int | None, q: str | None,
                         status: str | None, limit: int, offset: int,
-                        own_operator_id: int | None = None
+                        own_operator_id: int | None = None, shop_id: int | None = None
                         ) -> tuple[list[dict[str, Any]], int]:
     """Orders matching the filters, newest first; with ``own_operator_id`` only orders of
     the clients assigned to that operator."""
@@ -88,6 +89,8 @@ async def search_orders(conn: AsyncConnection, *, client_id: int | None, q: str 
         query = query.where(orders.c.number_key == q.strip().casefold())
     if status:
         query = query.where(orders.c.status == status)
+    if shop_id is not None:
+        query = query.where(orders.c.shop_id == shop_id)
     total = (await conn.execute(select(func.count()).select_from(query.subquery()))).scalar_one()
     rows = await conn.execute(query.order_by(orders.c.created_at.desc(), orders.c.id.desc())
                               .limit(limit).offset(offset))

@@ -187,6 +187,9 @@ orders = Table(
     Column("items", JSON, nullable=False, default=list),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+    # pipeline: the parcel's tracking number and when the order entered its current stage
+    Column("tracking_number", String(64)),
+    Column("stage_changed_at", UtcDateTime),
     UniqueConstraint("shop_id", "external_id", name="uq_orders_shop_external"),
 )
 
@@ -728,4 +731,40 @@ documents = Table(
     Column("sent_message_id", Integer, ForeignKey("messages.id", ondelete="SET NULL")),
     Column("sent_to", String(320)),
     UniqueConstraint("shop_id", "kind", "number", name="uq_documents_shop_kind_number"),
+)
+
+# --- pipeline tables ---
+# A shop's order stages (migration 0014): ``code`` is the value stored in orders.status; ``roles``
+# may move an order INTO the stage; ``next_task`` {"title", "in_days"} opens a follow-up call.
+order_stages = Table(
+    "order_stages", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("shop_id", Integer, ForeignKey("shops.id", ondelete="CASCADE"), nullable=False),
+    Column("code", String(32), nullable=False),
+    Column("name_ru", String(100), nullable=False),
+    Column("name_en", String(100), nullable=False),
+    Column("position", Integer, nullable=False),
+    # open / won / lost
+    Column("kind", String(8), nullable=False),
+    Column("roles", JSON, nullable=False),
+    Column("next_task", JSON),
+    Column("notify_event", String(32)),
+    Column("active", Boolean, nullable=False, server_default=text("true")),
+    UniqueConstraint("shop_id", "code", name="uq_order_stages_shop_code"),
+)
+
+# Every move of an order between stages: the funnel report reads it.
+order_stage_changes = Table(
+    "order_stage_changes", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("order_id", Integer, ForeignKey("orders.id", ondelete="CASCADE"), nullable=False),
+    Column("shop_id", Integer, nullable=False),
+    Column("from_stage", String(32)),
+    Column("to_stage", String(32), nullable=False),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="SET NULL")),
+    Column("login", String(100)),
+    Column("at", UtcDateTime, nullable=False),
+    Column("seconds_in_previous", Float),
+    Index("ix_order_stage_changes_shop_at", "shop_id", "at"),
+    Index("ix_order_stage_changes_order_at", "order_id", "at"),
 )

@@ -3,8 +3,22 @@
 import { h } from "../dom.js";
 import { t } from "../i18n.js";
 import { formatDateTime, formatMoney } from "../format.js";
-import { emptyState, panel, statusChip } from "../ui.js";
+import { api } from "../api.js";
+import { emptyState, panel } from "../ui.js";
 import { openOrderDialog } from "./order_form.js";
+import { stageChip } from "./pipeline_common.js";
+
+/** The client's orders with their stage names and tracking numbers (the card's rows lack them). */
+function fillStages(table, clientId) {
+  api("GET", "/orders", { query: { client_id: clientId, limit: 500 } }).then((result) => {
+    for (const order of result.items) {
+      const row = table.querySelector(`tbody[data-id="${order.id}"]`);
+      if (!row) continue;
+      row.querySelector("[data-testid=order-stage]")?.replaceChildren(stageChip(order.stage));
+      if (order.tracking_number) row.querySelector("[data-testid=order-tracking]")?.replaceChildren(order.tracking_number);
+    }
+  }).catch(() => {});
+}
 
 export function renderOrders(client, { reload }) {
   const orders = [...(client.orders || [])].sort((a, b) => String(b.created_at).localeCompare(String(a.created_at)));
@@ -22,6 +36,7 @@ export function renderOrders(client, { reload }) {
         h("th", null, t("order.shop")),
         h("th", null, t("order.number")),
         h("th", null, t("order.status")),
+        h("th", null, t("pipeline.tracking")),
         h("th", { class: "num" }, t("order.total")),
         h("th", null, t("order.created")),
         h("th", { class: "col-actions" }, h("span", { class: "sr-only" }, t("common.actions"))),
@@ -29,6 +44,7 @@ export function renderOrders(client, { reload }) {
       orders.map((order) => orderRows(order, client, reload)),
     );
 
+  if (orders.length) fillStages(body, client.id);
   return panel({ title: t("order.title_all", { count: orders.length }), tools: addButton, testid: "client-orders", flush: true }, body);
 }
 
@@ -36,7 +52,7 @@ export function renderOrders(client, { reload }) {
 function orderRows(order, client, reload) {
   const items = order.items || [];
   const itemsRow = h("tr", { class: "order-items", hidden: true, testid: "order-items" },
-    h("td", { colspan: "7" },
+    h("td", { colspan: "8" },
       items.length === 0
         ? h("span", { class: "muted" }, t("order.no_items"))
         : h("table", { class: "table table-items" },
@@ -69,8 +85,9 @@ function orderRows(order, client, reload) {
     h("tr", null,
       h("td", { class: "col-toggle" }, toggle),
       h("td", null, (order.shop && order.shop.name) || "—"),
-      h("td", { class: "mono nowrap" }, order.number || order.external_id || "—"),
-      h("td", null, statusChip(order.status)),
+      h("td", { class: "mono nowrap" }, h("a", { href: `#/orders/${order.id}`, testid: "order-link" }, order.number || order.external_id || "—")),
+      h("td", { testid: "order-stage" }, order.status),
+      h("td", { class: "mono", testid: "order-tracking" }, order.tracking_number || ""),
       h("td", { class: "num nowrap" }, formatMoney(order.total, order.currency)),
       h("td", { class: "nowrap muted" }, formatDateTime(order.created_at)),
       h("td", { class: "col-actions" },

@@ -14,7 +14,7 @@ import { callButton } from "./call_parts.js";
 import { bothTimes, outcomeButtons, resultText } from "./outcome_buttons.js";
 
 export const TASK_STATUSES = ["open", "done", "archived"];
-export const TASK_KINDS = ["callback", "missed_call", "redial", "order_confirmation", "reminder"];
+export const TASK_KINDS = ["callback", "missed_call", "redial", "order_confirmation", "order_followup", "reminder"];
 
 export function kindLabel(kind) {
   return translatedOr("tasks.kind." + kind, kind || "");
