@@ -180,3 +180,21 @@ async def test_private_addresses_are_refused_by_default(api_with):
                                        headers={"X-CSRF-Token": admin.csrf}))
     await ok(await admin.get(f"/api/webhooks/{hook['id']}"), 404)
     await ok(await admin.post("/api/webhook-deliveries/999999/retry"), 404)
+
+
+async def test_an_import_tells_each_client_it_creates(api_with, receiver):
+    from aiohttp import FormData
+
+    api = await api_with(webhook_allow_private=True)
+    admin = await api.login("root", "admin")
+    await register(admin, receiver.url, ["client.created"])
+    form = FormData()
+    form.add_field("file", ("ФИО;Телефон;Город\nАнна Белова;+79265550101;Тула\n"
+                            "Борис Орлов;+79265550102;Псков\n").encode(),
+                   filename="clients.csv", content_type="text/csv")
+    resp = await admin.client.post("/api/import/clients?dry_run=0", data=form,
+                                   headers={"X-CSRF-Token": admin.csrf})
+    assert (await ok(resp))["created"] == 2
+    await receiver.wait_for(lambda: len(receiver.got) == 2)
+    names = sorted(r.json["data"]["client"]["name"] for r in receiver.got)
+    assert names == ["Анна Белова", "Борис Орлов"]
