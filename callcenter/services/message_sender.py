@@ -145,6 +145,8 @@ class MessageSender:
     async def _run(self) -> None:
         last_periodic = None
         while not self._stopping:
+            # cleared before the round, so a wake-up during it is not lost
+            self._wake.clear()
             try:
                 now = self.clock()
                 if last_periodic is None or now - last_periodic > timedelta(minutes=10):
@@ -162,7 +164,6 @@ class MessageSender:
                 count = 0
             if count >= self.workers:
                 continue
-            self._wake.clear()
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
             except asyncio.TimeoutError:

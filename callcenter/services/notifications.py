@@ -110,7 +110,7 @@ class NotificationService:
 
     # --- the outbox consumer -------------------------------------------------------------
     async def consume(self, conn: AsyncConnection, events: list[dict[str, Any]]) -> None:
-        queued = 0
+        # the sender is woken by the outbox after its commit (app.py), not from in here
         for event in events:
             payload = event.get("payload") or {}
             if event["type"] == "order.created":
@@ -123,10 +123,8 @@ class NotificationService:
                 continue
             if not order_id or name not in ne.EVENTS:
                 continue
-            queued += len(await self.queue_for_order(conn, int(order_id), name, self.clock(),
-                                                     tracking_number=tracking))
-        if queued:
-            self.messages_queued()
+            await self.queue_for_order(conn, int(order_id), name, self.clock(),
+                                       tracking_number=tracking)
 
     async def queue_for_order(self, conn: AsyncConnection, order_id: int, event: str,
                               now: datetime, *, tracking_number: str | None = None,

@@ -6,12 +6,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import aiohttp
 import pytest
 from sqlalchemy import select, update
 
 from callcenter.services.message_sender import MessageSender
 from callcenter.services.notifications import NotificationService
 from callcenter.services.outbox import EventOutbox
+from callcenter.services.sms import build_gateway
 from callcenter.storage.database import Database
 from callcenter.storage.events import record_event
 from callcenter.storage.tables import message_templates, messages
@@ -201,8 +203,9 @@ async def test_sms_fails_twice_then_goes_with_backoff(db, db_url, gateway):
     await enable_sms(db, clock)
     await shipped(db, clock, ids)
     await outbox.dispatch_once()
-    sender = MessageSender(db, clock, settings)
-    await sender.start()
+    # the gateway the sender would build, without its background loop racing the test
+    session = aiohttp.ClientSession()
+    sender = MessageSender(db, clock, settings, gateway=build_gateway(settings, session))
     try:
         sms = lambda rs: [r for r in rs if r["channel"] == "sms"][0]  # noqa: E731
         await sender.send_due()
@@ -221,7 +224,7 @@ async def test_sms_fails_twice_then_goes_with_backoff(db, db_url, gateway):
         row = sms(await rows(db))
         assert (row["status"], row["provider_id"], row["attempts"]) == ("sent", "gw-3", 3)
     finally:
-        await sender.stop()
+        await session.close()
     assert len(gateway.requests) == 3
     body = gateway.requests[-1]
     assert body == {"to": "+79261234567", "text": "Заказ 10025 отправлен, трек RA123456789RU",
@@ -238,8 +241,9 @@ async def test_sms_outside_hours_waits_for_the_clients_morning(db, db_url, gatew
     await enable_sms(db, clock)
     await shipped(db, clock, ids)
     await outbox.dispatch_once()
-    sender = MessageSender(db, clock, settings)
-    await sender.start()
+    # the gateway the sender would build, without its background loop racing the test
+    session = aiohttp.ClientSession()
+    sender = MessageSender(db, clock, settings, gateway=build_gateway(settings, session))
     try:
         await sender.send_due()
         row = [r for r in await rows(db) if r["channel"] == "sms"][0]
@@ -253,7 +257,7 @@ async def test_sms_outside_hours_waits_for_the_clients_morning(db, db_url, gatew
         row = [r for r in await rows(db) if r["channel"] == "sms"][0]
         assert row["status"] == "sent" and len(gateway.requests) == 1
     finally:
-        await sender.stop()
+        await session.close()
 
 
 async def test_restart_sends_nothing_twice(db, db_url, smtp):
@@ -336,3 +340,73 @@ async def test_parcel_reminder_once_per_shipment(db, db_url):
     assert await notifications.queue_parcel_reminders() == 0
     [row] = await rows(db)
     assert row["event"] == "parcel_reminder" and row["order_id"] == ids["order"]
+
+
+async def test_two_senders_on_one_database_send_each_message_once(db, db_url, smtp):
+    import asyncio
+    clock = FrozenClock(NOON)
+    settings = settings_for(db_url, smtp)
+    outbox, _ = wire(db, clock, settings)
+    for n in range(6):
+        ids = await seed_customer(db, clock(), email_address=f"t{n}@example.ru", name=f"Т{n}")
+        await shipped(db, clock, ids)
+    await outbox.dispatch_once()
+    other = Database(db_url)
+    try:
+        one, two = MessageSender(db, clock, settings), MessageSender(other, clock, settings)
+        while sum(await asyncio.gather(one.send_due(), two.send_due())):
+            pass
+    finally:
+        await other.dispose()
+    assert one.sent + two.sent == 6
+    assert sorted(m["To"] for m in smtp[1].messages) == [f"t{n}@example.ru" for n in range(6)]
+
+
+async def test_smsru_request_shape_and_a_refused_number_fails_at_once(db, db_url):
+    from aiohttp import web
+    seen = []
+
+    async def handle(request):
+        form = dict(await request.post())
+        seen.append(form)
+        if form["to"] == "79261234567":
+            return web.json_response({"status": "OK", "sms": {form["to"]: {
+                "status": "OK", "sms_id": "000000-10000001"}}})
+        return web.json_response({"status": "OK", "sms": {form["to"]: {
+            "status": "ERROR", "status_code": 207, "status_text": "На этот номер нельзя"}}})
+
+    app = web.Application()
+    app.router.add_post("/sms/send", handle)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}/sms/send"
+    try:
+        clock = FrozenClock(NOON)
+        settings = settings_for(db_url, sms_provider="smsru", sms_api_url=url,
+                                sms_api_key="API-ID", sms_sender="Uyut")
+        outbox, _ = wire(db, clock, settings)
+        await enable_sms(db, clock)
+        good = await seed_customer(db, clock(), email_address=None)
+        bad = await seed_customer(db, clock(), email_address=None, phone="+79990000000",
+                                  name="Другой")
+        await shipped(db, clock, good)
+        await shipped(db, clock, bad)
+        await outbox.dispatch_once()
+        session = aiohttp.ClientSession()
+        sender = MessageSender(db, clock, settings, gateway=build_gateway(settings, session))
+        try:
+            await sender.send_due()
+        finally:
+            await session.close()
+        by_to = {r["to_address"]: r for r in await rows(db) if r["channel"] == "sms"}
+        assert by_to["+79261234567"]["status"] == "sent"
+        assert by_to["+79261234567"]["provider_id"] == "000000-10000001"
+        assert by_to["+79990000000"]["status"] == "failed"
+        assert "нельзя" in by_to["+79990000000"]["last_error"]
+        first = [f for f in seen if f["to"] == "79261234567"][0]
+        assert first == {"api_id": "API-ID", "to": "79261234567", "from": "Uyut", "json": "1",
+                         "msg": "Заказ 10025 отправлен, трек RA123456789RU"}
+    finally:
+        await runner.cleanup()
