@@ -17,6 +17,7 @@ import hashlib
 import os
 import shutil
 import sqlite3
+import zlib
 from datetime import datetime
 from pathlib import Path
 
@@ -100,7 +101,7 @@ def _decompress(backup: Path, plain: Path) -> None:
             shutil.copyfileobj(gz, out, 1 << 20)
             out.flush()
             os.fsync(out.fileno())
-    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+    except (OSError, EOFError, gzip.BadGzipFile, zlib.error) as exc:
         raise BackupFileError(f"{backup.name} cannot be decompressed: {exc}") from None
 
 
