@@ -316,25 +316,27 @@ class MailingService:
         first_at = mailing["started_at"]
         position, after_id, queued = 0, 0, 0
         while True:
+            # the page is read and rendered outside the write lock; the write transaction
+            # holds only the insert of one batch
+            async with self.db.read() as conn:
+                page = await segments_repo.recipients_page(
+                    conn, flt, bounds, channel=mailing["channel"], after_id=after_id,
+                    limit=BATCH)
+            now = self.clock()
+            rows = []
+            for recipient in page:
+                rows.append(self._message_row(actor, mailing, recipient, shop_name, now,
+                                              first_at + timedelta(seconds=position * spacing)))
+                position += 1
             async with self.db.write() as conn:
                 current = await repo.get_mailing(conn, mailing["id"])
                 if current["status"] != "sending":
                     break  # cancelled meanwhile
-                page = await segments_repo.recipients_page(
-                    conn, flt, bounds, channel=mailing["channel"], after_id=after_id,
-                    limit=BATCH)
                 if not page:
                     await repo.update_mailing(conn, mailing["id"], {"recipients": position})
                     break
-                now = self.clock()
-                rows = []
-                for recipient in page:
-                    rows.append(self._message_row(actor, mailing, recipient, shop_name, now,
-                                                  first_at + timedelta(
-                                                      seconds=position * spacing)))
-                    position += 1
                 queued += await repo.queue_many(conn, rows)
-                after_id = page[-1]["id"]
+            after_id = page[-1]["id"]
             self._wake()
         return queued
 
