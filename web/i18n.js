@@ -946,6 +946,7 @@ const CATALOGUE = {
     "stages.saved": "Этапы сохранены",
     "tasks.kind.order_followup": "Звонок по заказу",
     "nav.pipeline": "Воронка",
+    "pipeline.move_forbidden": "Ваша роль не может переносить заказы на этап «{stage}»",
     // --- notifications ---
     "messages.title": "Сообщения",
     "messages.title_count": "Сообщения ({count})",
@@ -2244,6 +2245,7 @@ const CATALOGUE = {
     "stages.saved": "Stages saved",
     "tasks.kind.order_followup": "Order follow-up call",
     "nav.pipeline": "Pipeline",
+    "pipeline.move_forbidden": "Your role may not move orders to the stage “{stage}”",
     // --- notifications ---
     "messages.title": "Messages",
     "messages.title_count": "Messages ({count})",

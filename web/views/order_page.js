@@ -41,7 +41,8 @@ export function renderOrderPage(id, ctx) {
         toast(t("pipeline.saved"), "success");
         load();
       } catch (err) {
-        mount(errors, errorBanner(serverText("error.code." + err.code, err.message), "move-error"));
+        const text = err.status === 403 ? t("pipeline.move_forbidden", { stage: stageName(byCode[select.value]) }) : serverText("error.code." + err.code, err.message);
+        mount(errors, errorBanner(text, "move-error"));
       }
     } }, t("action.save"));
 

@@ -14,7 +14,7 @@ const state = { shopId: "", q: "", tab: "board" };
 
 export function renderPipeline(ctx) {
   const staff = ctx.hasRole("supervisor") || ctx.hasRole("admin");
-  const shopSelect = h("select", { testid: "pipeline-shop", "aria-label": t("order.shop"), onchange: () => { state.shopId = shopSelect.value; refresh(); } });
+  const shopSelect = h("select", { testid: "pipeline-shop", "aria-label": t("order.shop"), onchange: () => { state.shopId = shopSelect.value; mount(errors); refresh(); } });
   const search = h("input", { type: "search", testid: "pipeline-search", placeholder: t("pipeline.search"), value: state.q, "aria-label": t("pipeline.search"),
     oninput: debounce(() => { state.q = search.value.trim(); refresh(); }, 300) });
   const errors = h("div", { testid: "pipeline-error" });
@@ -29,7 +29,6 @@ export function renderPipeline(ctx) {
   }
 
   async function refresh() {
-    mount(errors);
     if (funnelView && funnelView.destroy) funnelView.destroy();
     funnelView = null;
     if (!state.shopId) return;
@@ -49,6 +48,7 @@ export function renderPipeline(ctx) {
   }
 
   async function move(order, stage) {
+    mount(errors);
     if (stage.code === order.status) return;
     const change = { stage: stage.code };
     if (stage.code === "shipped") {
@@ -60,7 +60,8 @@ export function renderPipeline(ctx) {
       await api("POST", `/orders/${order.id}/stage`, { body: change });
       toast(t("pipeline.moved", { number: order.number, stage: stageName(stage) }), "success");
     } catch (err) {
-      mount(errors, errorBanner(serverText("error.code." + err.code, err.message), "move-error"));
+      const text = err.status === 403 ? t("pipeline.move_forbidden", { stage: stageName(stage) }) : serverText("error.code." + err.code, err.message);
+      mount(errors, errorBanner(text, "move-error"));
     }
     refresh();
   }
