@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tempfile
 from pathlib import Path
 from urllib.parse import quote
@@ -23,6 +24,7 @@ TEXT = {"type": "string"}
 REQUISITES_BODY = {"type": "object", "properties": {k: TEXT for k in (
     "legal_name", "inn", "kpp", "ogrn", "address", "phone", "email", "bank_name", "bik",
     "account", "corr_account", "director", "accountant", "vat_rate", "invoice_prefix")}}
+STAGE_CODE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")  # a shop's stage code (orders.status)
 IMAGE_KIND = "{kind}"  # logo / stamp / signature (anything else: 404)
 
 
@@ -147,16 +149,17 @@ async def export_clients(request: web.Request) -> web.StreamResponse:
 
 
 @routes.get("/api/orders/export.xlsx", roles=ALL_ROLES, tag="documents",
-            query=("client_id", "q", "status"),
+            query=("client_id", "shop_id", "q", "status", "stage"),
             summary="The order list (same filters as /api/orders, all pages) as XLSX")
 async def export_orders(request: web.Request) -> web.StreamResponse:
-    status = request.query.get("status") or None
-    if status and status not in STATUSES:
-        raise BadRequest(f"status must be one of {', '.join(STATUSES)}")
+    status = request.query.get("stage") or request.query.get("status") or None
+    if status and not STAGE_CODE.match(status):
+        raise BadRequest("stage must be a stage code such as " + ", ".join(STATUSES))
     services = request.app[SERVICES]
     with tempfile.TemporaryDirectory(prefix="export-") as folder:
         path = Path(folder) / "orders.xlsx"
         await services.documents.export_orders(
             ctx_of(request).actor, path, client_id=int_arg(request, "client_id", low=1),
-            q=request.query.get("q"), status=status, lang=_language(request))
+            shop_id=int_arg(request, "shop_id", low=1), q=request.query.get("q"),
+            status=status, lang=_language(request))
         return await _stream_file(request, path, "orders.xlsx")

@@ -298,23 +298,26 @@ class DocumentService:
         return rows
 
     async def export_orders(self, actor: Actor, path: Path, *, client_id: int | None,
-                            q: str | None, status: str | None, lang: str) -> int:
+                            q: str | None, status: str | None, lang: str,
+                            shop_id: int | None = None) -> int:
         """The orders ``GET /api/orders?…`` lists for ``actor``, every page, into ``path``."""
         writer = SheetWriter(path, "Заказы" if lang != "en" else "Orders", ORDER_COLUMNS, lang)
+        by_shop = {"shop_id": shop_id} if shop_id is not None else {}
 
         async def pages():
             async for page in paged(lambda limit, offset: self.orders.list_orders(
                     actor, client_id=client_id, q=q, status=status, limit=limit,
-                    offset=offset)):
+                    offset=offset, **by_shop)):
                 async with self.db.read() as conn:
                     found = await clients_repo.get_clients(
                         conn, sorted({o["client_id"] for o in page}))
                 names = {c["id"]: c["name"] for c in found}
-                yield [order_row(o, names, self.zone) for o in page]
+                yield [order_row(o, names, self.zone, lang) for o in page]
 
         rows = await write_pages(writer, pages())
         await self._audit_export(actor, "orders", rows,
-                                 {"client_id": client_id, "q": q, "status": status})
+                                 {"client_id": client_id, "shop_id": shop_id, "q": q,
+                                  "status": status})
         return rows
 
     async def _audit_export(self, actor: Actor, what: str, rows: int,

@@ -31,7 +31,8 @@ CLIENT_COLUMNS = (("ID", "ID", 8), ("Имя", "Name", 30), ("Компания", 
                   ("Метки", "Tags", 20), ("Оператор", "Operator", 20),
                   ("Не звонить", "Do not contact", 12))
 ORDER_COLUMNS = (("ID", "ID", 8), ("Номер", "Number", 14), ("Магазин", "Shop", 20),
-                 ("Клиент", "Client", 28), ("Статус", "Status", 14), ("Сумма", "Total", 14),
+                 ("Клиент", "Client", 28), ("Этап", "Stage", 14), ("Трек-номер", "Tracking", 18),
+                 ("Сумма", "Total", 14),
                  ("Валюта", "Currency", 8), ("Товары", "Items", 40), ("Создан", "Created", 18),
                  ("Изменён", "Updated", 18))
 _RISKY = ("=", "+", "-", "@", "\t", "\r")
@@ -91,10 +92,13 @@ def client_row(c: dict[str, Any]) -> list[Any]:
             "да" if c.get("do_not_call") else None]
 
 
-def order_row(o: dict[str, Any], client_names: dict[int, str], zone: ZoneInfo) -> list[Any]:
+def order_row(o: dict[str, Any], client_names: dict[int, str], zone: ZoneInfo,
+              lang: str = "ru") -> list[Any]:
     items = "; ".join(f"{i.get('name')} × {i.get('qty')}" for i in o.get("items") or [])
+    stage = o.get("stage") or {}
+    stage_name = stage.get("name_en" if lang == "en" else "name_ru") or o["status"]
     return [o["id"], o["number"], o["shop"]["name"], client_names.get(o["client_id"]),
-            o["status"], Decimal(o["total"]), o["currency"], items or None,
+            stage_name, o.get("tracking_number"), Decimal(o["total"]), o["currency"], items or None,
             _local(o["created_at"], zone), _local(o["updated_at"], zone)]
 
 
