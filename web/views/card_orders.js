@@ -4,7 +4,7 @@ import { h } from "../dom.js";
 import { t } from "../i18n.js";
 import { formatDateTime, formatMoney } from "../format.js";
 import { api } from "../api.js";
-import { emptyState, panel } from "../ui.js";
+import { emptyState, panel, statusChip } from "../ui.js";
 import { openOrderDialog } from "./order_form.js";
 import { stageChip } from "./pipeline_common.js";
 
@@ -86,7 +86,7 @@ function orderRows(order, client, reload) {
       h("td", { class: "col-toggle" }, toggle),
       h("td", null, (order.shop && order.shop.name) || "—"),
       h("td", { class: "mono nowrap" }, h("a", { href: `#/orders/${order.id}`, testid: "order-link" }, order.number || order.external_id || "—")),
-      h("td", { testid: "order-stage" }, order.status),
+      h("td", { testid: "order-stage" }, statusChip(order.status)),
       h("td", { class: "mono", testid: "order-tracking" }, order.tracking_number || ""),
       h("td", { class: "num nowrap" }, formatMoney(order.total, order.currency)),
       h("td", { class: "nowrap muted" }, formatDateTime(order.created_at)),

@@ -7,6 +7,7 @@ import { t } from "../i18n.js";
 import {
   ORDER_STATUSES, clearFieldErrors, errorBanner, field, openDialog, showFieldErrors, submitOnCtrlEnter, toast,
 } from "../ui.js";
+import { loadStages, stageName } from "./pipeline_common.js";
 
 const CURRENCIES = ["RUB", "UAH", "USD", "EUR", "KZT", "BYN"];
 
@@ -39,7 +40,24 @@ export async function openOrderDialog({ clientId, order = null, onSaved }) {
   const numberInput = h("input", { type: "text", name: "number", value: order ? order.number || "" : "", autocomplete: "off" });
   const statusSelect = h("select", { name: "status" },
     ORDER_STATUSES.map((status) => h("option", { value: status, selected: (order ? order.status : "new") === status }, t("status." + status))),
+    order && !ORDER_STATUSES.includes(order.status) && h("option", { value: order.status, selected: true }, order.status),
   );
+  // the shop's own stages (pipeline): an order in a stage of its own keeps it when edited
+  async function fillStatuses() {
+    if (!shopSelect.value) return;
+    try {
+      const stages = await loadStages(shopSelect.value);
+      const current = wanted;
+      mount(statusSelect, stages.filter((s) => s.active || s.code === current).map((s) =>
+        h("option", { value: s.code, selected: s.code === current }, stageName(s))));
+    } catch {
+      // the default list stays
+    }
+  }
+  let wanted = order ? order.status : "new";
+  statusSelect.addEventListener("change", () => { wanted = statusSelect.value; });
+  shopSelect.addEventListener("change", fillStatuses);
+  fillStatuses();
   const totalInput = h("input", { type: "text", name: "total", inputmode: "decimal", value: order ? order.total || "" : "", autocomplete: "off" });
   const currentCurrency = order ? order.currency : "RUB";
   const currencySelect = h("select", { name: "currency" },

@@ -11,7 +11,7 @@ export function stageName(stage) {
 
 export function stageChip(stage) {
   const kind = (stage && stage.kind) || "open";
-  return h("span", { class: ["chip", "stage-chip", "stage-" + kind], dataset: { stage: stage ? stage.code : "" } }, stageName(stage));
+  return h("span", { class: ["chip", "stage-chip", "stage-" + kind], dataset: { stage: stage ? stage.code : "", status: stage ? stage.code : "" } }, stageName(stage));
 }
 
 /** "3 d", "5 h", "12 min" */
