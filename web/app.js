@@ -121,6 +121,7 @@ function showApp() {
   );
   renderRoute();
   startLive();
+  import("./views/backup_alarm.js").then((m) => m.startBackupAlarm(root.querySelector(".shell"), session.user)); // backups
 }
 
 const VIEWS = {
