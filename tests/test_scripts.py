@@ -124,7 +124,8 @@ def test_setup_waits_for_the_apt_lock(fake_debian):
     assert "waiting for another apt/dpkg" in r.stdout
     calls = log.read_text().splitlines()
     assert [c for c in calls if "update" in c] == ["-o DPkg::Lock::Timeout=600 update -qq"] * 4
-    assert calls[-1] == "-o DPkg::Lock::Timeout=600 install -y -qq ffmpeg"
+    assert calls[-1] == ("-o DPkg::Lock::Timeout=600 install -y -qq "
+                         "ffmpeg libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core")
 
 
 def test_setup_does_not_retry_other_apt_errors(fake_debian):
