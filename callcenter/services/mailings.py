@@ -28,7 +28,7 @@ from callcenter.storage.messages import queue_message
 
 CHANNELS = ("email", "sms")
 PLACEHOLDERS = frozenset({"client_name", "first_name", "city", "shop_name", "unsubscribe_url"})
-BATCH = 500
+BATCH = 200  # rows per write transaction: a short hold of the SQLite write lock
 MAX_BODY = 20_000
 
 
