@@ -125,6 +125,7 @@ class OrderService:
             order = await repo.get_order(conn, order_id)
             stages = {order["shop_id"]: await pipeline_repo.stages_of(conn, order["shop_id"])} \
                 if order else {}
+            client = await clients_repo.get_client(conn, order["client_id"]) if order else None
         if order is None:
             raise NotFound.entity("order", order_id)
         try:
@@ -132,6 +133,7 @@ class OrderService:
         except NotFound:  # another operator's client: the order does not exist for this actor
             raise NotFound.entity("order", order_id) from None
         view = order_view(order, stages)
+        view["client_name"] = client["name"] if client else None
         if self.pipeline is not None:
             view["stage_history"] = await self.pipeline.history(order_id)
         return view
