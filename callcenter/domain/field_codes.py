@@ -87,6 +87,27 @@ FIELD_CODES: tuple[tuple[str, str], ...] = (
     # mailings
     ("unknown_placeholder", _V + r" is not a known placeholder"),
     ("no_such_segment", r"no segment (?P<id>\d+)"),
+    # documents: a shop's requisites
+    ("bad_inn", r"not a valid INN: 10 or 12 digits with right check digits"),
+    ("bad_kpp", r"not a valid KPP: 9 characters"),
+    ("bad_ogrn", r"not a valid OGRN: 13 or 15 digits with a right check digit"),
+    ("bad_bik", r"not a valid BIK: 9 digits"),
+    ("bad_account", r"not a valid account: 20 digits"),
+    ("account_key", r"the account does not match the BIK \(check key\)"),
+    ("bad_email_plain", r"not a valid e-mail address"),
+    ("bad_invoice_prefix", r"letters and digits only, up to 16"),
+    # pipeline: order stages and moves
+    ("bad_stage_code", r"must be a stage code such as (?P<choices>.+)"),
+    ("unknown_stage", r"unknown stage " + _V + r"; one of (?P<choices>.*)"),
+    ("bad_tracking", r"letters, digits, spaces and - _ / \. \(up to 64\)"),
+    ("no_open_stage", r"at least one active open stage is needed"),
+    ("bad_stage_slug", r"a slug: a-z first, then a-z, 0-9, _ or - \(up to 32\)"),
+    ("bad_stage_roles", r"a non-empty list of (?P<choices>.+)"),
+    ("null_or_one_of", r"must be null or one of (?P<choices>.+)"),
+    ("bad_next_task", r'must be null or \{"title", "in_days"\}'),
+    ("bad_days", r"a whole number of days, (?P<min>\d+) to (?P<max>\d+)"),
+    ("used_twice", _V + r" is used twice"),
+    ("bad_move", r'give \{"stage", "tracking_number"\?\}'),
 )
 
 _COMPILED = tuple((code, re.compile(pattern, re.DOTALL)) for code, pattern in FIELD_CODES)

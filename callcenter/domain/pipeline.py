@@ -63,7 +63,7 @@ def validate_stages(data: Any) -> list[dict[str, Any]]:
     for i, item in enumerate(data):
         where = f"stages.{i}"
         if not isinstance(item, Mapping):
-            errors[where] = "must be an object"
+            errors[where] = "must be a JSON object"
             continue
         stage = _stage(item, where, errors)
         if stage["code"] in seen:
