@@ -224,7 +224,7 @@ def clean_requisites(data: Mapping[str, Any]) -> tuple[dict[str, str], dict[str,
     """(values, field errors) of a requisites form: text trimmed, codes checked.
 
     Empty fields are allowed (a shop fills what it has); a filled INN, KPP, OGRN, BIK or account
-    must be right.  Error texts are codes the UI translates: ``too_long``, ``bad_inn``…
+    must be right.  Each error is a sentence that domain.field_codes names by a code.
     """
     values: dict[str, str] = {}
     errors: dict[str, str] = {}
@@ -233,43 +233,43 @@ def clean_requisites(data: Mapping[str, Any]) -> tuple[dict[str, str], dict[str,
         if raw is None:
             raw = ""
         if not isinstance(raw, str):
-            errors[field] = "not_text"
+            errors[field] = "must be text"
             continue
         value = raw.strip()
         if len(value) > FIELD_LIMITS[field]:
-            errors[field] = "too_long"
+            errors[field] = f"is longer than {FIELD_LIMITS[field]} characters"
             continue
         values[field] = value
     v = values
     if v.get("inn") and not inn_valid(v["inn"]):
-        errors["inn"] = "bad_inn"
+        errors["inn"] = "not a valid INN: 10 or 12 digits with right check digits"
     if v.get("kpp") and not re.fullmatch(r"\d{4}[\dA-Z]{2}\d{3}", v["kpp"]):
-        errors["kpp"] = "bad_kpp"
+        errors["kpp"] = "not a valid KPP: 9 characters"
     if v.get("ogrn") and not _ogrn_valid(v["ogrn"]):
-        errors["ogrn"] = "bad_ogrn"
+        errors["ogrn"] = "not a valid OGRN: 13 or 15 digits with a right check digit"
     if v.get("bik") and not re.fullmatch(r"\d{9}", v["bik"]):
-        errors["bik"] = "bad_bik"
+        errors["bik"] = "not a valid BIK: 9 digits"
     if v.get("account"):
         if not re.fullmatch(r"\d{20}", v["account"]):
-            errors["account"] = "bad_account"
+            errors["account"] = "not a valid account: 20 digits"
         elif v.get("bik") and "bik" not in errors and not account_valid(v["account"], v["bik"]):
-            errors["account"] = "account_key"
+            errors["account"] = "the account does not match the BIK (check key)"
     if v.get("corr_account"):
         if not re.fullmatch(r"\d{20}", v["corr_account"]):
-            errors["corr_account"] = "bad_account"
+            errors["corr_account"] = "not a valid account: 20 digits"
         elif v.get("bik") and "bik" not in errors \
                 and not corr_account_valid(v["corr_account"], v["bik"]):
-            errors["corr_account"] = "account_key"
+            errors["corr_account"] = "the account does not match the BIK (check key)"
     if v.get("email") and not _EMAIL.fullmatch(v["email"]):
-        errors["email"] = "bad_email"
+        errors["email"] = "not a valid e-mail address"
     if "vat_rate" in v:
         v["vat_rate"] = v["vat_rate"] or "none"
         if v["vat_rate"] not in VAT_RATES:
-            errors["vat_rate"] = "bad_vat_rate"
+            errors["vat_rate"] = "must be one of: none, 0, 10, 20"
     if "invoice_prefix" in v:
         v["invoice_prefix"] = v["invoice_prefix"] or "INV"
         if not _PREFIX.fullmatch(v["invoice_prefix"]):
-            errors["invoice_prefix"] = "bad_prefix"
+            errors["invoice_prefix"] = "letters and digits only, up to 16"
     return values, errors
 
 

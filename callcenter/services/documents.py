@@ -157,7 +157,7 @@ class DocumentService:
 
     async def create(self, actor: Actor, order_id: int, kind: Any) -> dict[str, Any]:
         if kind not in dom.KINDS:
-            raise ValidationFailed.fields({"kind": "must be invoice or offer"})
+            raise ValidationFailed.fields({"kind": "must be one of: invoice, offer"})
         async with self.db.read() as conn:
             order = await orders_repo.get_order(conn, order_id)
             if order is None:
@@ -254,7 +254,7 @@ class DocumentService:
         doc = await self._visible_document(actor, document_id)
         if email is not None and (not isinstance(email, str) or len(email) > 320
                                   or not dom._EMAIL.fullmatch(email.strip())):
-            raise ValidationFailed.fields({"email": "is not an e-mail address"})
+            raise ValidationFailed.fields({"email": "not a valid e-mail address"})
         now = self.clock()
         async with self.db.write() as conn:
             client = await clients_repo.get_client(conn, doc["client_id"])

@@ -64,7 +64,8 @@ async def test_requisites_are_checked_and_saved(shop_world):
                                        headers={"X-CSRF-Token": w["admin"].csrf})
     assert resp.status == 422
     body = await resp.json()
-    assert body["error"]["details"]["fields"] == {"inn": "bad_inn", "account": "account_key"}
+    codes = {k: v["code"] for k, v in body["error"]["details"]["field_codes"].items()}
+    assert codes == {"inn": "bad_inn", "account": "account_key"}
     resp = await w["admin"].client.put(url, json=REQUISITES,
                                        headers={"X-CSRF-Token": w["admin"].csrf})
     assert resp.status == 200, await resp.text()

@@ -11,12 +11,6 @@ const FIELDS = ["legal_name", "inn", "kpp", "ogrn", "address", "phone", "email",
 const VAT_RATES = ["none", "0", "10", "20"];
 const IMAGES = ["logo", "stamp", "signature"];
 
-function fieldMessage(message) {
-  const key = "documents.err." + message;
-  const text = t(key);
-  return text === key ? message : text;
-}
-
 function imageBox(shopId, kind, url, onSaved) {
   const preview = url ? h("img", { src: url, alt: t("documents.image." + kind), class: "req-preview", testid: `req-preview-${kind}` })
     : h("div", { class: "req-preview empty muted", testid: `req-preview-${kind}` }, t("documents.no_image"));
@@ -69,8 +63,7 @@ export function renderRequisitesSection(ctx) {
         } catch (err) {
           save.disabled = false;
           if (err.status === 401) return;
-          const raw = err.details.fields || {};
-          const fields = Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, fieldMessage(v)]));
+          const fields = err.fields;
           const orphans = showFieldErrors(form, fields);
           mount(error, errorBanner(orphans.length || !Object.keys(fields).length ? err.message : t("documents.fix_fields"), "req-error"));
         }
