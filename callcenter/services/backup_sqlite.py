@@ -22,7 +22,7 @@ from datetime import datetime
 from pathlib import Path
 
 PAGES_PER_STEP = 4096  # 16 MB of 4 KB pages per step; the server's writers never wait on it
-GZIP_LEVEL = 3  # measured in bench/bench_backup.py: near level 6's size at twice its speed
+GZIP_LEVEL = 3  # a guess between speed and size; other levels not yet measured (bench_backup.py)
 
 
 class BackupFileError(Exception):
