@@ -7,6 +7,7 @@ import { t } from "../i18n.js";
 import { formatDateTime, formatMoney } from "../format.js";
 import { createPager, emptyState, errorBanner, panel } from "../ui.js";
 import { loadShops, loadStages, stageChip, stageName } from "./pipeline_common.js";
+import { exportButton } from "./export_xlsx.js";
 
 export { renderOrderPage } from "./order_page.js";
 export { renderPipeline } from "./pipeline_board.js";
@@ -56,7 +57,7 @@ export function renderOrders(ctx) {
   pager.first();
   const el = h("div", { class: "page", testid: "orders-page" },
     h("div", { class: "page-head" }, h("h1", { class: "page-title" }, t("nav.orders")),
-      h("div", { class: "toolbar" }, shop, stage, search, h("a", { href: "#/pipeline", class: "btn btn-sm", testid: "to-pipeline" }, t("pipeline.title")))),
+      h("div", { class: "toolbar" }, shop, stage, search, h("a", { href: "#/pipeline", class: "btn btn-sm", testid: "to-pipeline" }, t("pipeline.title")), exportButton("orders", () => filters))),
     errors, panel({ title: t("pipeline.list_title"), tools: pager.tools, testid: "orders-list", flush: true }, pager.body));
   return { el, destroy: () => pager.destroy() };
 }
