@@ -72,7 +72,7 @@ def _parcel_days(value: Any) -> int:  # pipeline
 
 
 NEXT_TASK_ORDER_NAMES = ("own_callback", "callback", "missed_call", "redial",
-                         "order_confirmation", "reminder")
+                         "order_confirmation", "order_followup", "reminder")
 
 
 def _next_task_order(value: Any) -> str:
@@ -284,10 +284,12 @@ SETTINGS: tuple[Setting, ...] = (
             "Delays before the next attempt after the 1st, 2nd, ... failed attempt (m, h: "
             "absolute; d: the same wall-clock time that many days later); one failure more "
             "than there are steps archives the task.", _redial_ladder),
-    Setting("next_task_order", "own_callback,missed_call,redial,order_confirmation,reminder",
+    Setting("next_task_order",
+            "own_callback,missed_call,redial,order_confirmation,order_followup,reminder",
             "Which due tasks the Next task button hands out first: own_callback (the "
             "operator's own callbacks), callback (anyone's), missed_call, redial (tasks with a "
-            "failed attempt), order_confirmation, reminder; kinds not named come last.",
+            "failed attempt), order_confirmation, order_followup (an order stage's next step: "
+            "ship it, check its delivery), reminder; kinds not named come last.",
             _next_task_order),
     Setting("callback_handover_minutes", 15,
             "A personal callback still undone this many minutes after it was due goes to "

@@ -254,7 +254,7 @@ class NotificationService:
         order_id = data.get("order_id")
         if order_id is not None:
             if not isinstance(order_id, int) or isinstance(order_id, bool):
-                raise ValidationFailed.fields({"order_id": "must be a number"})
+                raise ValidationFailed.fields({"order_id": "must be a positive integer id"})
             async with self.db.read() as conn:
                 order = (await conn.execute(select(orders).where(orders.c.id == order_id))).first()
                 if order is None:
@@ -278,13 +278,13 @@ def parse_template(data: Mapping[str, Any], *, partial: bool = False) -> dict[st
     if event not in ne.EVENTS:
         errors["event"] = f"one of {', '.join(ne.EVENTS)}"
     if channel not in ne.CHANNELS:
-        errors["channel"] = "email or sms"
+        errors["channel"] = "one of email, sms"
     if lang not in ne.LANGS:
-        errors["lang"] = "ru or en"
+        errors["lang"] = "one of ru, en"
     shop_id = data.get("shop_id")
     if shop_id is not None and (not isinstance(shop_id, int) or isinstance(shop_id, bool)
                                 or shop_id < 1):
-        errors["shop_id"] = "a shop's id or null (every shop)"
+        errors["shop_id"] = "must be a positive integer id"
     body = data.get("body")
     subject = data.get("subject")
     reset = data.get("reset") is True
@@ -294,7 +294,7 @@ def parse_template(data: Mapping[str, Any], *, partial: bool = False) -> dict[st
         elif len(body) > 20000:
             errors["body"] = "at most 20000 characters"
         if subject is not None and (not isinstance(subject, str) or len(subject) > 300):
-            errors["subject"] = "text of at most 300 characters"
+            errors["subject"] = "at most 300 characters"
     enabled = data.get("enabled", True)
     if not isinstance(enabled, bool):
         errors["enabled"] = "true or false"
