@@ -7,6 +7,7 @@ import html
 from aiohttp import web
 
 from callcenter.domain.access import PUBLIC, STAFF
+from callcenter.http.api_orders import authenticated_shop
 from callcenter.http.keys import SERVICES
 from callcenter.http.middleware import client_ip, ctx_of, json_response, path_id, read_json_object
 from callcenter.http.routing import RouteTable
@@ -135,10 +136,7 @@ async def report_mailing(request: web.Request) -> web.Response:
                      "idempotent by external_id; \"ordered\": true means no reminder")
 async def intake_cart(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
-    header = request.headers.get("Authorization", "")
-    token = header[7:].strip() if header.lower().startswith("bearer ") else \
-        request.headers.get("X-Shop-Token")
-    shop = await services.orders.authenticate_shop(request.match_info["shop"], token)
+    shop = await authenticated_shop(request)
     cart, created = await services.carts.intake(shop, await read_json_object(request),
                                                 client_ip(request))
     return json_response(cart, status=201 if created else 200)

@@ -97,16 +97,23 @@ async def rotate_token(request: web.Request) -> web.Response:
         ctx_of(request).actor, path_id(request)))
 
 
+async def authenticated_shop(request: web.Request) -> dict:
+    """The shop of an intake path ``/api/shops/{shop}/…``, by its token (Authorization: Bearer
+    or X-Shop-Token); NotAuthenticated otherwise."""
+    header = request.headers.get("Authorization", "")
+    token = header[7:].strip() if header.lower().startswith("bearer ") else \
+        request.headers.get("X-Shop-Token")
+    return await request.app[SERVICES].orders.authenticate_shop(request.match_info["shop"],
+                                                                token)
+
+
 @routes.post("/api/shops/{shop}/orders", roles=PUBLIC, csrf=False, body=INTAKE_BODY,
              tag="intake",
              summary="A shop's site sends an order (Authorization: Bearer <shop token>); "
                      "idempotent by external_id; finds or creates the client")
 async def intake_order(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
-    header = request.headers.get("Authorization", "")
-    token = header[7:].strip() if header.lower().startswith("bearer ") else \
-        request.headers.get("X-Shop-Token")
-    shop = await services.orders.authenticate_shop(request.match_info["shop"], token)
+    shop = await authenticated_shop(request)
     order, created = await services.orders.intake(shop, await read_json_object(request),
                                                   client_ip(request))
     return json_response(order, status=201 if created else 200)
