@@ -20,7 +20,7 @@ from callcenter.services.xlsx_exports import XLSX_TYPE
 
 routes = RouteTable()
 
-TEXT = {"type": "string"}
+TEXT = {"type": ["string", "null"]}  # null clears the field
 REQUISITES_BODY = {"type": "object", "properties": {k: TEXT for k in (
     "legal_name", "inn", "kpp", "ogrn", "address", "phone", "email", "bank_name", "bik",
     "account", "corr_account", "director", "accountant", "vat_rate", "invoice_prefix")}}

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import html
+from urllib.parse import parse_qs
 
 from aiohttp import web
 
 from callcenter.domain.access import PUBLIC, STAFF
+from callcenter.errors import BadRequest
 from callcenter.http.api_orders import authenticated_shop
 from callcenter.http.keys import SERVICES
 from callcenter.http.middleware import client_ip, ctx_of, json_response, path_id, read_json_object
@@ -14,7 +16,7 @@ from callcenter.http.routing import RouteTable
 
 routes = RouteTable()
 
-FILTER = {"type": "object", "description": "see domain/segments.py: cities, regions, "
+FILTER = {"type": ["object", "null"], "description": "see domain/segments.py: cities, regions, "
           "timezones, age_min/max, tags_all/any, orders_min/max, spent_min/max, "
           "last_order_after/before, last_order_within_days, shop_id, product, has_email, "
           "has_phone"}
@@ -22,8 +24,8 @@ SEGMENT_BODY = {"type": "object", "properties": {"name": {"type": "string"}, "fi
 MAILING_BODY = {"type": "object", "properties": {
     "name": {"type": "string"}, "segment_id": {"type": ["integer", "null"]}, "filter": FILTER,
     "channel": {"type": "string", "enum": ["email", "sms"]},
-    "shop_id": {"type": ["integer", "null"]}, "subject": {"type": "string"},
-    "body": {"type": "string"}, "rate_per_minute": {"type": "integer"}}}
+    "shop_id": {"type": ["integer", "null"]}, "subject": {"type": ["string", "null"]},
+    "body": {"type": ["string", "null"]}, "rate_per_minute": {"type": ["integer", "null"]}}}
 CART_BODY = {"type": "object", "required": ["external_id", "total", "customer"], "properties": {
     "external_id": {"type": ["string", "integer"]}, "total": {"type": ["string", "number"]},
     "currency": {"type": "string"}, "items": {"type": "array"}, "ordered": {"type": "boolean"},
@@ -189,14 +191,25 @@ async def unsubscribe_page(request: web.Request) -> web.Response:
 
 
 @routes.post("/u/{token}", roles=PUBLIC, csrf=False, tag="mailings",
-              body={"type": "object", "description": "a form; RFC 8058 sends "
-                    "List-Unsubscribe=One-Click", "properties": {
-                        "List-Unsubscribe": {"type": "string"}}},
-             summary="Unsubscribe (the page's button, or RFC 8058 one-click); the same answer "
-                     "for any token")
+             summary="Unsubscribe (the page's button: an empty form; RFC 8058 one-click: the "
+                     "form List-Unsubscribe=One-Click); the same answer for any token")
 async def unsubscribe(request: web.Request) -> web.Response:
-    await request.read()  # the one-click body "List-Unsubscribe=One-Click" is not needed
+    # the page's button posts an empty form, RFC 8058 clients List-Unsubscribe=One-Click;
+    # anything else is a client's mistake and changes nothing
+    body = await request.read()
+    if request.content_type == "application/json" or \
+            (body and set(_form_keys(body)) - {"List-Unsubscribe"}):
+        raise BadRequest("this page takes an empty form or List-Unsubscribe=One-Click")
     await request.app[SERVICES].unsubscribe.unsubscribe(request.match_info["token"][:100],
                                                          client_ip(request))
     lang = _language(request)
     return _page(lang, f'<p id="done">{html.escape(TEXTS[lang]["done"])}</p>')
+
+
+def _form_keys(body: bytes) -> list[str]:
+    """The field names of a url-encoded form; a body that is not one has a field no form has."""
+    try:
+        return list(parse_qs(body.decode("utf-8"), keep_blank_values=True, strict_parsing=True,
+                             max_num_fields=10))
+    except ValueError:  # not UTF-8, not a form, too many fields
+        return ["(not a form)"]

@@ -7,7 +7,7 @@ import hmac
 from aiohttp import web
 
 from callcenter.domain.access import ADMINS, ALL_ROLES, PUBLIC, STAFF
-from callcenter.errors import NotFound
+from callcenter.errors import NotFound, ValidationFailed
 from callcenter.http.keys import SERVICES
 from callcenter.http.middleware import ctx_of, int_arg, json_response, path_id, read_json_object
 from callcenter.http.routing import RouteTable
@@ -19,7 +19,10 @@ TEMPLATE_BODY = {"type": "object", "required": ["event", "channel", "lang"], "pr
     "channel": {"type": "string", "enum": ["email", "sms"]},
     "lang": {"type": "string", "enum": ["ru", "en"]}, "subject": {"type": ["string", "null"]},
     "body": {"type": "string"}, "enabled": {"type": "boolean"},
-    "reset": {"type": "boolean"}, "order_id": {"type": "integer"}}}
+    "reset": {"type": "boolean"}}}
+PREVIEW_BODY = {"type": "object", "required": ["event", "channel", "lang"], "properties": {
+    **{k: v for k, v in TEMPLATE_BODY["properties"].items() if k != "reset"},
+    "order_id": {"type": ["integer", "null"]}}}
 
 
 @routes.get("/api/messages", roles=ALL_ROLES, tag="messages", query=("client_id", "order_id"),
@@ -53,7 +56,7 @@ async def save_template(request: web.Request) -> web.Response:
         ctx_of(request).actor, await read_json_object(request)))
 
 
-@routes.post("/api/notification-templates/preview", roles=ADMINS, body=TEMPLATE_BODY,
+@routes.post("/api/notification-templates/preview", roles=ADMINS, body=PREVIEW_BODY,
              tag="messages", summary="A template rendered with sample values or a real order")
 async def preview_template(request: web.Request) -> web.Response:
     return json_response(await request.app[SERVICES].notifications.preview(
@@ -61,7 +64,7 @@ async def preview_template(request: web.Request) -> web.Response:
 
 
 STATUS_BODY = {"type": "object", "properties": {
-    "id": {"type": "string"}, "status": {"type": "string", "enum": ["delivered", "failed"]},
+    "id": {"type": ["string", "integer"]}, "status": {"type": "string"},
     "error": {"type": ["string", "null"]}}}
 
 
@@ -75,6 +78,7 @@ async def sms_status(request: web.Request) -> web.Response:
         raise NotFound("no such callback")
     if request.content_type == "application/json":
         data = await read_json_object(request)
+        _check_status_report(data)
         status = str(data.get("status") or "").lower()
         provider_id = str(data.get("id") or "")[:200]
         if provider_id and status in ("delivered", "failed", "undelivered", "rejected"):
@@ -92,3 +96,24 @@ async def sms_status(request: web.Request) -> web.Response:
                 await service.delivery_report(parts[1].strip()[:200], False,
                                               f"sms.ru status {code}")
     return web.Response(text="100")
+
+
+def _check_status_report(data) -> None:
+    """A JSON report's fields have the types the gateway documents; statuses other than
+    delivered / failed (queued, sent …) are accepted and change nothing."""
+    errors = {}
+    if "id" in data and (isinstance(data["id"], bool)
+                         or not isinstance(data["id"], (str, int))):
+        errors["id"] = "must be text"
+    elif len(str(data.get("id", ""))) > 200:
+        errors["id"] = "is longer than 200 characters"
+    if "status" in data and not isinstance(data["status"], str):
+        errors["status"] = "must be text"
+    elif len(data.get("status", "")) > 64:
+        errors["status"] = "is longer than 64 characters"
+    if data.get("error") is not None and not isinstance(data["error"], str):
+        errors["error"] = "must be text or null"
+    elif len(data.get("error") or "") > 2000:
+        errors["error"] = "is longer than 2000 characters"
+    if errors:
+        raise ValidationFailed.fields(errors)

@@ -162,8 +162,12 @@ class MailingService:
             values["channel"] = channel
         for key, limit in (("subject", 300), ("body", MAX_BODY)):
             if key in data or old is None:
-                text = data.get(key) or ""
-                if not isinstance(text, str) or len(text) > limit:
+                text = data.get(key)
+                text = "" if text is None else text
+                if not isinstance(text, str):
+                    errors[key] = "must be text or null"
+                    continue
+                if len(text) > limit:
                     errors[key] = f"is longer than {limit} characters"
                     continue
                 unknown = unknown_names(text, PLACEHOLDERS)
@@ -183,7 +187,8 @@ class MailingService:
                     errors[key] = "must be a positive integer id"
                 values[key] = value
         if "rate_per_minute" in data or old is None:
-            rate = data.get("rate_per_minute") or self.rate_per_minute
+            rate = data.get("rate_per_minute")
+            rate = self.rate_per_minute if rate is None else rate
             if isinstance(rate, bool) or not isinstance(rate, int) or not 1 <= rate <= 100_000:
                 errors["rate_per_minute"] = "a whole number from 1 to 100000"
             values["rate_per_minute"] = rate

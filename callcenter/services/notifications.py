@@ -287,6 +287,8 @@ def parse_template(data: Mapping[str, Any], *, partial: bool = False) -> dict[st
         errors["shop_id"] = "must be a positive integer id"
     body = data.get("body")
     subject = data.get("subject")
+    if "reset" in data and not isinstance(data["reset"], bool):
+        errors["reset"] = "true or false"
     reset = data.get("reset") is True
     if not reset:
         if not isinstance(body, str) or not body.strip():

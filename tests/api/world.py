@@ -156,7 +156,7 @@ async def build_world(api_with, *, own_clients_only: bool = False, pbx: bool = F
                 "attempts": 5, "failures": 5, "created_at": now, "updated_at": now,
                 "closed_at": now, "closed_reason": "ladder_exhausted"})
     # mailings: a segment, a draft, one to start and one to cancel for each role
-    for who in ("anon", "anna", "sup", "admin"):
+    for who in ("anon", "anna", "sup", "admin", "fuzz"):
         segment = await services.mailings.create_segment(
             system, {"name": f"Москва ({who})", "filter": {"cities": ["Москва"]}})
         world.mailing_ids[f"segment_{who}"] = segment["id"]
@@ -168,7 +168,7 @@ async def build_world(api_with, *, own_clients_only: bool = False, pbx: bool = F
     # notifications: a failed message for each role to send again
     from callcenter.storage.messages import queue_message
     async with services.db.write() as conn:
-        for who in ("anon", "anna", "sup", "admin"):
+        for who in ("anon", "anna", "sup", "admin", "fuzz"):
             world.messages[who] = await queue_message(
                 conn, kind="notification", channel="email", to_address="a@example.ru",
                 body="Заказ отправлен", dedupe_key=f"world:{who}", now=now,
