@@ -186,20 +186,23 @@ async def unsubscribe_page(request: web.Request) -> web.Response:
     token = html.escape(request.match_info["token"][:100], quote=True)
     return _page(lang, f"<p>{html.escape(t['ask'])}</p>"
                        f'<form method="post" action="/u/{token}?lang={lang}">'
+                       f'<input type="hidden" name="List-Unsubscribe" value="One-Click">'
                        f'<button type="submit" id="unsubscribe">{html.escape(t["button"])}'
                        "</button></form>")
 
 
 @routes.post("/u/{token}", roles=PUBLIC, csrf=False, tag="mailings",
-             summary="Unsubscribe (the page's button: an empty form; RFC 8058 one-click: the "
-                     "form List-Unsubscribe=One-Click); the same answer for any token")
+             body={"type": "object", "description": "a form: List-Unsubscribe=One-Click "
+                   "(RFC 8058; the page's button posts the same)", "properties": {
+                       "List-Unsubscribe": {"type": "string"}}},
+             summary="Unsubscribe (the page's button, or RFC 8058 one-click); the same answer "
+                     "for any token")
 async def unsubscribe(request: web.Request) -> web.Response:
     # the page's button posts an empty form, RFC 8058 clients List-Unsubscribe=One-Click;
     # anything else is a client's mistake and changes nothing
     body = await request.read()
-    if request.content_type == "application/json" or \
-            (body and set(_form_keys(body)) - {"List-Unsubscribe"}):
-        raise BadRequest("this page takes an empty form or List-Unsubscribe=One-Click")
+    if request.content_type == "application/json" or _form_keys(body) != ["List-Unsubscribe"]:
+        raise BadRequest("this page takes the form List-Unsubscribe=One-Click")
     await request.app[SERVICES].unsubscribe.unsubscribe(request.match_info["token"][:100],
                                                          client_ip(request))
     lang = _language(request)

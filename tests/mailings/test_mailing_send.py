@@ -57,7 +57,7 @@ async def test_a_mailing_goes_out_over_smtp_and_one_click_unsubscribes(api_with,
     # the mail program's one-click POST (RFC 8058)
     resp = await api.anon.post(urlsplit(url).path, data="List-Unsubscribe=One-Click",
                                headers={"Content-Type": "application/x-www-form-urlencoded"})
-    assert resp.status == 200
+    assert resp.status == 200, await resp.text()
     async with api.services.db.read() as conn:
         flagged = dict((await conn.execute(select(clients.c.id, clients.c.unsubscribed_at)))
                        .all())
