@@ -295,11 +295,7 @@ class MailingService:
         """Queue one message per recipient; safe to call again if a start was cut short."""
         now = self.clock()
         async with self.db.write() as conn:
-            mailing = await repo.get_mailing(conn, mailing_id)
-            if mailing is None:
-                raise NotFound.entity("mailing", mailing_id)
-            if mailing["status"] not in ("draft", "sending"):
-                raise Conflict(f"This mailing is {mailing['status']}")
+            mailing = await _open_mailing(conn, mailing_id)
             if not (mailing["body"] or "").strip():
                 raise ValidationFailed.fields({"body": "is required"})
             flt = await self._effective_filter(conn, mailing)
@@ -368,11 +364,7 @@ class MailingService:
     async def cancel(self, actor: Actor, mailing_id: int) -> dict[str, Any]:
         now = self.clock()
         async with self.db.write() as conn:
-            mailing = await repo.get_mailing(conn, mailing_id)
-            if mailing is None:
-                raise NotFound.entity("mailing", mailing_id)
-            if mailing["status"] not in ("draft", "sending"):
-                raise Conflict(f"This mailing is {mailing['status']}")
+            mailing = await _open_mailing(conn, mailing_id)
             await repo.update_mailing(conn, mailing_id, {
                 "status": "cancelled", "finished_at": now, "updated_at": now})
             skipped = await repo.skip_queued(conn, mailing_id, now)
@@ -423,3 +415,13 @@ class MailingService:
         await audit.record(conn, at=self.clock(), action=action, user_id=actor.user_id,
                            login=actor.login, ip=actor.ip, entity=entity,
                            entity_id=entity_id, details=details)
+
+
+async def _open_mailing(conn, mailing_id: int) -> dict[str, Any]:
+    """A mailing that may still be started or cancelled (a draft, or one being sent)."""
+    mailing = await repo.get_mailing(conn, mailing_id)
+    if mailing is None:
+        raise NotFound.entity("mailing", mailing_id)
+    if mailing["status"] not in ("draft", "sending"):
+        raise Conflict(f"This mailing is {mailing['status']}")
+    return mailing
