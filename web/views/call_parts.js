@@ -81,6 +81,8 @@ export function taskList(tasks, { testid, clientLink = false, clientNames = {} }
         h("div", { class: "task-top" },
           // Callbacks are the common case; only other kinds need a label.
           task.kind !== "missed_call" && h("span", { class: "task-kind" }, translatedOr("tasks.kind." + task.kind, task.kind)),
+          // An order's follow-up says what to do ("Check delivery of order TEA-1001").
+          task.kind === "order_followup" && task.title && h("span", { class: "task-title", testid: "task-title" }, task.title),
           h("span", { class: "task-phone phone" }, formatNumber(task.phone)),
         ),
         h("div", { class: "task-sub muted" },
