@@ -22,12 +22,15 @@ from callcenter.http.keys import CALLS, OPENAPI, SERVICES, Services
 from callcenter.http.middleware import auth_middleware, error_middleware, security_headers
 from callcenter.http.routing import RouteSpec
 from callcenter.http.ws_hub import WebSocketHub
-from callcenter.http.ws_sessions import close_on_sessions_ended, session_watch
+from callcenter.http.ws_sessions import (
+    check_sessions_once, close_on_sessions_ended, session_watch,
+)
 from callcenter.services.accounts import AccountService
-from callcenter.services.agents import AgentService, staff_pages
+from callcenter.services.agents import RECORDER_LOCK_KEY, AgentService, staff_pages
 from callcenter.services.audit import AuditService
 from callcenter.services.board import BoardService
 from callcenter.services.clients import ClientService
+from callcenter.services.cluster import ClusterBus, Leadership
 from callcenter.services.context import Clock, utc_now
 from callcenter.services.importer import ImportService
 from callcenter.services.orders import OrderService
@@ -170,6 +173,13 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> web.Application
         ami=telephony.ami)
     services.accounts.on_change.append(services.agents.user_changed)
     services.accounts.on_sessions_ended.append(close_on_sessions_ended(telephony.hub))
+    # --- several processes on one PostgreSQL: what only one process sees, told to the others
+    services.bus = ClusterBus(db)
+    services.accounts.attach_bus(services.bus)
+    services.agents.bus = services.bus
+    services.agents.recorder = Leadership(db, RECORDER_LOCK_KEY, name="agent-state recorder")
+    services.bus.on_reconnect.append(
+        lambda: check_sessions_once(telephony.hub, services.accounts))
     task_order = parse_task_order(settings.next_task_order)
     services.scheduler = Scheduler(
         db, clock, interval_seconds=settings.scheduler_interval_seconds,
@@ -217,11 +227,15 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> web.Application
 
     async def database(app: web.Application) -> AsyncIterator[None]:
         await db.check_migrated()
+        await services.bus.start()
         await services.agents.start()  # states loaded before AMI's first events
+        await services.agents.recorder.start()
         await telephony.start()
         yield
         await telephony.stop()
+        await services.agents.recorder.stop()
         await services.agents.stop()
+        await services.bus.stop()
         await db.dispose()
 
     async def scheduling(app: web.Application) -> AsyncIterator[None]:

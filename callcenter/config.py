@@ -137,6 +137,18 @@ def _sms_hours(value: Any) -> str:  # notifications
     return str(value).strip()
 
 
+def _proxy_list(value: Any) -> str:
+    import ipaddress
+
+    items = [v.strip() for v in str(value).split(",") if v.strip()]
+    for item in items:
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise ValueError(f"{item!r} is not an IP address or network") from None
+    return ",".join(items)
+
+
 @dataclass(frozen=True)
 class Setting:
     name: str
@@ -374,6 +386,12 @@ SETTINGS: tuple[Setting, ...] = (
             "empty: no daily backup.",
             lambda v: __import__("callcenter.domain.backups", fromlist=["x"])
             .parse_backup_time(str(v)) and str(v).strip() or ""),
+    # --- scaling settings ---
+    Setting("trusted_proxies", "",
+            "Addresses (IPs or networks, comma-separated, e.g. 127.0.0.1,10.0.0.0/24) of the "
+            "reverse proxies in front of the server: only from these is X-Forwarded-For "
+            "believed, for the login lockout and the audit log. Empty: the peer's address is "
+            "the client's.", _proxy_list),
     Setting("max_upload_mb", 20, "Largest accepted upload (CSV import), in megabytes.", int),
     Setting("log_level", "INFO", "Logging level: DEBUG, INFO, WARNING, ERROR."),
 )

@@ -58,6 +58,12 @@ def inherited_socket(fd: int) -> socket.socket:
     return sock
 
 
+class MissingSecretKey(AppError):
+    """A server on PostgreSQL without CALLCENTER_SECRET_KEY (raised at start)."""
+
+    code = "missing_secret_key"
+
+
 async def serve(settings: Settings, *, demo_callers: list[str] | None = None,
                 sock: socket.socket | None = None,
                 on_listening: Callable[[str], None] | None = None) -> None:
@@ -72,6 +78,13 @@ async def serve(settings: Settings, *, demo_callers: list[str] | None = None,
     host, port = sock.getsockname()[:2]
     url = f"http://{host}:{port}/"
     if not settings.secret_key:
+        if not settings.db_url.startswith("sqlite"):
+            # every process must hash session tokens and sign links with one key: with a random
+            # key each, a login on one process is unknown to the next behind the proxy
+            raise MissingSecretKey(
+                "CALLCENTER_SECRET_KEY must be set on PostgreSQL: every server process on the "
+                "database must use the same key (generate one with: python3 -c 'import secrets; "
+                "print(secrets.token_hex(32))')")
         log.warning("CALLCENTER_SECRET_KEY is not set: using a random key, "
                     "so sessions end when the server restarts")
     # handlers first: a stop asked for while starting up still ends cleanly, once started

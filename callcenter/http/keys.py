@@ -47,6 +47,7 @@ class Services:
     documents: Any = None   # services.documents.DocumentService (PDF, requisites, XLSX)
     webhooks: Any = None    # services.webhooks.WebhookService (registrations, deliveries)
     backups: Any = None     # services.backup.BackupService (daily backup, status)
+    bus: Any = None         # services.cluster.ClusterBus (notices between server processes)
 
 
 SERVICES: web.AppKey[Services] = web.AppKey("services", Services)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import hmac
+import ipaddress
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -48,8 +50,45 @@ class RequestContext:
 CTX: web.RequestKey[RequestContext] = web.RequestKey("ctx", RequestContext)
 
 
+@functools.lru_cache(maxsize=8)
+def _networks(trusted: str) -> tuple:
+    return tuple(ipaddress.ip_network(item, strict=False)
+                 for item in trusted.split(",") if item.strip())
+
+
+def _address(text: str):
+    try:
+        return ipaddress.ip_address(text.strip().strip("[]"))
+    except ValueError:
+        return None
+
+
+def forwarded_client(peer: str | None, forwarded_for: list[str], trusted: str) -> str:
+    """The client's address: the peer's, unless the peer is a trusted proxy; then the nearest
+    address in X-Forwarded-For (read from the right) that is not a trusted proxy itself. A
+    client may write anything in the header it sends, but only what trusted proxies appended is
+    believed, so a forged entry left of them is never chosen."""
+    networks = _networks(trusted) if trusted else ()
+    address = _address(peer or "")
+    if address is None or not any(address in net for net in networks):
+        return peer or "unknown"
+    hops = [h for header in forwarded_for for h in header.split(",")]
+    for hop in reversed(hops):
+        found = _address(hop)
+        if found is None:
+            return peer or "unknown"  # garbage in the chain: the proxy's own address
+        if not any(found in net for net in networks):
+            return str(found)
+    return peer or "unknown"
+
+
 def client_ip(request: web.Request) -> str:
-    return request.remote or "unknown"
+    services = request.app.get(SERVICES)
+    trusted = services.settings.trusted_proxies if services is not None else ""
+    if not trusted:
+        return request.remote or "unknown"
+    return forwarded_client(request.remote, request.headers.getall("X-Forwarded-For", []),
+                            trusted)
 
 
 def json_response(data: Any, *, status: int = 200) -> web.Response:

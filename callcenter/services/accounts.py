@@ -66,8 +66,37 @@ class AccountService:
         # called with user_id= (every session of that user) or token_hash= (one session)
         self.on_sessions_ended: list[Callable[..., Awaitable[None]]] = []
 
+        self.bus: Any = None  # a ClusterBus: the other server processes hear of both
+
+    def attach_bus(self, bus: Any) -> None:
+        """Tell the other server processes of sessions ended and users changed here, and run
+        the hooks for theirs (a logout on one process closes the user's pages on all)."""
+        self.bus = bus
+        if bus is None or not bus.enabled:
+            return
+
+        async def sessions(payload: dict[str, Any]) -> None:
+            user_id, token_hash = payload.get("u"), payload.get("t")
+            if isinstance(user_id, int) or isinstance(token_hash, str):
+                await self._run_session_hooks(
+                    user_id=user_id if isinstance(user_id, int) else None,
+                    token_hash=token_hash if isinstance(token_hash, str) else None)
+
+        async def user(payload: dict[str, Any]) -> None:
+            user_id = payload.get("u")
+            await self._run_change_hooks(user_id if isinstance(user_id, int) else None)
+
+        bus.on("sessions", sessions)
+        bus.on("user", user)
+
     async def _sessions_ended(self, *, user_id: int | None = None,
                               token_hash: str | None = None) -> None:
+        await self._run_session_hooks(user_id=user_id, token_hash=token_hash)
+        if self.bus is not None:
+            await self.bus.send("sessions", {"u": user_id, "t": token_hash})
+
+    async def _run_session_hooks(self, *, user_id: int | None,
+                                 token_hash: str | None) -> None:
         for hook in self.on_sessions_ended:
             await hook(user_id=user_id, token_hash=token_hash)
 
@@ -75,6 +104,11 @@ class AccountService:
         self._hashing.shutdown(wait=False, cancel_futures=True)
 
     async def _changed(self, user_id: int | None) -> None:
+        await self._run_change_hooks(user_id)
+        if self.bus is not None:
+            await self.bus.send("user", {"u": user_id})
+
+    async def _run_change_hooks(self, user_id: int | None) -> None:
         for hook in self.on_change:
             await hook(user_id)
 

@@ -20,6 +20,17 @@ Writes go through one queue and one writer task, in order: the current state
 ``agent_state_changes`` with its time and source (``crm``, ``pbx``, ``system``). Each stored
 change is pushed as ``{"type": "agent.state", "agent": {...}}`` to the operator's own pages and
 to every staff page.
+
+Several server processes on one PostgreSQL (services/cluster.py): every process follows the PBX
+itself, so each sees the same PBX events and wrap-up ends and pushes them to its own pages; one
+of them, the ``recorder`` (the holder of an advisory lock), stores those, and the others keep
+them in memory only (a PBX event has no key the history rows could be told apart by: two rings
+a second apart are two rows). A process that becomes the recorder first stores every state it
+holds that differs from the stored one. What only one process sees, the operator's choice and
+the end of a wrap-up by a saved outcome, it applies, stores, and tells the others (an ``agent``
+notice on the ``bus``: the operator and the event); they apply the same event to their own state
+without storing it, push it to their own pages, and expect the PBX's echo of the QueuePause as
+the sender does.
 """
 
 from __future__ import annotations
@@ -44,6 +55,9 @@ from callcenter.storage import agents as repo, audit
 from callcenter.storage.database import Database
 
 log = logging.getLogger("callcenter.agents")
+
+#: pg_try_advisory_lock key of the process that stores what the PBX tells of operators
+RECORDER_LOCK_KEY = 0x63616C6C_61676E74  # "callagnt"
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -99,6 +113,9 @@ class AgentService:
         # told the user id after each stored change is pushed (the live board follows them);
         # called on the event loop, must not block
         self.on_change: list[Callable[[int], None]] = []
+        self.bus: Any = None  # a ClusterBus (several processes on PostgreSQL), or None
+        # whether this process stores what every process sees (Leadership.leading); None: yes
+        self.recorder: Any = None
 
     # lifecycle
 
@@ -108,6 +125,11 @@ class AgentService:
             # choices made while AMI was down, before a restart: still to be sent
             self._pending = await repo.pending_pbx(conn) & set(self._states)
         self._writes = asyncio.Queue()
+        if self.bus is not None and self.bus.enabled:
+            self.bus.on("agent", self._notice)
+            self.bus.on_reconnect.append(self.refresh_choices)
+        if self.recorder is not None:
+            self.recorder.on_gain.append(self.store_unstored)
         loop = asyncio.get_running_loop()
         self._tasks = [loop.create_task(self._writer(), name="agent-states"),
                        loop.create_task(self._ticker(), name="agent-wrap-up")]
@@ -235,8 +257,10 @@ class AgentService:
                       reason: str | None) -> dict[str, Any]:
         self._users[user["id"]] = user
         done = asyncio.get_running_loop().create_future()
-        result = self._apply(user["id"], Chosen(state, reason), "crm", done=done)
+        event = Chosen(state, reason)
+        result = self._apply(user["id"], event, "crm", done=done)
         await done
+        self._tell_others(user["id"], event)
         pbx = await self._tell_pbx(user["id"], user["extension"], result.pbx)
         return {**agent_json(user, self._states.get(user["id"])), "pbx": pbx}
 
@@ -278,6 +302,89 @@ class AgentService:
     async def outcome_saved(self, user_id: int) -> None:
         """The outcome of the user's call is saved: their wrap-up ends."""
         self._apply(user_id, OutcomeSaved(), "crm")
+        self._tell_others(user_id, OutcomeSaved())
+
+    # other server processes
+
+    def _tell_others(self, user_id: int, event: Event) -> None:
+        if self.bus is None:
+            return
+        if isinstance(event, Chosen):
+            payload = {"u": user_id, "e": "chosen", "state": event.choice,
+                       "reason": event.reason}
+        else:
+            payload = {"u": user_id, "e": "outcome"}
+        self.bus.send_soon("agent", payload)
+
+    def _records_shared(self) -> bool:
+        return self.recorder is None or self.recorder.leading
+
+    async def store_unstored(self) -> int:
+        """This process just became the recorder: every state it holds that differs from the
+        stored one (what the PBX told while no process was recording) is stored, with its
+        history row. Returns how many."""
+        async with self.db.read() as conn:
+            stored = await repo.load_states(conn)
+        queued = 0
+        for user_id, s in list(self._states.items()):
+            before = stored.get(user_id)
+            if before is not None and (before.state, before.reason, before.chosen,
+                                       before.chosen_reason) == (s.state, s.reason, s.chosen,
+                                                                 s.chosen_reason):
+                continue
+            changed = before is None or (before.state, before.reason) != (s.state, s.reason)
+            change = (s.since, s.state, s.reason, "pbx") if changed else None
+            if self._writes is not None:
+                self._writes.put_nowait((user_id, s, change, None))
+                queued += 1
+        return queued
+
+    async def refresh_choices(self) -> int:
+        """After the notices of other processes may have been missed (the bus reconnected):
+        every operator whose stored choice differs from this process's gets it applied here
+        as if told. Returns how many."""
+        async with self.db.read() as conn:
+            stored = await repo.load_states(conn)
+        applied = 0
+        for user_id, s in stored.items():
+            mine = self._states.get(user_id)
+            if mine is not None and (mine.chosen, mine.chosen_reason) == (s.chosen,
+                                                                          s.chosen_reason):
+                continue
+            await self._notice({"u": user_id, "e": "chosen", "state": s.chosen,
+                                "reason": s.chosen_reason})
+            applied += 1
+        return applied
+
+    async def _notice(self, payload: dict[str, Any]) -> None:
+        """Another process applied (and stored) an operator's choice or a saved outcome: the
+        same event here, without storing it; pushed to this process's pages."""
+        user_id = payload.get("u")
+        if not isinstance(user_id, int) or isinstance(user_id, bool):
+            return
+        if payload.get("e") == "chosen":
+            state, reason = payload.get("state"), payload.get("reason")
+            if state not in CHOICES:
+                return
+            event: Event = Chosen(state, reason if isinstance(reason, str) else None)
+        elif payload.get("e") == "outcome":
+            event = OutcomeSaved()
+        else:
+            return
+        if user_id not in self._users:
+            async with self.db.read() as conn:
+                found = await repo.agent_users(conn, user_id)
+            if not found:
+                return
+            self._users[user_id] = found[0]
+        now = self.clock()
+        current = self._states.get(user_id) or initial_state(now)
+        result = step(current, event, now, wrap_up_seconds=self.wrap_up_seconds)
+        self._states[user_id] = result.state
+        if result.pbx is not None:  # the sender tells the PBX; its echo is expected here too
+            self._expected[user_id] = (result.pbx, self._monotonic() + self.echo_seconds)
+        if result.stored:
+            self._pushed(user_id, result.state)
 
     # the PBX
 
@@ -347,6 +454,9 @@ class AgentService:
         result = step(current, event, now, wrap_up_seconds=self.wrap_up_seconds)
         if result.stored or done is not None:
             self._states[user_id] = result.state
+            if source != "crm" and done is None and not self._records_shared():
+                self._pushed(user_id, result.state)  # the recorder process stores it
+                return result
             change = ((result.state.since, result.state.state, result.state.reason, source)
                       if result.changed else None)
             if self._writes is None:  # stopped (or not started): nothing more is stored
@@ -390,6 +500,10 @@ class AgentService:
                 if attempt == 2:
                     raise
                 await asyncio.sleep(0.5 * (attempt + 1))
+        self._pushed(user_id, s)
+
+    def _pushed(self, user_id: int, s: AgentState) -> None:
+        """Push a stored (or, from another process, applied) state; the listeners follow."""
         user = self._users.get(user_id)
         if user is not None:
             self.publish({user_id, *self.staff_ids()},

@@ -16,6 +16,11 @@ record per call key (a call's end replaces its start), which bounds it by the ca
 stored. A record that cannot be stored is retried, with backoff, until it is; at stop what is
 still queued or in flight is written to the spool file (write, fsync, rename), and stored at
 the next start.
+
+Several server processes on one PostgreSQL each follow the PBX and each store every call: their
+batches take turns (a transaction-level advisory lock), and the upsert's conditions make the
+first to store a call's start insert it and the first to store its end complete it, so the
+callback, the recording and the webhook event of a call happen once, whichever process lives.
 """
 
 from __future__ import annotations
@@ -28,6 +33,8 @@ from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Iterable, Union
+
+from sqlalchemy import text
 
 from callcenter.domain.call_records import CallRecord
 from callcenter.domain.phones import try_normalise
@@ -44,6 +51,8 @@ from callcenter.storage.tables import calls as calls_table
 log = logging.getLogger("callcenter.calls")
 
 IN_PROGRESS, COMPLETED, UNKNOWN = repo.IN_PROGRESS, repo.COMPLETED, repo.UNKNOWN
+#: pg_advisory_xact_lock key of a call-log batch ("callslog")
+CALL_LOG_LOCK_KEY = 0x63616C6C_736C6F67
 #: what the PBX tells of a call placed for a task that moves the task's ladder
 PBX_TASK_OUTCOMES = frozenset({"no_answer", "busy", "unavailable", "invalid_number"})
 
@@ -281,6 +290,12 @@ class CallLog:
     async def _upsert(self, conn, records: list[CallRecord]) -> dict[str, int]:
         if not records:
             return {}
+        if conn.dialect.name == "postgresql":
+            # several server processes store the same calls (each follows the PBX): their
+            # batches take turns, so each sees what the one before stored, and neither waits
+            # for the other's rows in a cycle
+            await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"),
+                               {"key": CALL_LOG_LOCK_KEY})
         # one record per key, the final one winning, in the order given
         unique: dict[str, CallRecord] = {}
         for call in records:
@@ -295,7 +310,8 @@ class CallLog:
                      else clients.get(numbers[key]) for key, call in unique.items()}
         existing = await repo.call_states(conn, list(unique))
         ids = {key: call_id for key, (call_id, _) in existing.items()}
-        new_rows, updates, finished = [], [], []
+        # ending: calls this batch completes, if no other process completes them first
+        new_rows, updates, finished, ending = [], [], [], []
         for key, call in unique.items():
             values = record_values(call, self.region, self.recording_probe)
             values.update(client_id=client_of[key],
@@ -304,10 +320,13 @@ class CallLog:
                 new_rows.append(values)
             elif values["status"] == COMPLETED and existing[key][1] != COMPLETED:
                 updates.append({"_id": existing[key][0], **values})
-                finished.append(call)
+                ending.append(call)
         inserted: dict[str, int] = {}
         if new_rows:
-            inserted = await repo.insert_calls(conn, new_rows)
+            # in key order: two processes inserting the same calls take their locks in one
+            # order, so neither waits for the other in a cycle
+            inserted = await repo.insert_calls(conn, sorted(new_rows,
+                                                            key=lambda r: r["call_key"]))
             ids.update(inserted)
             finished += [unique[k] for k in inserted if unique[k].outcome is not None]
             raced = [row["call_key"] for row in new_rows if row["call_key"] not in inserted]
@@ -320,8 +339,10 @@ class CallLog:
                         values.update(client_id=client_of[key],
                                       answered_by_user_id=self.user_id_of(call.answered_by))
                         updates.append({"_id": call_id, **values})
-                        finished.append(call)
-        await repo.complete_calls(conn, updates)
+                        ending.append(call)
+        completed = await repo.complete_calls(conn, updates)
+        finished += [call for call in ending if ids[call.key] in completed]
+        updates = [row for row in updates if row["_id"] in completed]
         finished.sort(key=lambda c: c.ended_at or c.started_at)
         await self._queue_recordings(conn, finished, ids, [*new_rows, *updates])
         await self._tasks_after(conn, finished, ids, numbers, clients)
@@ -391,7 +412,7 @@ class CallLog:
                     client = await tasks_repo.client_for_tasks(conn, client_id) \
                         if client_id else None
                     ready, ends, zone = self.placement(client, now, e164)
-                task_id = await repo.insert_task(conn, {
+                task_id = await repo.open_missed_call(conn, {
                     "kind": "missed_call", "status": "open", "client_id": client_id,
                     "phone_e164": e164, "title": f"Missed call from {e164}", "due_at": now,
                     "ready_at": ready, "window_ends_at": ends, "timezone": zone,
@@ -485,7 +506,7 @@ class CallLog:
                 if entry.key not in self._pending or _is_final(entry):
                     self._queue(entry.key, entry)
             return 0
-        spool.unlink()
+        spool.unlink(missing_ok=True)  # another process starting may have stored it too
         log.info("stored %d spooled call record(s) from %s", len(entries), spool)
         return len(entries)
 
@@ -524,10 +545,11 @@ def write_spool(path: Path, entries: Iterable[Entry]) -> None:
 def read_spool(path: Path) -> list[Entry]:
     """The entries of a spool file ([] when there is none). A line that is not whole (a
     torn last line, a disk that lied) is skipped and reported, never fatal."""
-    if not path.exists():
+    try:
+        lines = path.read_text(encoding="utf-8", errors="replace").split("\n")
+    except FileNotFoundError:  # none, or stored and removed by another process meanwhile
         return []
     entries: list[Entry] = []
-    lines = path.read_text(encoding="utf-8", errors="replace").split("\n")
     for number, line in enumerate(lines, 1):
         if not line.strip():
             continue

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import socket
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -86,7 +88,25 @@ class Telephony:
 
     @property
     def spool_path(self) -> Path:
-        return Path(self.settings.spool_dir) / "unsaved-calls.jsonl"
+        """Where this process spools at stop: a name of its own (several server processes may
+        share the spool folder), while every spool in the folder is stored at start."""
+        return Path(self.settings.spool_dir) / \
+            f"unsaved-calls-{socket.gethostname()}-{os.getpid()}.jsonl"
+
+    def spools(self) -> list[Path]:
+        """The spools left in the folder (by this process's earlier runs, another process, or
+        a version that named it ``unsaved-calls.jsonl``), oldest first."""
+        folder = Path(self.settings.spool_dir)
+        found = []
+        try:
+            for path in folder.glob("unsaved-calls*.jsonl"):
+                try:
+                    found.append((path.stat().st_mtime, path.name, path))
+                except OSError:  # stored and removed by another process meanwhile
+                    continue
+        except OSError:
+            return []
+        return [path for *_, path in sorted(found)]
 
     async def start(self) -> None:
         await self.directory.refresh()
@@ -94,7 +114,8 @@ class Telephony:
         self._directory_watch = asyncio.get_running_loop().create_task(self.directory.watch())
         self.calls.start()
         # what a previous run could not store (its stop spooled it) is stored before anything
-        await self.calls.log.restore(self.spool_path)
+        for spool in self.spools():
+            await self.calls.log.restore(spool)
         self._unknown_sweep = asyncio.get_running_loop().create_task(
             self._close_unknown_calls(), name="unknown-calls")
         self.cdr.request()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Sequence
 
-from sqlalchemy import and_, bindparam, delete, func, or_, select, update
+from sqlalchemy import and_, bindparam, delete, func, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -70,7 +70,8 @@ async def call_states(conn: AsyncConnection, keys: Sequence[str]) -> dict[str, t
         query = select(calls.c.call_key, calls.c.id, calls.c.status).where(
             calls.c.call_key.in_(chunk))
         if conn.dialect.name == "postgresql":
-            query = query.with_for_update()
+            # in key order: two processes locking the same calls never wait in a cycle
+            query = query.order_by(calls.c.call_key).with_for_update()
         for row in await conn.execute(query):
             found[row.call_key] = (row.id, row.status)
     return found
@@ -88,19 +89,34 @@ async def insert_calls(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) ->
     return {r.call_key: r.id for r in result}
 
 
-async def complete_calls(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
-    """Overwrite unfinished calls (``in_progress``/``unknown``) with their final values.
+async def complete_calls(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> set[int]:
+    """Overwrite unfinished calls (``in_progress``/``unknown``) with their final values;
+    returns the ids this transaction completed.
 
     Each row holds ``_id`` (the call's id) and the same call columns; a call already
     ``completed`` is left as it is (completed is final), and so are the operator's
-    ``disposition`` and ``note``."""
+    ``disposition`` and ``note``. The rows are locked first (``FOR UPDATE``): another server
+    process completing the same call at the same moment waits for this transaction, then sees
+    it completed and leaves it, so only one of them runs what follows a call's end (its
+    callback, its recording, its ``call.ended`` event)."""
     if not rows:
-        return
-    columns = [k for k in rows[0] if k != "_id"]
+        return set()
+    wanted = sorted({r["_id"] for r in rows})
+    still: set[int] = set()
+    for chunk in _chunks(wanted):
+        query = select(calls.c.id).where(calls.c.id.in_(chunk), calls.c.status != COMPLETED)
+        if conn.dialect.name == "postgresql":
+            query = query.order_by(calls.c.id).with_for_update()
+        still.update(r.id for r in await conn.execute(query))
+    todo = [dict(r) for r in rows if r["_id"] in still]
+    if not todo:
+        return still
+    columns = [k for k in todo[0] if k != "_id"]
     stmt = update(calls).where(calls.c.id == bindparam("_id"),
                                calls.c.status != COMPLETED) \
         .values({c: bindparam(c) for c in columns})
-    await conn.execute(stmt, [dict(r) for r in rows])
+    await conn.execute(stmt, todo)
+    return still
 
 
 async def discard_unfinished(conn: AsyncConnection, keys: Sequence[str]) -> None:
@@ -235,6 +251,19 @@ async def open_task_ids(conn: AsyncConnection, ids: Sequence[int]) -> set[int]:
                                                            tasks.c.status == "open"))
         found.update(r.id for r in rows)
     return found
+
+
+async def open_missed_call(conn: AsyncConnection, values: dict[str, Any]) -> int:
+    """Open the missed-call task of a number, or, when one is open already (another server
+    process opened it a moment ago for another call from that number:
+    uq_tasks_open_missed_call), count this call as one more attempt of it. Returns its id."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    where = text("status = 'open' AND kind = 'missed_call'")
+    stmt = dialect.insert(tasks).values(**values).on_conflict_do_update(
+        index_elements=[tasks.c.phone_e164], index_where=where,
+        set_={"attempts": tasks.c.attempts + 1, "call_id": values["call_id"],
+              "updated_at": values["updated_at"]}).returning(tasks.c.id)
+    return (await conn.execute(stmt)).scalar_one()
 
 
 async def insert_task(conn: AsyncConnection, values: dict[str, Any]) -> int:

@@ -124,9 +124,10 @@ async def test_records_queued_at_stop_are_spooled_and_stored_once_at_the_next_st
         # same path is covered on SQLite by "fails"
         pytest.skip("a hung SQLite write cannot be interrupted")
     settings = make_settings(db_url, spool_dir=str(tmp_path / "spool"), stop_store_seconds=0.5)
-    spool = tmp_path / "spool" / "unsaved-calls.jsonl"
     total, before = 3000, 200
     app, runner = await start_app(settings)
+    spool = app[CALLS].spool_path  # this process's own
+    assert spool.parent == tmp_path / "spool" and spool.name.startswith("unsaved-calls-")
     service = app[CALLS].calls
     # some calls are stored before the outage: started only, or started and ended
     service.carry_out([CallStarted(started(i)) for i in range(before)])
