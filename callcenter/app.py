@@ -30,7 +30,7 @@ from callcenter.services.agents import RECORDER_LOCK_KEY, AgentService, staff_pa
 from callcenter.services.audit import AuditService
 from callcenter.services.board import BoardService
 from callcenter.services.clients import ClientService
-from callcenter.services.cluster import ClusterBus, Leadership
+from callcenter.services.cluster import ClusterBus, Leadership, relay_to_pages
 from callcenter.services.context import Clock, utc_now
 from callcenter.services.importer import ImportService
 from callcenter.services.orders import OrderService
@@ -180,6 +180,10 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> web.Application
     services.agents.recorder = Leadership(db, RECORDER_LOCK_KEY, name="agent-state recorder")
     services.bus.on_reconnect.append(
         lambda: check_sessions_once(telephony.hub, services.accounts))
+    relay_to_pages(services.bus, telephony.hub)
+    if services.bus.enabled:
+        telephony.calls.relay = lambda users, message, watchers=False: services.bus.send_soon(
+            "push", {"users": list(users), "watchers": watchers, "m": message})
     task_order = parse_task_order(settings.next_task_order)
     services.scheduler = Scheduler(
         db, clock, interval_seconds=settings.scheduler_interval_seconds,

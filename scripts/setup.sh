@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 
 # ffmpeg converts recordings; pango and the DejaVu fonts (Cyrillic) let WeasyPrint render PDFs
 packages=(ffmpeg libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core)
-[ "${1:-}" = "--test" ] && packages+=(postgresql chromium)
+# the tests also run Debian's nginx in front of several server processes
+[ "${1:-}" = "--test" ] && packages+=(postgresql chromium nginx)
 
 sudo=""
 [ "$(id -u)" -ne 0 ] && sudo="sudo"
@@ -39,6 +40,12 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "installing Debian packages: ${missing[*]}"
   apt_update
   apt_install "${missing[@]}"
+  # installing nginx starts the distribution's own server on port 80 where systemd runs; the
+  # tests start their own nginx with their own configuration, so that one is stopped again
+  if [[ " ${missing[*]} " == *" nginx "* ]] && command -v systemctl >/dev/null \
+      && systemctl is-active --quiet nginx 2>/dev/null; then
+    $sudo systemctl disable --now nginx >/dev/null 2>&1 || true
+  fi
 fi
 
 python=${PYTHON:-python3}

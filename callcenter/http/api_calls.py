@@ -118,7 +118,9 @@ async def websocket(request: web.Request) -> web.StreamResponse:
                                   "role": ctx.actor.role.value,
                                   "extension": ctx.user["extension"]},
         "ami": request.app[SERVICES].ami_status() if request.app[SERVICES].ami_status
-        else {"status": "disabled"}})
+        else {"status": "disabled"},
+        # which server process the page is connected to (behind a proxy: for support)
+        "server": services.bus.node if services.bus is not None else None})
     try:
         # the calls at this operator's phone now: a page whose link was down gets their cards
         for message in await request.app[CALLS].pops_for(ctx.user["extension"]):

@@ -122,6 +122,9 @@ class CallService:
         self.own_clients_only = own_clients_only  # operators see only their own clients
         self.clock = clock
         self.directory = directory
+        # relay(user_ids, message, watchers=) pushes to the pages on the other server
+        # processes what only this one learns (set by create_app; None: one process)
+        self.relay: Callable[..., None] | None = None
         self.publish = publish  # (user_ids, message, watchers=bool) -> int
         self.card = card
         self.summaries = summaries
@@ -180,11 +183,16 @@ class CallService:
                 "type": "call.answered", "call_key": call.key, "call": live,
                 "answered_by": live["answered_by"]}, watchers=True)
         elif isinstance(effect, OriginateFailed):
+            # only the process that sent the Originate knows it failed: the operator's pages
+            # on the other processes are told through the bus
             user = self.directory.user(effect.endpoint)
-            self.publish([user["id"]] if user else [], {
-                "type": "call.originate_failed", "call_key": effect.call.key,
-                "action_id": effect.action_id, "reason": effect.reason,
-                "endpoint": effect.endpoint}, watchers=True)
+            users = [user["id"]] if user else []
+            message = {"type": "call.originate_failed", "call_key": effect.call.key,
+                       "action_id": effect.action_id, "reason": effect.reason,
+                       "endpoint": effect.endpoint}
+            self.publish(users, message, watchers=True)
+            if self.relay is not None:
+                self.relay(users, message, watchers=True)
         elif isinstance(effect, CallStarted):
             call = effect.call
             if call.direction == "inbound" and call.caller and call.key not in self._lookups:

@@ -305,3 +305,17 @@ class Leadership:
                 await asyncio.wait_for(conn.close(), 5)
             except Exception:
                 conn.terminate()
+
+
+def relay_to_pages(bus: ClusterBus, hub: Any) -> None:
+    """Pushes another process relays (``push`` notices: ``{"users": [ids], "watchers": bool,
+    "m": message}``, a small message such as a failed click-to-call) go to this process's
+    pages of those users."""
+    def push(payload: dict[str, Any]) -> None:
+        users, message = payload.get("users"), payload.get("m")
+        if not isinstance(users, list) or not isinstance(message, dict):
+            return
+        hub.publish([u for u in users if isinstance(u, int)], message,
+                    watchers=payload.get("watchers") is True)
+
+    bus.on("push", push)

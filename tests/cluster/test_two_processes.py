@@ -16,7 +16,7 @@ from callcenter.http.keys import CALLS, SERVICES
 from callcenter.services.context import Actor
 from callcenter.storage.tables import agent_state_changes, calls, events, recordings, tasks
 from tests.agents.conftest import Desk
-from tests.calls.conftest import AMI_SECRET, AMI_USER
+from tests.calls.conftest import AMI_SECRET, AMI_USER, TRACES
 
 pytestmark = pytest.mark.postgres
 
@@ -156,3 +156,22 @@ async def test_an_admin_change_on_one_process_is_known_on_the_other_at_once(pair
         assert loop.time() < deadline, "the other process still has the old extension"
         await asyncio.sleep(0.02)
     assert two.app[CALLS].directory.user("PJSIP/101") is None
+
+
+async def test_a_failed_click_to_call_reaches_the_operators_page_on_the_other_process(pair):
+    one, two = pair
+    vera_two = await two.browser("103")  # her page is on the second process
+    ws = await vera_two.ws_connect("/ws")
+    assert (await ws.receive_json(timeout=5))["type"] == "hello"
+    one.sim.originate_trace = TRACES / "outbound_operator_unreachable.jsonl"
+    vera_one = await one.browser("103")  # she clicked in a tab served by the first
+    resp = await vera_one.post("/api/calls/originate", json={"number": "+79161234567"})
+    assert resp.status == 202, await resp.text()
+    action_id = (await resp.json())["action_id"]
+    message = await next_of(ws, "call.originate_failed")
+    assert (message["action_id"], message["endpoint"], message["reason"]) == (
+        action_id, "PJSIP/103", "unavailable")
+    # once: the second process does not learn it from the PBX as well
+    with pytest.raises(asyncio.TimeoutError):
+        await next_of(ws, "call.originate_failed", timeout=1.0)
+    await ws.close()
