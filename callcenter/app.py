@@ -180,15 +180,27 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> web.Application
     services.agents.recorder = Leadership(db, RECORDER_LOCK_KEY, name="agent-state recorder")
     services.bus.on_reconnect.append(
         lambda: check_sessions_once(telephony.hub, services.accounts))
-    relay_to_pages(services.bus, telephony.hub)
+    everywhere = relay_to_pages(services.bus, telephony.hub, staff_pages(telephony.hub))
     if services.bus.enabled:
         telephony.calls.relay = lambda users, message, watchers=False: services.bus.send_soon(
             "push", {"users": list(users), "watchers": watchers, "m": message})
+
+    def task_changed(task: dict, also: tuple = ()) -> None:
+        """A task changed here: its owner's (now and before) and the staff's pages, on every
+        process, read their lists again (the message names it; the pages read what they may
+        see)."""
+        everywhere({task.get("assigned_to"), task.get("claimed_by"), *also}, {
+            "type": "tasks.changed", "task": {k: task.get(k) for k in (
+                "id", "kind", "status", "assigned_to", "claimed_by", "client_id")}},
+            staff=True)
+
+    services.tasks.changed = task_changed
     task_order = parse_task_order(settings.next_task_order)
     services.scheduler = Scheduler(
         db, clock, interval_seconds=settings.scheduler_interval_seconds,
         handover_minutes=settings.callback_handover_minutes, publish=telephony.hub.publish,
         task_order=task_order)
+    services.scheduler.tasks_changed = task_changed
     telephony.calls.log.missed_call_rank = rank_for("missed_call", 0, None, task_order)
     telephony.click_to_call.clock = clock
     services.orders.confirmation_rank = rank_for("order_confirmation", 0, None, task_order)

@@ -307,15 +307,30 @@ class Leadership:
                 conn.terminate()
 
 
-def relay_to_pages(bus: ClusterBus, hub: Any) -> None:
+def relay_to_pages(bus: ClusterBus, hub: Any,
+                   staff_ids: Callable[[], Any] = lambda: ()) -> Callable[..., None]:
     """Pushes another process relays (``push`` notices: ``{"users": [ids], "watchers": bool,
-    "m": message}``, a small message such as a failed click-to-call) go to this process's
-    pages of those users."""
+    "staff": bool, "m": message}``, a small message such as a failed click-to-call) go to this
+    process's pages of those users (and of its staff with ``staff``).
+
+    Returns ``everywhere(users, message, watchers=False, staff=False)``: push to this process's
+    pages and relay to the others'."""
     def push(payload: dict[str, Any]) -> None:
         users, message = payload.get("users"), payload.get("m")
         if not isinstance(users, list) or not isinstance(message, dict):
             return
-        hub.publish([u for u in users if isinstance(u, int)], message,
-                    watchers=payload.get("watchers") is True)
+        targets = {u for u in users if isinstance(u, int) and not isinstance(u, bool)}
+        if payload.get("staff") is True:
+            targets.update(staff_ids())
+        hub.publish(targets, message, watchers=payload.get("watchers") is True)
 
     bus.on("push", push)
+
+    def everywhere(users, message: dict[str, Any], *, watchers: bool = False,
+                   staff: bool = False) -> None:
+        users = [u for u in users if u is not None]
+        push({"users": users, "m": message, "watchers": watchers, "staff": staff})
+        bus.send_soon("push", {"users": users, "watchers": watchers, "staff": staff,
+                               "m": message})
+
+    return everywhere

@@ -139,6 +139,8 @@ class Scheduler:
         self._lock_conn: Any = None  # asyncpg connection holding the advisory lock (PG)
         self._jobs_ready = False
         self._placement_missing_logged = False
+        # told of each task handed over (create_app: the tasks.changed push on every process)
+        self.tasks_changed: Callable[[dict[str, Any]], None] | None = None
 
     # lifecycle
 
@@ -296,6 +298,14 @@ class Scheduler:
                  "details": {"from_user_id": r["assigned_to"], "client_id": r["client_id"],
                              "due_at": _iso(r["ready_at"] or r["due_at"])}} for r in rows])
             await repo.mark_job(conn, "handover", now)
+        if self.tasks_changed is not None:
+            for r in rows:  # the previous owner's lists lose it; the staff's show it moved
+                try:
+                    self.tasks_changed({"id": r["id"], "kind": "callback", "status": "open",
+                                        "assigned_to": r["assigned_to"], "claimed_by": None,
+                                        "client_id": r["client_id"]})
+                except Exception:
+                    log.exception("telling the pages of a handed-over task failed")
         return len(rows)
 
     async def _release_leases(self, now: datetime) -> int:

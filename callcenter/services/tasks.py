@@ -60,6 +60,10 @@ class TaskService:
         self.outcomes = outcomes
         self._agents = agents
         self.events_recorded = lambda: None  # EventOutbox.wake (app sets it)
+        # changed(task_json, (user ids it was with)) after a task was created, released,
+        # worked, rescheduled or restored here: create_app pushes ``tasks.changed`` to its
+        # owner's and the staff's pages on every server process
+        self.changed: Callable[[dict[str, Any], tuple], None] | None = None
         self.order = parse_order(settings.next_task_order)
         self.hours = parse_calling_hours(settings.calling_hours, settings.holidays)
         self.ladder = parse_ladder(settings.redial_ladder)
@@ -222,7 +226,7 @@ class TaskService:
                                {"phone": client["e164"]})
             task_id = await self.insert(conn, actor, client, values, now)
             row = await repo.get_task_view(conn, task_id)
-        return task_json(row)
+        return self._told(task_json(row))
 
     async def insert(self, conn: AsyncConnection, actor: Actor | None,
                      client: Mapping[str, Any], values: Mapping[str, Any],
@@ -282,7 +286,7 @@ class TaskService:
             await self._check_may_work(actor, task, task_id)
             await repo.release(conn, task_id, actor.user_id, now)
             row = await repo.get_task_view(conn, task_id)
-        return task_json(row)
+        return self._told(task_json(row))
 
     # outcomes
 
@@ -308,7 +312,8 @@ class TaskService:
             row = await repo.get_task_view(conn, task_id)
         self.events_recorded()
         await self._outcome_saved(actor)
-        return task_json(row)
+        # the one it was with hears too: a callback may now be someone else's task
+        return self._told(task_json(row), also=(task["assigned_to"], task["claimed_by"]))
 
     def _attempt_input(self, note: Any, next_at: Any) -> tuple[str | None, datetime | None]:
         errors: dict[str, str] = {}
@@ -455,7 +460,7 @@ class TaskService:
             row = await repo.get_task_view(conn, task["id"]) if task is not None else None
         self.events_recorded()
         await self._outcome_saved(actor)
-        return {"call": call_row_json(call), "task": task_json(row) if row else None}
+        return {"call": call_row_json(call), "task": self._told(task_json(row)) if row else None}
 
     async def _follow_up_task(self, conn: AsyncConnection, actor: Actor, call: Mapping[str, Any],
                               rule: OutcomeRule, now: datetime) -> dict[str, Any] | None:
@@ -484,6 +489,14 @@ class TaskService:
                             has_client=call["client_id"] is not None,
                             answered_by_user_id=call["answered_by_user_id"],
                             placed_by=call["placed_by"])
+
+    def _told(self, task: dict[str, Any], also: tuple = ()) -> dict[str, Any]:
+        if self.changed is not None and task:
+            try:
+                self.changed(task, also)
+            except Exception:  # the change is stored: a failing push must not undo that
+                log.exception("telling the pages of task %s failed", task.get("id"))
+        return task
 
     async def _outcome_saved(self, actor: Actor) -> None:
         agents = self._agents()
@@ -546,7 +559,7 @@ class TaskService:
                                login=actor.login, ip=actor.ip, entity="task", entity_id=task_id,
                                details={"reason": task["closed_reason"]})
             row = await repo.get_task_view(conn, task_id)
-        return task_json(row)
+        return self._told(task_json(row))
 
 
 def attempt_json(a: Mapping[str, Any]) -> dict[str, Any]:

@@ -97,10 +97,19 @@ def test_next_task_with_nothing_due_says_so(page, live_server, sign_in):
     expect(page.get_by_test_id("search-input")).to_have_value("N")
     page.get_by_test_id("search-input").fill("")
     page.evaluate("document.activeElement && document.activeElement.blur()")
+    # every toast shown from now on is noted as it appears (it leaves after 3 s by itself: a
+    # slow machine could look for it too late)
+    page.evaluate("""() => {
+        window.__toasts = [];
+        new MutationObserver(changes => changes.forEach(change => change.addedNodes.forEach(
+            node => node.dataset && node.dataset.testid === "toast"
+                && window.__toasts.push(node.textContent))))
+            .observe(document.body, {childList: true, subtree: true});
+    }""")
     with page.expect_response("**/api/tasks/next") as answer:
         page.keyboard.press("F2")
     assert answer.value.status == 204
-    expect(page.get_by_test_id("toast").filter(has_text="Нет задач сейчас").last).to_be_visible()
+    page.wait_for_function("() => window.__toasts.includes('Нет задач сейчас')", timeout=10000)
 
 
 @pytest.fixture

@@ -175,3 +175,39 @@ async def test_a_failed_click_to_call_reaches_the_operators_page_on_the_other_pr
     with pytest.raises(asyncio.TimeoutError):
         await next_of(ws, "call.originate_failed", timeout=1.0)
     await ws.close()
+
+
+async def test_a_task_given_on_one_process_refreshes_lists_on_the_other(pair):
+    one, two = pair
+    card = await one.app[SERVICES].clients.create(Actor.system("test"), {
+        "name": "Ольга", "phones": ["+79161230000"], "timezone": "Europe/Moscow",
+        "force": True})
+    boris_two = await two.browser("102")
+    ws = await boris_two.ws_connect("/ws")
+    sup_two = await two.browser("sup")
+    board = await sup_two.ws_connect("/ws")
+    for socket in (ws, board):
+        assert (await socket.receive_json(timeout=5))["type"] == "hello"
+    supervisor = await one.browser("sup")
+    resp = await supervisor.post("/api/tasks", json={
+        "kind": "callback", "client_id": card["id"], "assigned_to": one.id("102"),
+        "due_at": "2030-01-01T10:00:00+03:00", "title": "Перезвонить про заказ"})
+    assert resp.status == 201, await resp.text()
+    task = await resp.json()
+    for socket in (ws, board):
+        msg = await next_of(socket, "tasks.changed")
+        assert msg["task"]["id"] == task["id"] and msg["task"]["assigned_to"] == one.id("102")
+    # an operator who is neither its owner nor staff is not told
+    anna_two = await two.browser("101")
+    other = await anna_two.ws_connect("/ws")
+    assert (await other.receive_json(timeout=5))["type"] == "hello"
+    resp = await supervisor.post(f"/api/tasks/{task['id']}/outcome",
+                                 json={"outcome": "callback",
+                                       "next_at": "2030-01-02T10:00:00+03:00"})
+    assert resp.status == 200, await resp.text()
+    msg = await next_of(ws, "tasks.changed")
+    assert msg["task"]["id"] == task["id"]
+    with pytest.raises(asyncio.TimeoutError):
+        await next_of(other, "tasks.changed", timeout=1.0)
+    for socket in (ws, board, other):
+        await socket.close()

@@ -70,7 +70,8 @@ function callbacksPanel() {
   }
 
   let timer = null;
-  const off = onLive("call.ended", () => { clearTimeout(timer); timer = setTimeout(load, 500); });
+  const later = () => { clearTimeout(timer); timer = setTimeout(load, 500); };
+  const offs = [onLive("call.ended", later), onLive("tasks.changed", later)];
   load();
-  return { el, destroy() { destroyed = true; clearTimeout(timer); off(); } };
+  return { el, destroy() { destroyed = true; clearTimeout(timer); offs.forEach((off) => off()); } };
 }

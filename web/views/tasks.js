@@ -137,7 +137,9 @@ export function renderTasks(ctx) {
 
   let timer = null;
   const refresh = () => { clearTimeout(timer); timer = setTimeout(() => { if (pager.offset === 0) pager.reload(); }, 400); };
-  const offs = [onLive("tasks.due", refresh), onLive("call.ended", refresh)];
+  // tasks.changed: a task of this user's (or, for staff, anyone's) was given, moved, worked
+  // or handed over, in this tab, another one, or by a colleague on another server process
+  const offs = [onLive("tasks.due", refresh), onLive("call.ended", refresh), onLive("tasks.changed", refresh)];
   window.addEventListener("callcenter:task-updated", refresh);
 
   pager.first();
