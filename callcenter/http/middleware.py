@@ -6,6 +6,7 @@ import functools
 import hmac
 import ipaddress
 import logging
+import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +23,7 @@ from callcenter.errors import (
     NotAuthenticated,
     NotFound,
     PayloadTooLarge,
+    ServiceUnavailable,
     ValidationFailed,
 )
 from callcenter.http.keys import SERVICES
@@ -152,9 +154,48 @@ async def error_middleware(request: web.Request, handler):
         err.code = "method_not_allowed" if exc.status == 405 else \
             _HTTP_CODES.get(exc.status, f"http_{exc.status}")
         return error_response(err)
-    except Exception:
+    except Exception as exc:
+        if database_unreachable(exc):
+            # the database is down, restarting, or out of connections: not a bug, and worth
+            # trying again in a moment (the browser says so)
+            log.warning("database not reachable on %s %s: %s", request.method, request.path,
+                        exc.__class__.__name__)
+            return error_response(ServiceUnavailable(
+                "The database is not reachable right now; try again in a moment"))
         log.exception("unhandled error on %s %s", request.method, request.path)
         return error_response(AppError("Internal error; it has been logged"))
+
+
+#: what asyncpg raises when the server is going away, restarting or out of connections
+_UNREACHABLE = frozenset({"TooManyConnectionsError", "CannotConnectNowError",
+                          "ConnectionDoesNotExistError", "ConnectionFailureError",
+                          "AdminShutdownError", "CrashShutdownError"})
+#: and SQLite, when its file cannot be opened (a disk gone) or stays locked past the timeout
+_SQLITE_UNREACHABLE = frozenset({"unable to open database file", "database is locked",
+                                 "disk I/O error"})
+
+
+def database_unreachable(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database cannot be reached (rather than that a statement or
+    the code is wrong): a connection refused or cut, the server shutting down or out of
+    connections, the pool's wait for a connection timed out."""
+    from sqlalchemy.exc import DBAPIError, TimeoutError as PoolTimeout
+
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, (PoolTimeout, ConnectionError)):
+            return True
+        if isinstance(current, DBAPIError) and current.connection_invalidated:
+            return True
+        if type(current).__name__ in _UNREACHABLE:
+            return True
+        if isinstance(current, sqlite3.OperationalError) and \
+                str(current) in _SQLITE_UNREACHABLE:
+            return True
+        current = getattr(current, "orig", None) or current.__cause__ or current.__context__
+    return False
 
 
 @web.middleware

@@ -8,12 +8,12 @@ import uuid
 import pytest
 from sqlalchemy.engine import make_url
 
-from tests.conftest import PG_URL, _pg_admin, _run
+from tests.conftest import PG_URL, _pg_admin, _run, create_from_template
 
 
 @pytest.fixture
 def pg_url(pg_template) -> str:
     name = f"cc_test_{uuid.uuid4().hex[:10]}"
-    _run(_pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{pg_template}"'))
+    _run(_pg_admin(create_from_template(name, pg_template)))
     yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
     _run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

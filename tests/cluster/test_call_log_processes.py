@@ -19,7 +19,7 @@ from callcenter.domain.call_records import CallRecord
 from callcenter.services.call_log import CallLog
 from callcenter.storage.database import Database
 from callcenter.storage.tables import calls, events, tasks
-from tests.conftest import PG_URL, _pg_admin
+from tests.conftest import PG_URL, _pg_admin, create_from_template
 
 pytestmark = pytest.mark.postgres
 
@@ -78,7 +78,7 @@ async def test_three_processes_store_what_one_would(pg_url, pg_template):
     records = stream(400)
     # the reference: one process alone, on a database of its own
     name = f"cc_test_{uuid.uuid4().hex[:10]}"
-    await _pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{pg_template}"')
+    await _pg_admin(create_from_template(name, pg_template))
     alone_db = Database(make_url(PG_URL).set(database=name).render_as_string(
         hide_password=False))
     try:
