@@ -19,12 +19,13 @@ routes = RouteTable()
             summary="The backups from their manifests, the last one, and whether backups are "
                     "stale (no verified backup in 26 h, or none while the daily job is on)")
 async def list_backups(request: web.Request) -> web.Response:
-    return json_response(request.app[SERVICES].backups.status())
+    return json_response(await request.app[SERVICES].backups.status())
 
 
 @routes.post("/api/backups", roles=ADMINS, tag="backups",
-             summary="Back up now, in the background (409 while one is running)")
+             summary="Back up now, in the background (409 while one is running, in any "
+                     "server process)")
 async def backup_now(request: web.Request) -> web.Response:
     service = request.app[SERVICES].backups
-    service.start_now(ctx_of(request).actor)
+    await service.start_now(ctx_of(request).actor)
     return json_response({"running": True}, status=202)

@@ -13,24 +13,30 @@ import asyncio
 import json
 import logging
 import os
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Callable
 
-from sqlalchemy import text
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from callcenter.domain import backups as rules
 from callcenter.errors import BackupFailed, BackupRunning
 from callcenter.services import backup_pg, backup_sqlite
 from callcenter.services.backup_sqlite import BackupFileError
 from callcenter.services.context import Actor
+from callcenter.storage import locks
 from callcenter.storage.audit import record
 from callcenter.storage.database import Database
 from callcenter.storage.migrate import head_revision
+from callcenter.storage.recordings import take_daily_job
 
 log = logging.getLogger("callcenter.backup")
 PG_LOCK_KEY = 0x0CA11BAC  # pg_try_advisory_lock: one backing-up process per database
+#: the daily job's mark in ``scheduler_jobs``: the process that moves it makes the day's backup
+DAILY_JOB = "backup_daily"
+#: less than a day (a 23-hour day in spring, clocks a little apart), more than anything else
+DAILY_GAP = timedelta(hours=20)
 
 
 def sqlite_file(url: str) -> Path | None:
@@ -151,7 +157,7 @@ class BackupService:
             log.warning("could not audit %s: %s", action, exc)
 
     # --- the API's view ---
-    def status(self) -> dict[str, Any]:
+    async def status(self) -> dict[str, Any]:
         items = read_manifests(self.folder)
         listed = [{k: m.get(k) for k in ("name", "started_at", "finished_at", "size", "verified",
                                          "error", "db_kind", "revision", "sha256")}
@@ -162,37 +168,69 @@ class BackupService:
         return {"backups": listed, "last": listed[0] if listed else None,
                 "last_verified": listed[items.index(verified[0])] if verified else None,
                 "stale": rules.is_stale(newest, now=now, daily_job=self.at is not None),
-                "running": self.running, "daily_time": self.at.strftime("%H:%M")
+                "running": await self.is_running(), "daily_time": self.at.strftime("%H:%M")
                 if self.at else None, "timezone": self.timezone,
                 "next_run": rules.next_run(self.at, self.timezone, now).isoformat()
                 if self.at else None, "backup_dir": str(self.folder.resolve())}
 
     @property
     def running(self) -> bool:
+        """This process is making a backup."""
         return self._running is not None and not self._running.done()
 
-    def start_now(self, actor: Actor) -> None:
-        """Back up in the background; BackupRunning when one is already running."""
+    async def is_running(self) -> bool:
+        """A backup is being made: by this process, or on PostgreSQL by any process on this
+        database (whoever holds the backup's advisory lock)."""
+        if self.running:
+            return True
+        if self.is_sqlite or self.db is None:
+            return False
+        async with self.db.read() as conn:
+            return await locks.session_lock_held(conn, PG_LOCK_KEY)
+
+    async def start_now(self, actor: Actor) -> None:
+        """Back up in the background; BackupRunning when a backup is already running. On
+        PostgreSQL the lock is taken here, before the caller answers, so a backup another
+        process is making is refused too."""
         if self.running:
             raise BackupRunning("a backup is already running")
-        self._running = asyncio.get_running_loop().create_task(self._locked(actor),
+        held = await self._take_lock()
+        self._running = asyncio.get_running_loop().create_task(self._holding(held, actor),
                                                                  name="backup-now")
 
-    async def _locked(self, actor: Actor | None) -> dict[str, Any] | None:
-        """One backup at a time across processes: on PostgreSQL an advisory lock; SQLite is
-        served by one process."""
+    async def _take_lock(self) -> AsyncConnection | None:
+        """One backup at a time across processes: on PostgreSQL the advisory lock, taken on a
+        connection of its own (autocommit: no transaction stays open while pg_dump runs) that
+        holds it until :meth:`_holding` ends; BackupRunning when another session holds it.
+        None where there is nothing to lock (SQLite is served by one process), without
+        waiting."""
         if self.is_sqlite or self.db is None:
+            return None
+        conn = await self.db.read_engine.connect()
+        try:
+            if await locks.try_session_lock(conn, PG_LOCK_KEY):
+                return conn
+        except BaseException:
+            await conn.close()
+            raise
+        await conn.close()
+        raise BackupRunning("a backup is already running (another server process)")
+
+    async def _holding(self, conn: AsyncConnection | None,
+                       actor: Actor | None) -> dict[str, Any]:
+        """Back up while ``conn`` holds the lock; release it after, whatever happened."""
+        try:
             return await self.create(actor)
-        async with self.db.engine.connect() as conn:
-            got = (await conn.execute(text("SELECT pg_try_advisory_lock(:k)"),
-                                      {"k": PG_LOCK_KEY})).scalar()
-            if not got:
-                log.info("another process is backing up this database; skipped")
-                return None
-            try:
-                return await self.create(actor)
-            finally:
-                await conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": PG_LOCK_KEY})
+        finally:
+            if conn is not None:
+                try:
+                    await locks.release_session_lock(conn, PG_LOCK_KEY)
+                except BaseException:
+                    # a session that might still hold the lock must not go back to the pool
+                    await conn.invalidate()
+                    raise
+                finally:
+                    await conn.close()
 
     # --- restoring ---
     async def restore(self, backup: Path, *, yes: bool) -> dict[str, Any]:
@@ -250,15 +288,38 @@ class BackupService:
                     pass
         self._loop_task = self._running = None
 
+    async def daily_run(self) -> dict[str, Any] | None:
+        """The daily job at its time. The day is claimed in the database first (a conditional
+        update of ``scheduler_jobs``' ``backup_daily``), so of several processes waking at the
+        same time — or one after another finished — exactly one backs up that day; then the
+        backup, under the lock. Returns its manifest; None when another process has taken the
+        day, or a backup (of any process) is being made."""
+        if self.running:
+            return None
+        if self.db is not None:
+            async with self.db.write() as conn:
+                if not await take_daily_job(conn, DAILY_JOB, self.clock(), DAILY_GAP):
+                    log.info("today's backup was taken by another process")
+                    return None
+        if self.running:  # "Back up now" started meanwhile: that is today's
+            return None
+        try:
+            held = await self._take_lock()
+        except BackupRunning:
+            log.info("another process is backing up this database; skipped")
+            return None
+        self._running = asyncio.get_running_loop().create_task(self._holding(held, None),
+                                                                 name="backup-daily-run")
+        return await asyncio.shield(self._running)
+
     async def _daily(self) -> None:
         assert self.at is not None
         while True:
             due = rules.next_run(self.at, self.timezone, self.clock())
             await asyncio.sleep(max(1.0, (due - self.clock()).total_seconds()))
-            if self.running:
-                continue
-            self._running = asyncio.get_running_loop().create_task(self._locked(None))
             try:
-                await asyncio.shield(self._running)
+                await self.daily_run()
+            except asyncio.CancelledError:
+                raise
             except Exception:
                 log.exception("daily backup failed")

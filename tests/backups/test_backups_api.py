@@ -49,9 +49,9 @@ async def test_back_up_now_then_list(api, tmp_path):
 
 async def test_one_backup_at_a_time(api):
     service = api.services.backups
-    service.start_now(Actor.system("test"))
+    await service.start_now(Actor.system("test"))
     with pytest.raises(BackupRunning):
-        service.start_now(Actor.system("test"))
+        await service.start_now(Actor.system("test"))
     admin = await api.login("root", "admin")
     await _wait_done(api, admin)
     # a backup that is still running (held open here): the API answers 409, in the error shape
@@ -62,6 +62,17 @@ async def test_one_backup_at_a_time(api):
     assert (await resp.json())["error"]["code"] == "backup_running"
     hold.set_result(None)
     await service._running
+
+
+async def test_the_daily_job_backs_up_once_a_day(api):
+    service = api.services.backups
+    first = await service.daily_run()
+    assert first is not None and first["verified"] is True
+    api.clock.advance(hours=1)
+    assert await service.daily_run() is None  # the day is taken (by this process or another)
+    api.clock.advance(hours=23)
+    assert (await service.daily_run())["verified"] is True
+    assert len((await service.status())["backups"]) == 2
 
 
 async def test_no_daily_job_no_alarm(api_with):
