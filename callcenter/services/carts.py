@@ -88,6 +88,7 @@ class CartService:
         now = self.clock()
         external_id = str(values["external_id"])
         async with self.db.write() as conn:
+            await self.orders.take_turns(conn, "cart", shop["id"], external_id, client_input)
             client_id = await self.orders.find_or_create_client(conn, actor, client_input, now)
             existing = await repo.get_cart(conn, shop["id"], external_id)
             row = {"items": values["items"], "total": values["total"],

@@ -22,6 +22,7 @@ from callcenter.services.clients import ClientService, order_json
 from callcenter.services.context import Actor, Clock
 from callcenter.storage import audit
 from callcenter.storage import clients as clients_repo
+from callcenter.storage import locks
 from callcenter.storage import orders as repo
 from callcenter.storage import pipeline as pipeline_repo
 from callcenter.storage import scheduler as scheduler_repo
@@ -151,6 +152,10 @@ class OrderService:
             async with self.db.write() as conn:
                 if await repo.get_shop(conn, shop_id=values["shop_id"]) is None:
                     raise ValidationFailed.fields({"shop_id": f"no shop {values['shop_id']}"})
+                if values.get("external_id") is not None:
+                    # the shop's intake of that order at the same moment then sees this one
+                    await locks.lock_names(conn, intake_lock_names(
+                        "order", values["shop_id"], values["external_id"]))
                 order_id = await repo.insert_order(conn, values)
                 await self._history_created(conn, actor, order_id, values, now)
         except IntegrityError:
@@ -272,10 +277,20 @@ class OrderService:
             errors["customer.phone"] = "a phone or an e-mail is required"
         return client_input
 
+    async def take_turns(self, conn: AsyncConnection, kind: str, shop_id: int,
+                         external_id: Any, client_input) -> None:
+        """Start of an intake transaction: wait for any other intake (of any server process)
+        of the same order or cart, or of a customer sharing a phone or an e-mail, to commit.
+        What follows then sees what that one stored, so a resend at the same moment is
+        answered as a resend, and one new customer becomes one client (there is no unique key
+        on a client's phone). Nothing on SQLite, whose writes are serialised."""
+        await locks.lock_names(conn, intake_lock_names(kind, shop_id, external_id,
+                                                       client_input))
+
     async def find_or_create_client(self, conn: AsyncConnection, actor: Actor, client_input,
                                     now) -> int:
         """The client a shop's customer is: found by phone or e-mail (their new contacts
-        added), else created."""
+        added), else created. Called after :meth:`take_turns`."""
         matches = await self.clients.find_duplicates(conn, client_input)
         if matches:
             client_id = matches[0]["id"]
@@ -314,6 +329,8 @@ class OrderService:
                       name=shop["name"])
         now = self.clock()
         async with self.db.write() as conn:
+            await self.take_turns(conn, "order", shop["id"], values["external_id"],
+                                  client_input)
             client_id = await self.find_or_create_client(conn, actor, client_input, now)
             existing = await repo.get_order_by_external(conn, shop["id"], values["external_id"])
             values["client_id"] = existing["client_id"] if existing else client_id
@@ -333,6 +350,16 @@ class OrderService:
         self.events_recorded()
         return order_view(order, stages), existing is None
 
+
+def intake_lock_names(kind: str, shop_id: int, external_id: Any,
+                      client_input=None) -> list[str]:
+    """What intakes take turns on: the order (or cart) by its shop and external id, and the
+    keys a client is found by — each normalised phone (E.164) and e-mail."""
+    if client_input is None:
+        return [f"{kind}:{shop_id}:{external_id}"]
+    return [f"{kind}:{shop_id}:{external_id}",
+            *(f"phone:{p.e164}" for p in client_input.phones or ()),
+            *(f"email:{e.email}" for e in client_input.emails or ())]
 
 
 def order_view(row: dict[str, Any], stages: Mapping[int, list[dict[str, Any]]]) -> dict[str, Any]:

@@ -1,5 +1,7 @@
 """Orders: manual entry with history, and the shops' intake endpoint."""
 
+import asyncio
+
 import pytest
 
 
@@ -42,6 +44,26 @@ async def test_intake_creates_client_and_order_then_updates_idempotently(api, sh
     assert [o["status"] for o in card["orders"]] == ["paid"]
     assert any(h["entity"] == "order" and h["field"] == "status" and h["old"] == "new"
                and h["new"] == "paid" for h in card["history"])
+
+
+async def test_a_resend_at_the_same_moment_is_answered_as_a_resend(api, shop):
+    # the same order twice at once, and another order of the same new customer with it: one
+    # order, one client, "created" then "the same order again" (several server processes on
+    # PostgreSQL: tests/cluster/test_intake_processes.py)
+    for n in range(5):
+        payload = order_payload(external_id=f"R-{n}", customer={
+            "name": "Иван", "phone": f"+7916555{n:04d}"})
+        other = dict(payload, external_id=f"S-{n}")
+        resps = await asyncio.gather(*(post_intake(api, shop, p)
+                                       for p in (payload, payload, other)))
+        bodies = [await r.json() for r in resps]
+        assert sorted(r.status for r in resps[:2]) == [200, 201], bodies
+        assert resps[2].status == 201, bodies[2]
+        assert bodies[0] == bodies[1]
+        assert bodies[0]["client_id"] == bodies[2]["client_id"]
+    s = await api.login("anna")
+    assert (await (await s.get("/api/clients")).json())["total"] == 5
+    assert (await (await s.get("/api/orders")).json())["total"] == 10
 
 
 async def test_intake_finds_existing_client_by_phone(api, shop):
