@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 from functools import lru_cache
 from typing import Any, Sequence
 
-from sqlalchemy import and_, bindparam, exists, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, exists, func, insert, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -188,6 +188,10 @@ def _claim_with_view(own_clients_only: bool):
                          .outerjoin(users, users.c.id == claimed.c.assigned_to)))
 
 
+#: pg_advisory_xact_lock(space, user id) of an operator's claim ("ck")
+CLAIM_LOCK_SPACE = 0x636B
+
+
 async def claim_next(conn: AsyncConnection, user_id: int, now: datetime,
                      lease_until: datetime, *, skipped_since: datetime | None = None,
                      own_clients_only: bool = False) -> dict[str, Any] | None:
@@ -199,11 +203,15 @@ async def claim_next(conn: AsyncConnection, user_id: int, now: datetime,
     longest ready.  Only open tasks inside their calling window (``ready_at <= now <
     window_ends_at``), for anyone or for this operator, not leased to another, of a client who
     may be called (and, ``own_clients_only``, of their own clients); not one this operator
-    released after ``skipped_since``.  Must be the first statement of its transaction (see the
-    module's docstring); on a SQLite file :class:`SqliteClaims` is the faster way."""
+    released after ``skipped_since``.  On SQLite it must be the first statement of its
+    transaction (see the module's docstring); on a SQLite file :class:`SqliteClaims` is the faster way."""
     params = {"me": user_id, "now": now, "lease_until": lease_until,
               "skipped_since": skipped_since or now}
     if conn.dialect.name == "postgresql":
+        # one claim at a time per operator: two of their pages (on two server processes)
+        # asking at the same instant get the same task, not one each
+        await conn.execute(text("SELECT pg_advisory_xact_lock(:space, :me)"),
+                           {"space": CLAIM_LOCK_SPACE, "me": user_id})
         row = (await conn.execute(_claim_with_view(own_clients_only), params)).first()
         return dict(row._mapping) if row else None
     task_id = (await conn.execute(claim_statement("sqlite", own_clients_only),

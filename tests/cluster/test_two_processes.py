@@ -6,6 +6,7 @@ the other; every side effect happens once."""
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime, timezone
 
 import pytest
 from aiohttp import WSMsgType
@@ -211,3 +212,55 @@ async def test_a_task_given_on_one_process_refreshes_lists_on_the_other(pair):
         await next_of(other, "tasks.changed", timeout=1.0)
     for socket in (ws, board, other):
         await socket.close()
+
+
+def zone_at_midday() -> str:
+    """A zone where it is now between 11:00 and 17:00 (inside every calling window)."""
+    from zoneinfo import ZoneInfo
+
+    zones = ("Europe/Moscow", "Asia/Yekaterinburg", "Asia/Novosibirsk", "Asia/Vladivostok",
+             "Pacific/Auckland", "Pacific/Honolulu", "America/Los_Angeles", "America/Chicago",
+             "America/New_York", "Atlantic/Azores", "Europe/London", "Asia/Kolkata",
+             "Asia/Tokyo", "America/Sao_Paulo", "Asia/Dubai", "Australia/Brisbane")
+    now = datetime.now(timezone.utc)
+    return next(z for z in zones if 11 <= now.astimezone(ZoneInfo(z)).hour < 17)
+
+
+async def test_next_task_claims_on_two_processes_never_hand_out_one_task_twice(pair):
+    one, two = pair
+    zone = zone_at_midday()
+    services = one.app[SERVICES]
+    system = Actor.system("test")
+    for i in range(6):
+        card = await services.clients.create(system, {
+            "name": f"Клиент {i}", "phones": [f"+7916555{i:04d}"], "timezone": zone,
+            "force": True})
+        await services.tasks.create(system, {
+            "kind": "redial", "client_id": card["id"], "title": f"Перезвонить {i}",
+            "due_at": datetime.now(timezone.utc).isoformat()})
+    sessions = [await one.browser("101"), await two.browser("102"), await one.browser("103"),
+                await two.browser("101"), await one.browser("102"), await two.browser("103")]
+
+    async def claim(session):
+        resp = await session.post("/api/tasks/next")
+        assert resp.status in (200, 204), await resp.text()
+        return (await resp.json())["task"]["id"] if resp.status == 200 else None
+
+    got = []
+    for _ in range(2):  # every page asks twice, all at once, on both processes
+        got += await asyncio.gather(*(claim(s) for s in sessions))
+    async with services.db.read() as conn:
+        held = (await conn.execute(select(tasks.c.id, tasks.c.claimed_by).where(
+            tasks.c.kind == "redial", tasks.c.claimed_by.is_not(None)))).all()
+    # one task per operator (an operator asking again gets the task they hold), never one
+    # task for two of them
+    assert sorted(row.claimed_by for row in held) == sorted(
+        one.id(login) for login in ("101", "102", "103")), (held, await debug(services))
+    assert None not in got  # nobody was told "no task" while tasks were there
+    assert set(got) == {row.id for row in held}
+
+
+async def debug(services):
+    async with services.db.read() as conn:
+        return [tuple(r) for r in await conn.execute(select(
+            tasks.c.ready_at, tasks.c.window_ends_at, tasks.c.timezone, tasks.c.status))]
