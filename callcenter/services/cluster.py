@@ -44,6 +44,26 @@ LIMIT = 7900
 Handler = Callable[[dict[str, Any]], Awaitable[None] | None]
 
 
+def _dsn(db: Database) -> str:
+    """The database's URL as plain asyncpg takes it (a connection of its own, off the pools)."""
+    return make_url(db.url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+async def _cancel(task: asyncio.Task | None) -> None:
+    if task is not None:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+async def _close_quietly(conn: Any) -> None:
+    """Close an asyncpg connection; one that does not close within 5 s is cut."""
+    if conn is not None and not conn.is_closed():
+        try:
+            await asyncio.wait_for(conn.close(), 5)
+        except Exception:
+            conn.terminate()
+
+
 class NoticeTooLarge(ValueError):
     """A notice over ``LIMIT`` bytes: a caller put details in it instead of ids."""
 
@@ -87,9 +107,7 @@ class ClusterBus:
 
     async def stop(self) -> None:
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+        await _cancel(task)
         for running in list(self._running):
             running.cancel()
         await asyncio.gather(*self._running, return_exceptions=True)
@@ -125,19 +143,13 @@ class ClusterBus:
     async def _connect(self) -> None:
         import asyncpg
 
-        dsn = make_url(self.db.url).set(drivername="postgresql") \
-            .render_as_string(hide_password=False)
-        conn = await asyncpg.connect(dsn, timeout=10)
+        conn = await asyncpg.connect(_dsn(self.db), timeout=10)
         await conn.add_listener(CHANNEL, self._on_notify)
         self._conn = conn
 
     async def _close(self) -> None:
         conn, self._conn = self._conn, None
-        if conn is not None and not conn.is_closed():
-            try:
-                await asyncio.wait_for(conn.close(), 5)
-            except Exception:
-                conn.terminate()
+        await _close_quietly(conn)
 
     # sending
 
@@ -253,9 +265,7 @@ class Leadership:
 
     async def stop(self) -> None:
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+        await _cancel(task)
         await self._close()
         self.leading = self.db.is_sqlite
 
@@ -279,9 +289,7 @@ class Leadership:
 
         if self._conn is None or self._conn.is_closed():
             self.leading = False
-            dsn = make_url(self.db.url).set(drivername="postgresql") \
-                .render_as_string(hide_password=False)
-            self._conn = await asyncpg.connect(dsn, timeout=10)
+            self._conn = await asyncpg.connect(_dsn(self.db), timeout=10)
         if self.leading:
             await self._conn.fetchval("SELECT 1")  # still ours while the connection lives
             return
@@ -300,11 +308,7 @@ class Leadership:
 
     async def _close(self) -> None:
         conn, self._conn = self._conn, None
-        if conn is not None and not conn.is_closed():
-            try:
-                await asyncio.wait_for(conn.close(), 5)
-            except Exception:
-                conn.terminate()
+        await _close_quietly(conn)
 
 
 def relay_to_pages(bus: ClusterBus, hub: Any,
