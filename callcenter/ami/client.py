@@ -14,7 +14,10 @@ Contract:
   (jitter from the injected ``rng``); a refused Login gives state ``auth_failed`` and slower
   retries. ``stop()`` logs off, cancels and awaits every task and closes the socket.
 * A Ping is sent every ``ping_interval`` seconds and its reply awaited for ``ping_interval``
-  seconds: a dead link is noticed within two intervals and the link is rebuilt.
+  seconds: a dead link is noticed within two intervals and the link is rebuilt. A late reply
+  while events kept arriving within the interval is not a dead link but a process behind the
+  PBX's stream (a busy machine): the link is kept, and warned about, since dropping it would
+  lose what is in flight and add a resync to the load.
 * After every login: ``on_resync_begin()``, then ``CoreShowChannels`` and ``QueueStatus``; their
   events reach ``on_event`` like any other, then ``on_resync_end(at)`` right after the last
   ``...Complete`` event (or after a refusal/timeout of one of the lists, which is logged).
@@ -30,6 +33,7 @@ import asyncio
 import itertools
 import logging
 import random
+import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
@@ -66,6 +70,7 @@ class _Link:
         self.lost: asyncio.Future[str] = asyncio.get_running_loop().create_future()
 
     def dispatch(self, message: Message) -> None:
+        self.client.heard_at = time.monotonic()
         self.client._event_received(message.fields)
 
     def connection_lost(self, exc: BaseException | Message | None) -> None:
@@ -122,6 +127,7 @@ class AmiClient:
         self._protocol: AmiProtocol | None = None
         self._runner: asyncio.Task[None] | None = None
         self._listener_calls = ListenerCalls(listener, self._log)
+        self.heard_at = float("-inf")  # time.monotonic() of the last event received
         self._connected = asyncio.Event()
         self._stopping = False
         self._logged_in_once = False
@@ -373,6 +379,11 @@ class AmiClient:
             try:
                 await self._request(protocol, {"Action": "Ping"}, timeout=self.ping_interval)
             except ActionLost as exc:
+                if time.monotonic() - self.heard_at < self.ping_interval:
+                    self._log.warning("AMI: no reply to Ping within %g s, but events keep "
+                                      "arriving: this process is behind the PBX's stream; the "
+                                      "link is kept", self.ping_interval)
+                    continue
                 raise ActionLost(f"link dead: {exc}") from None
 
     async def _resync(self, protocol: AmiProtocol) -> None:

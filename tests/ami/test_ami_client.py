@@ -246,3 +246,22 @@ async def test_stop_logs_off_and_ends_everything(sim, make_client):
     await wait_until(lambda: sim.clients == 0)
     with pytest.raises(AmiNotConnected):
         await client.originate("PJSIP/101", "operators", "1")
+
+
+async def test_a_late_ping_reply_while_events_flow_keeps_the_link(sim, make_client, caplog):
+    """A process behind the PBX's stream (a busy machine) gets the Ping reply late, but the
+    events keep coming: that is not a dead link, and dropping it would lose what is in flight."""
+    recorder = Recorder()
+    client = make_client(sim.port, listener=recorder, ping_interval=0.2)
+    await client.wait_connected(2)
+    sim.set_fault("ping", "ignore")
+    for i in range(12):  # 1.2 s of events, six ping intervals
+        await sim.broadcast([{"Event": "VarSet", "Channel": "PJSIP/trunk-00000001",
+                              "Variable": "N", "Value": str(i), "Uniqueid": "1.1",
+                              "Linkedid": "1.1"}])
+        await asyncio.sleep(0.1)
+    assert recorder.count("disconnected") == 0 and client.connected
+    assert "behind the PBX's stream" in caplog.text
+    # the events stop too: now it is a dead link
+    await wait_until(lambda: recorder.count("disconnected") == 1, what="dead link noticed")
+    sim.set_fault("ping", None)
