@@ -154,6 +154,8 @@ async def error_middleware(request: web.Request, handler):
         err.code = "method_not_allowed" if exc.status == 405 else \
             _HTTP_CODES.get(exc.status, f"http_{exc.status}")
         return error_response(err)
+    except ConnectionResetError:
+        raise  # the browser went away mid-request (a websocket handshake cut): nothing to tell
     except Exception as exc:
         if database_unreachable(exc):
             # the database is down, restarting, or out of connections: not a bug, and worth
