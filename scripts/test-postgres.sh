@@ -31,7 +31,9 @@ if ! "$bindir/pg_isready" -q -h 127.0.0.1 -p "$port"; then
     [ "$(id -u)" -eq 0 ] && chown postgres:postgres "$data"
     "${as_pg[@]}" "$bindir/initdb" -D "$data" -U callcenter --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
   fi
+  # 300 connections: the scaling tests and benchmarks run several server processes, each with
+  # its own pools
   "${as_pg[@]}" "$bindir/pg_ctl" -D "$data" -l "$data/server.log" -w \
-    -o "-p $port -k /tmp -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" start >/dev/null
+    -o "-p $port -k /tmp -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" start >/dev/null
 fi
 echo "postgresql+asyncpg://callcenter@127.0.0.1:$port/postgres"
