@@ -292,8 +292,8 @@ class CallLog:
             return {}
         if conn.dialect.name == "postgresql":
             # several server processes store the same calls (each follows the PBX): their
-            # batches take turns, so each sees what the one before stored, and neither waits
-            # for the other's rows in a cycle
+            # batches take turns, so each reads the calls' states after the one before stored
+            # its, and a call's start is inserted and its end completed by one of them only
             await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"),
                                {"key": CALL_LOG_LOCK_KEY})
         # one record per key, the final one winning, in the order given
@@ -310,8 +310,7 @@ class CallLog:
                      else clients.get(numbers[key]) for key, call in unique.items()}
         existing = await repo.call_states(conn, list(unique))
         ids = {key: call_id for key, (call_id, _) in existing.items()}
-        # ending: calls this batch completes, if no other process completes them first
-        new_rows, updates, finished, ending = [], [], [], []
+        new_rows, updates, finished = [], [], []
         for key, call in unique.items():
             values = record_values(call, self.region, self.recording_probe)
             values.update(client_id=client_of[key],
@@ -320,13 +319,10 @@ class CallLog:
                 new_rows.append(values)
             elif values["status"] == COMPLETED and existing[key][1] != COMPLETED:
                 updates.append({"_id": existing[key][0], **values})
-                ending.append(call)
+                finished.append(call)
         inserted: dict[str, int] = {}
         if new_rows:
-            # in key order: two processes inserting the same calls take their locks in one
-            # order, so neither waits for the other in a cycle
-            inserted = await repo.insert_calls(conn, sorted(new_rows,
-                                                            key=lambda r: r["call_key"]))
+            inserted = await repo.insert_calls(conn, new_rows)
             ids.update(inserted)
             finished += [unique[k] for k in inserted if unique[k].outcome is not None]
             raced = [row["call_key"] for row in new_rows if row["call_key"] not in inserted]
@@ -339,10 +335,8 @@ class CallLog:
                         values.update(client_id=client_of[key],
                                       answered_by_user_id=self.user_id_of(call.answered_by))
                         updates.append({"_id": call_id, **values})
-                        ending.append(call)
-        completed = await repo.complete_calls(conn, updates)
-        finished += [call for call in ending if ids[call.key] in completed]
-        updates = [row for row in updates if row["_id"] in completed]
+                        finished.append(call)
+        await repo.complete_calls(conn, updates)
         finished.sort(key=lambda c: c.ended_at or c.started_at)
         await self._queue_recordings(conn, finished, ids, [*new_rows, *updates])
         await self._tasks_after(conn, finished, ids, numbers, clients)
@@ -412,7 +406,7 @@ class CallLog:
                     client = await tasks_repo.client_for_tasks(conn, client_id) \
                         if client_id else None
                     ready, ends, zone = self.placement(client, now, e164)
-                task_id = await repo.open_missed_call(conn, {
+                task_id = await repo.open_or_count_missed_call(conn, {
                     "kind": "missed_call", "status": "open", "client_id": client_id,
                     "phone_e164": e164, "title": f"Missed call from {e164}", "due_at": now,
                     "ready_at": ready, "window_ends_at": ends, "timezone": zone,

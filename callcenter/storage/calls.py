@@ -70,8 +70,7 @@ async def call_states(conn: AsyncConnection, keys: Sequence[str]) -> dict[str, t
         query = select(calls.c.call_key, calls.c.id, calls.c.status).where(
             calls.c.call_key.in_(chunk))
         if conn.dialect.name == "postgresql":
-            # in key order: two processes locking the same calls never wait in a cycle
-            query = query.order_by(calls.c.call_key).with_for_update()
+            query = query.with_for_update()
         for row in await conn.execute(query):
             found[row.call_key] = (row.id, row.status)
     return found
@@ -89,34 +88,19 @@ async def insert_calls(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) ->
     return {r.call_key: r.id for r in result}
 
 
-async def complete_calls(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> set[int]:
-    """Overwrite unfinished calls (``in_progress``/``unknown``) with their final values;
-    returns the ids this transaction completed.
+async def complete_calls(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
+    """Overwrite unfinished calls (``in_progress``/``unknown``) with their final values.
 
     Each row holds ``_id`` (the call's id) and the same call columns; a call already
     ``completed`` is left as it is (completed is final), and so are the operator's
-    ``disposition`` and ``note``. The rows are locked first (``FOR UPDATE``): another server
-    process completing the same call at the same moment waits for this transaction, then sees
-    it completed and leaves it, so only one of them runs what follows a call's end (its
-    callback, its recording, its ``call.ended`` event)."""
+    ``disposition`` and ``note``."""
     if not rows:
-        return set()
-    wanted = sorted({r["_id"] for r in rows})
-    still: set[int] = set()
-    for chunk in _chunks(wanted):
-        query = select(calls.c.id).where(calls.c.id.in_(chunk), calls.c.status != COMPLETED)
-        if conn.dialect.name == "postgresql":
-            query = query.order_by(calls.c.id).with_for_update()
-        still.update(r.id for r in await conn.execute(query))
-    todo = [dict(r) for r in rows if r["_id"] in still]
-    if not todo:
-        return still
-    columns = [k for k in todo[0] if k != "_id"]
+        return
+    columns = [k for k in rows[0] if k != "_id"]
     stmt = update(calls).where(calls.c.id == bindparam("_id"),
                                calls.c.status != COMPLETED) \
         .values({c: bindparam(c) for c in columns})
-    await conn.execute(stmt, todo)
-    return still
+    await conn.execute(stmt, [dict(r) for r in rows])
 
 
 async def discard_unfinished(conn: AsyncConnection, keys: Sequence[str]) -> None:
@@ -253,10 +237,10 @@ async def open_task_ids(conn: AsyncConnection, ids: Sequence[int]) -> set[int]:
     return found
 
 
-async def open_missed_call(conn: AsyncConnection, values: dict[str, Any]) -> int:
-    """Open the missed-call task of a number, or, when one is open already (another server
-    process opened it a moment ago for another call from that number:
-    uq_tasks_open_missed_call), count this call as one more attempt of it. Returns its id."""
+async def open_or_count_missed_call(conn: AsyncConnection, values: dict[str, Any]) -> int:
+    """Open the missed-call task of a number, or, when one is open already (opened meanwhile
+    outside the call log, e.g. through the API: uq_tasks_open_missed_call), count this call as
+    one more attempt of it. Returns its id."""
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     where = text("status = 'open' AND kind = 'missed_call'")
     stmt = dialect.insert(tasks).values(**values).on_conflict_do_update(
