@@ -182,6 +182,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> web.Application
         lambda: check_sessions_once(telephony.hub, services.accounts))
     everywhere = relay_to_pages(services.bus, telephony.hub, staff_pages(telephony.hub))
     if services.bus.enabled:
+        telephony.calls.look_up_at_start = False  # where a supervisor watches, or at the ring
         telephony.calls.relay = lambda users, message, watchers=False: services.bus.send_soon(
             "push", {"users": list(users), "watchers": watchers, "m": message})
 

@@ -93,6 +93,10 @@ class WebSocketHub:
         """How many websockets this user has open."""
         return len(self._by_user.get(user_id, ()))
 
+    def reaches(self, user_ids: Iterable[int], watchers: bool = False) -> bool:
+        """Whether ``publish(user_ids, ..., watchers=watchers)`` would reach a page here."""
+        return bool(watchers and self._watchers) or any(uid in self._by_user for uid in user_ids)
+
     def connections(self) -> list[Connection]:
         return [c for users in self._by_user.values() for c in users]
 
@@ -130,12 +134,14 @@ class WebSocketHub:
 
         Returns how many connections it was queued for. Never blocks.
         """
-        data = self.encode(message)
         targets: set[Connection] = set()
         for uid in user_ids:
             targets.update(self._by_user.get(uid, ()))
         if watchers:
             targets.update(self._watchers)
+        if not targets:  # with several server processes, most messages are for the others'
+            return 0
+        data = self.encode(message)
         for conn in targets:
             self._offer(conn, data)
         return len(targets)

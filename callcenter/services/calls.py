@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-from typing import Any, Awaitable, Callable
+from typing import Any, Awaitable, Callable, Iterable
 
 from callcenter.domain.call_records import (
     CallAnswered,
@@ -126,6 +126,14 @@ class CallService:
         # processes what only this one learns (set by create_app; None: one process)
         self.relay: Callable[..., None] | None = None
         self.publish = publish  # (user_ids, message, watchers=bool) -> int
+        # reaches(user_ids, watchers) -> whether such a message would reach a page of this
+        # process (the hub's; create_app sets it). With several server processes each follows
+        # every call, and a pop's lookup is done only by the process showing it.
+        self.reaches: Callable[[Iterable[int], bool], bool] = lambda _users, _watchers: True
+        # look an inbound caller up as soon as the call starts, so the card is ready when the
+        # phones ring: on one process (SQLite) always; with several (create_app clears it)
+        # only where a supervisor watches the calls, the others look up at the ring
+        self.look_up_at_start = True
         self.card = card
         self.summaries = summaries
         self.region = region
@@ -195,7 +203,8 @@ class CallService:
                 self.relay(users, message, watchers=True)
         elif isinstance(effect, CallStarted):
             call = effect.call
-            if call.direction == "inbound" and call.caller and call.key not in self._lookups:
+            if call.direction == "inbound" and call.caller and call.key not in self._lookups \
+                    and (self.look_up_at_start or self.reaches((), True)):
                 # look the caller up while the dialplan answers and queues the call, so the
                 # card is ready when the operators' phones start ringing (and the watchers'
                 # board names the client from the start)
@@ -243,8 +252,8 @@ class CallService:
 
     async def _ringing(self, effect: OperatorRinging) -> None:
         user = await self.directory.user_for_ringing(effect.endpoint)
-        if user is None:
-            return
+        if user is None or not self.reaches((user["id"],), True):
+            return  # the phone's user has no page here (and nobody watches here)
         call = effect.call
         number = call.customer_number or call.variables.get("CRM_NUMBER")
         found = self._lookups.get(call.key)

@@ -59,6 +59,7 @@ class Telephony:
             card=lambda client_id: clients.card(CARD_READER, client_id, lane="telephony"),
             summaries=self._summaries(db, clients), region=settings.default_region,
             own_clients_only=settings.operators_see_own_clients_only)
+        self.calls.reaches = self.hub.reaches
         self.ami: AmiClient | None = None
         self.agents: Any = None  # services.agents.AgentService: follows every AMI event
         self.board: Any = None   # services.board.BoardService: follows AMI events and effects

@@ -173,3 +173,42 @@ async def test_call_log_api_filters_and_after_call_note(pbx):
     assert card["calls"][0]["note"] == "Оформил заказ на чайник"
     assert card["activities"][0]["text"] == "Оформил заказ на чайник"
     await anna.session.close()
+
+
+async def test_only_the_process_showing_a_pop_looks_the_caller_up(pbx):
+    """With several server processes each follows every call; the number lookup and the card
+    are read only where a page will show them: a rung operator's page, or a watching
+    supervisor's (who also gets the caller's card when the call starts)."""
+    calls = pbx.telephony.calls
+    calls.look_up_at_start = False  # as create_app has it with several processes
+    looked_up = []
+    real_lookup = calls.lookup
+
+    async def counting_lookup(number, client_id=None):
+        looked_up.append(number)
+        return await real_lookup(number, client_id)
+
+    calls.lookup = counting_lookup
+    await pbx.replay("inbound_answered", speed=0, fresh_ids=True)
+    rows = await pbx.settle(1)
+    assert [r["outcome"] for r in rows] == ["answered"]  # the call log does not depend on it
+    assert looked_up == [] and calls.pops == 0  # nobody here to show it to
+
+    anna, ws_anna = await connect(pbx, "101")
+    await pbx.replay("inbound_answered", speed=0, fresh_ids=True)
+    got = await messages_until(ws_anna, "call.ended")
+    ringing = next(m for m in got if m["type"] == "call.ringing")
+    assert ringing["client"]["id"] == pbx.ivan_id
+    assert len(looked_up) == 1 and calls.pops == 1  # Anna's pop; Boris has no page here
+
+    sup, ws_sup = await connect(pbx, "sup")
+    await ws_sup.send_json({"type": "subscribe", "topic": "calls"})
+    assert (await ws_sup.receive_json(timeout=5))["type"] == "subscribed"
+    looked_up.clear()
+    await pbx.replay("inbound_answered", speed=0, fresh_ids=True)
+    got = await messages_until(ws_sup, "call.ended")
+    started = next(m for m in got if m["type"] == "call.started")
+    assert started["call"]["client_id"] == pbx.ivan_id  # looked up at the start
+    assert len(looked_up) == 1  # once, at the start: the pops use it
+    for c in (anna, sup):
+        await c.session.close()
