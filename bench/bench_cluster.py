@@ -261,10 +261,15 @@ class CpuSampler:
             used[key[0]] = used.get(key[0], 0.0) + (cpu - self.first[key][0]) / wall
             waited[key[0]] = waited.get(key[0], 0.0) + (wait - self.first[key][1]) / wall
         others = max(0.0, busy - sum(used.values()))
+        # what they asked for: the CPU they got plus the time they were ready but had no core
+        servers = sum(used[n] + waited[n] for n in used if n.startswith("server"))
+        every = sum(used[n] + waited[n] for n in used) + others
         return ", ".join([f"{n} {s:.0%} (waited {waited[n]:.0%})" for n, s in used.items()]
                          + [f"other processes {others:.0%}"]) + \
             f" of one core over {wall:.0f} s ({os.cpu_count()} cores; waited: the time its " \
-            f"main thread was ready to run but had no core)"
+            f"main thread was ready to run but had no core)\nasked for (CPU used + waited): " \
+            f"the servers {servers:.2f} cores, everything measured {every:.2f} cores, of " \
+            f"{os.cpu_count()}"
 
 
 def backends_of(database: str) -> Callable[[], list[int]]:
