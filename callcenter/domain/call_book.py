@@ -227,7 +227,8 @@ class CallBook:
                     del self.bridges[leg.bridge]
 
     def end(self, call: Call, at: datetime, out: list, vanished: bool = False) -> None:
-        """Emit the call's one ``CallEnded`` and forget it (``vanished``: seen gone by a resync)."""
+        """Emit the call's one ``CallEnded`` and forget it (``vanished``: seen gone by a resync,
+        so the record says its end is a guess)."""
         if self.calls.get(call.linkedid) is not call:
             return
         del self.calls[call.linkedid]
@@ -238,7 +239,7 @@ class CallBook:
         if call.spy and not call.started:
             return  # a supervisor listened in: nothing to log
         self.announce(call, out)
-        record = call.snapshot(ended_at=at, final_side=call.final_side(vanished))
+        record = call.snapshot(ended_at=at, final_side=call.final_side(vanished), vanished=vanished)
         out.append(CallEnded(record))
         origin = call.origin
         if origin is not None and origin.created_down and not call.originate_failed and not call.spy:

@@ -65,7 +65,9 @@ class CallRecord:
     channel variables whose name starts with ``CRM_`` (inheritance underscores stripped).
     ``merged_into`` is the key of the call that took over a party of this one: set on the
     operators' consultation call of an attended transfer (or a call pickup), so that views of
-    customer calls can leave it out.
+    customer calls can leave it out.  ``vanished`` marks a call that ended while the AMI link
+    was down (a resync found its channels gone): its end time, and for a call not seen
+    answered its outcome, are the tracker's best guess, not what the PBX told.
     """
 
     key: str
@@ -95,6 +97,7 @@ class CallRecord:
     action_id: str | None = None
     merged_into: str | None = None
     variables: Mapping[str, str] = field(default_factory=lambda: _EMPTY, hash=False)
+    vanished: bool = False
 
     @property
     def customer_number(self) -> str | None:
@@ -161,7 +164,8 @@ class CallAnswered:
 
 @dataclass(frozen=True, slots=True)
 class CallEnded:
-    """The call is over; ``call`` is final.  Emitted exactly once per call."""
+    """The call is over; ``call`` is final (a best guess when ``call.vanished``).  Emitted
+    exactly once per call."""
 
     call: CallRecord
 

@@ -195,8 +195,10 @@ class Call:
             return origin.endpoint
         return self.handled_by[0] if self.handled_by else None
 
-    def snapshot(self, ended_at: datetime | None = None, final_side: HangupSide | None = None) -> CallRecord:
-        """The call as a :class:`CallRecord`; pass ``ended_at`` for the final record."""
+    def snapshot(self, ended_at: datetime | None = None, final_side: HangupSide | None = None,
+                 vanished: bool = False) -> CallRecord:
+        """The call as a :class:`CallRecord`; pass ``ended_at`` for the final record
+        (``vanished``: seen gone by a resync, so that record is a guess)."""
         direction = self.direction()
         if direction == "inbound":
             callee = self.did or self.origin_exten
@@ -237,6 +239,7 @@ class Call:
             action_id=self.action_id,
             merged_into=self.merged_into,
             variables=MappingProxyType(dict(self.variables)),
+            vanished=vanished,
         )
 
     def final_side(self, vanished: bool) -> HangupSide | None:

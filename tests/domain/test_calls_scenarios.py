@@ -286,6 +286,29 @@ def test_resync_sees_an_answer_and_a_vanished_ring_leg() -> None:
         ("OperatorStoppedRinging", "PJSIP/102", "answered_elsewhere"), ("CallAnswered", "PJSIP/101", None)]
 
 
+def _ended_during_the_outage():
+    steps, trunk, ops = inbound(160, ender=None)
+    # the call hangs up while the resync runs: live events told its end
+    return steps + [(20, RESYNC_BEGIN), (21, hup_req(trunk)), (21, hup(ops["101"])),
+                    (21, hup(trunk)), (22, RESYNC_END)]
+
+
+@pytest.mark.parametrize("steps, outcome, vanished", [
+    (inbound(170, ender=None)[0] + [(30, RESYNC_BEGIN), (30, RESYNC_END)], "answered", True),
+    (inbound(175, answer=None, ender=None)[0] + [(20, RESYNC_BEGIN), (20, RESYNC_END)], "missed", True),
+    (inbound(180)[0] + [(30, RESYNC_BEGIN), (30, RESYNC_END)], "answered", False),
+    (inbound(185, answer=None)[0], "missed", False),
+    (_ended_during_the_outage(), "answered", False),
+], ids=["answered-then-gone", "ringing-then-gone", "ended-before-the-outage", "missed-told",
+        "ended-during-the-resync"])
+def test_only_a_call_found_gone_by_the_resync_is_marked_vanished(steps, outcome, vanished) -> None:
+    effects = run(steps)[1]
+    (call,) = [e.call for e in effects if isinstance(e, CallEnded)]
+    assert (call.outcome, call.vanished) == (outcome, vanished)
+    assert not any(getattr(e, "call", None) is not None and e.call.vanished for e in effects
+                   if not isinstance(e, CallEnded)), "only the final record is a guess"
+
+
 def test_events_during_the_resync_protect_new_calls() -> None:
     steps = inbound(150, ender=None)[0]
     tracker, effects = run([(0, RESYNC_BEGIN)] + steps + [(5, RESYNC_END)])
