@@ -225,6 +225,11 @@ SETTINGS: tuple[Setting, ...] = (
             "A call still in progress after this many seconds, not live on the PBX and in no "
             "CDR, is closed with status and outcome unknown (a late end or CDR still "
             "completes it).", float),
+    Setting("call_vanished_grace_seconds", 60.0,
+            "A call that ended while the AMI link was down is stored with status unknown "
+            "(its end is a guess); after this many seconds, unless another server process or "
+            "the CDR completed it meanwhile, the guess is stored as final and its callback "
+            "opens.", float),
     Setting("ami_host", "", "Asterisk AMI host; empty disables the AMI listener."),
     Setting("ami_port", 5038, "Asterisk AMI port.", int),
     Setting("ami_username", "callcenter", "AMI user name (manager.conf)."),

@@ -8,6 +8,16 @@ a record stored twice (a replayed log, a spool stored again after a crash, the C
 reconciliation) changes nothing, and the callback/task rules run exactly once per call, on
 its transition to ``completed``.
 
+A call that ended while the AMI link was down (the resync after the reconnect found its
+channels gone: a ``vanished`` record) is a guess: when it ended, and for a call not seen
+answered how (missed, no answer...). It is stored ``unknown``, never ``completed``, and runs
+no task rule, recording or webhook event, so that a better record completes the row: another
+process's that followed the call, or the CDR reconciliation's. After
+``CALLCENTER_CALL_VANISHED_GRACE_SECONDS`` the process that saw the call vanish stores its
+guess again as final: it completes the row (and opens the missed call's callback) only when
+nothing better did meanwhile. A guess whose grace is not over at stop is spooled and waits
+its grace again after the next start.
+
 Records are queued (:meth:`CallLog.started`, :meth:`CallLog.ended`) without blocking and
 written by one writer task in group commits: many records per transaction, so a burst of
 calls costs a few transactions instead of one each, and the writer holds the database only
@@ -29,7 +39,7 @@ import asyncio
 import json
 import logging
 import os
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Iterable, Union
@@ -69,8 +79,11 @@ Entry = Union[CallRecord, Discard]
 
 
 def status_of(call: CallRecord) -> str:
-    """``completed`` once the call's outcome is known, ``in_progress`` before."""
-    return COMPLETED if call.outcome is not None else IN_PROGRESS
+    """``completed`` once the call's outcome is known, ``in_progress`` before; ``unknown``
+    for a call that vanished during an AMI outage (its end and outcome are a guess)."""
+    if call.outcome is None:
+        return IN_PROGRESS
+    return UNKNOWN if call.vanished else COMPLETED
 
 
 def _is_final(entry: Entry) -> bool:
@@ -81,11 +94,14 @@ class CallLog:
     """Queues call records and stores them in group commits; see the module docstring.
 
     ``user_id_of(endpoint)`` names the user of a softphone (for ``answered_by_user_id``).
+    ``vanished_grace_seconds``: how long the guessed end of a call that vanished during an AMI
+    outage waits for a better record before it is stored as final.
     """
 
     def __init__(self, db: Database, clock: Clock, region: str,
                  user_id_of: Callable[[str | None], int | None], *, batch_size: int = 200,
-                 retry_seconds: float = 2.0, max_retry_seconds: float = 60.0):
+                 retry_seconds: float = 2.0, max_retry_seconds: float = 60.0,
+                 vanished_grace_seconds: float = 60.0):
         self.db = db
         self.clock = clock
         self.region = region
@@ -93,6 +109,10 @@ class CallLog:
         self.batch_size = batch_size
         self.retry_seconds = retry_seconds
         self.max_retry_seconds = max_retry_seconds
+        self.vanished_grace_seconds = vanished_grace_seconds
+        # calls that vanished during an AMI outage, key -> (the guess, the timer storing it
+        # as final once the grace is over)
+        self._guesses: dict[str, tuple[CallRecord, asyncio.TimerHandle]] = {}
         self._pending: dict[str, Entry] = {}
         self._inflight: dict[str, Entry] = {}
         self._ids: dict[str, int] = {}  # calls whose start row is stored, not yet their end
@@ -131,7 +151,8 @@ class CallLog:
         """Queue the final record of a call (or the removal of a consultation leg's row).
 
         Returns a future of the call's row id: at once when its start row is already stored,
-        else when the end is; ``None`` for a consultation leg."""
+        else when the end is; ``None`` for a consultation leg. A ``vanished`` record is stored
+        ``unknown`` now and as final after the grace (see :meth:`_await_grace`)."""
         future = asyncio.get_running_loop().create_future()
         if call.merged_into:
             self._queue(call.key, Discard(call.key))
@@ -139,6 +160,8 @@ class CallLog:
             future.set_result(None)
             return future
         self._queue(call.key, call)
+        if call.vanished:
+            self._await_grace(call)
         known = self._ids.get(call.key)
         if known is not None:
             future.set_result(known)
@@ -151,13 +174,31 @@ class CallLog:
         self._idle.clear()
         self._wake.set()
 
+    def _await_grace(self, call: CallRecord) -> None:
+        """Queue ``call``'s guess again as final once the grace is over: it completes the
+        call's row then unless a better record (another process's, the CDR's) completed it
+        meanwhile, which it leaves as it is."""
+        previous = self._guesses.pop(call.key, None)
+        if previous is not None:
+            previous[1].cancel()
+        timer = asyncio.get_running_loop().call_later(self.vanished_grace_seconds,
+                                                      self._settle, call.key)
+        self._guesses[call.key] = (call, timer)
+
+    def _settle(self, key: str) -> None:
+        call, _ = self._guesses.pop(key)
+        self._queue(key, replace(call, vanished=False))
+
     @property
     def backlog(self) -> int:
         """Records queued or being written."""
         return len(self._pending) + len(self._inflight)
 
-    def pending_keys(self) -> set[str]:
-        return {*self._pending, *self._inflight}
+    def followed_keys(self) -> set[str]:
+        """Keys of the calls whose queued record is what the PBX told: not the guesses of
+        calls that vanished during an AMI outage, which an Asterisk CDR is to beat."""
+        return {key for entries in (self._pending, self._inflight)
+                for key, entry in entries.items() if not getattr(entry, "vanished", False)}
 
     def is_pending(self, key: str) -> bool:
         return key in self._pending or key in self._inflight
@@ -259,8 +300,8 @@ class CallLog:
 
         Works for a call never seen before (e.g. built from an Asterisk CDR for a call the CRM
         missed): it is inserted and its callback opened, once. A final record completes an
-        ``in_progress`` or ``unknown`` row; a ``completed`` row never changes. Returns the
-        call's id."""
+        ``in_progress`` or ``unknown`` row; a ``completed`` row never changes (a ``vanished``
+        record only turns an ``in_progress`` row ``unknown``). Returns the call's id."""
         async with self.db.write() as conn:
             ids = await self._upsert(conn, [call])
         self._committed()
@@ -310,33 +351,39 @@ class CallLog:
                      else clients.get(numbers[key]) for key, call in unique.items()}
         existing = await repo.call_states(conn, list(unique))
         ids = {key: call_id for key, (call_id, _) in existing.items()}
-        new_rows, updates, finished = [], [], []
+        new_rows, updates, guesses, finished = [], [], [], []
+        values_of: dict[str, dict[str, Any]] = {}
+
+        def change(call: CallRecord, call_id: int, stored: str) -> None:
+            # a final record completes an unfinished row; a guess (a vanished call) only
+            # turns an in-progress row unknown; completed is final
+            values = values_of[call.key]
+            if values["status"] == COMPLETED and stored != COMPLETED:
+                updates.append({"_id": call_id, **values})
+                finished.append(call)
+            elif values["status"] == UNKNOWN and stored == IN_PROGRESS:
+                guesses.append({"_id": call_id, **values})
+
         for key, call in unique.items():
-            values = record_values(call, self.region, self.recording_probe)
+            values = values_of[key] = record_values(call, self.region, self.recording_probe)
             values.update(client_id=client_of[key],
                           answered_by_user_id=self.user_id_of(call.answered_by))
             if key not in existing:
                 new_rows.append(values)
-            elif values["status"] == COMPLETED and existing[key][1] != COMPLETED:
-                updates.append({"_id": existing[key][0], **values})
-                finished.append(call)
+            else:
+                change(call, *existing[key])
         inserted: dict[str, int] = {}
         if new_rows:
             inserted = await repo.insert_calls(conn, new_rows)
             ids.update(inserted)
-            finished += [unique[k] for k in inserted if unique[k].outcome is not None]
+            finished += [unique[k] for k in inserted if status_of(unique[k]) == COMPLETED]
             raced = [row["call_key"] for row in new_rows if row["call_key"] not in inserted]
             if raced:  # stored meanwhile by another process: complete it like any other
                 for key, (call_id, status) in (await repo.call_states(conn, raced)).items():
                     ids[key] = call_id
-                    call = unique[key]
-                    if call.outcome is not None and status != COMPLETED:
-                        values = record_values(call, self.region, self.recording_probe)
-                        values.update(client_id=client_of[key],
-                                      answered_by_user_id=self.user_id_of(call.answered_by))
-                        updates.append({"_id": call_id, **values})
-                        finished.append(call)
+                    change(unique[key], call_id, status)
         await repo.complete_calls(conn, updates)
+        await repo.mark_vanished(conn, guesses)
         finished.sort(key=lambda c: c.ended_at or c.started_at)
         await self._queue_recordings(conn, finished, ids, [*new_rows, *updates])
         await self._tasks_after(conn, finished, ids, numbers, clients)
@@ -453,8 +500,10 @@ class CallLog:
 
     async def close(self, timeout: float, spool: Path) -> int:
         """Stop: store what is queued within ``timeout`` seconds, then write what is left
-        (queued, in flight or failing) to ``spool`` for the next start. Returns how many
-        records were spooled; ``spool`` is removed when none are left."""
+        (queued, in flight or failing) to ``spool`` for the next start, with the guesses of
+        vanished calls whose grace is not over (as ``vanished`` records: their grace starts
+        again at :meth:`restore`). Returns how many records were spooled; ``spool`` is
+        removed when none are left."""
         stored_in_time = await self.flush(timeout) if self._pending or self._inflight else True
         writer, self._writer = self._writer, None
         if writer is not None:
@@ -465,6 +514,11 @@ class CallLog:
         for key, entry in self._pending.items():
             if key not in left or not _is_final(left[key]) or _is_final(entry):
                 left[key] = entry
+        unstored = len(left)
+        for key, (call, timer) in self._guesses.items():
+            timer.cancel()
+            left.setdefault(key, call)  # when not stored yet, the guess is queued itself
+        self._guesses.clear()
         self._inflight, self._pending = {}, {}
         for waiters in self._waiters.values():
             for waiter in waiters:
@@ -479,18 +533,27 @@ class CallLog:
             await asyncio.wait([writer], timeout=max(1.0, timeout))
         if not left:
             return 0
-        log.error("%d call record(s) could not be stored%s; kept in %s and stored at the "
-                  "next start", len(left), "" if stored_in_time else
-                  f" within {timeout:.0f} s of the stop", spool)
+        if unstored:
+            log.error("%d call record(s) could not be stored%s; kept in %s and stored at the "
+                      "next start", unstored, "" if stored_in_time else
+                      f" within {timeout:.0f} s of the stop", spool)
+        if len(left) > unstored:
+            log.info("%d call(s) that vanished during an AMI outage kept in %s: their guessed "
+                     "end is stored as final after the next start, unless a better record "
+                     "comes first", len(left) - unstored, spool)
         return len(left)
 
     async def restore(self, spool: Path) -> int:
         """At start: store the records a previous run spooled, then remove the file. When the
-        database does not take them now, they are queued (and spooled again at stop)."""
+        database does not take them now, they are queued (and spooled again at stop). The
+        guesses of vanished calls are stored ``unknown`` and their grace starts again."""
         entries = read_spool(spool)
         if not entries:
             spool.unlink(missing_ok=True)
             return 0
+        for entry in entries:
+            if isinstance(entry, CallRecord) and entry.vanished:
+                self._await_grace(entry)
         try:
             await self._restore_now(entries)
         except Exception:

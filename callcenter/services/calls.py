@@ -146,11 +146,6 @@ class CallService:
         self._lookups: dict[str, dict[str, Any]] = {}
         self.pops = 0
 
-    @property
-    def unsaved(self) -> set[str]:
-        """Keys of the calls whose record is queued and not stored yet."""
-        return self.log.pending_keys()
-
     def _user_id_of(self, endpoint: str | None) -> int | None:
         user = self.directory.user(endpoint)
         return user["id"] if user else None

@@ -73,6 +73,7 @@ class Telephony:
                                                 shop_cid=settings.shop_caller_id)
         # recordings with no audio (the header MixMonitor leaves) are not listed
         self.calls.log.recording_probe = RecordingProbe(settings.monitor_dir)
+        self.calls.log.vanished_grace_seconds = settings.call_vanished_grace_seconds
         # calls that rang and ended while the CRM was down or off AMI, from Asterisk's CDR
         self.cdr = reconciler_from_settings(settings, db, clock,
                                             lambda call: self.calls.store(call),
@@ -228,8 +229,9 @@ class Telephony:
         self.cdr.request()
 
     def _followed(self) -> set[str]:
-        # the live record (recording, task, hangup cause) is better than the CDR's
-        return {*self.calls.unsaved, *(c.key for c in self.tracker.live_calls())}
+        # the live record (recording, task, hangup cause) is better than the CDR's; not the
+        # guessed end of a call that vanished during an AMI outage, which the CDR corrects
+        return {*self.calls.log.followed_keys(), *(c.key for c in self.tracker.live_calls())}
 
     async def _close_unknown_calls(self) -> None:
         """Close as ``unknown`` the calls left in progress whose end never came (the CRM was

@@ -103,6 +103,19 @@ async def complete_calls(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) 
     await conn.execute(stmt, [dict(r) for r in rows])
 
 
+async def mark_vanished(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
+    """Overwrite in-progress calls with the guessed end of calls that vanished during an AMI
+    outage (status ``unknown``; rows shaped as for :func:`complete_calls`). A call already
+    ``unknown`` or ``completed`` is left as it is: a guess never beats what is stored."""
+    if not rows:
+        return
+    columns = [k for k in rows[0] if k != "_id"]
+    stmt = update(calls).where(calls.c.id == bindparam("_id"),
+                               calls.c.status == IN_PROGRESS) \
+        .values({c: bindparam(c) for c in columns})
+    await conn.execute(stmt, [dict(r) for r in rows])
+
+
 async def discard_unfinished(conn: AsyncConnection, keys: Sequence[str]) -> None:
     """Remove the in-progress rows of calls that turned out not to be customer calls (the
     consultation leg of an attended transfer lives on in the customer's call)."""

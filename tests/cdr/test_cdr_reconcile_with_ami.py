@@ -1,13 +1,15 @@
-"""CDR reconciliation beside the live AMI call log: nothing doubled, unfinished rows completed."""
+"""CDR reconciliation beside the live AMI call log: nothing doubled, unfinished rows completed,
+the guessed end of a call that vanished during an AMI outage corrected."""
 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import select
 
-from callcenter.domain.call_records import CallRecord
+from callcenter.domain.call_records import CallEnded, CallRecord, CallStarted
 from callcenter.domain.cdr import CdrRules
 from callcenter.services.calls import record_values
 from callcenter.services.cdr_reconcile import CdrFile, CdrReconciler
@@ -107,3 +109,33 @@ async def test_every_ami_reconnect_reconciles_what_rang_meanwhile(db_url, aiohtt
         assert [t["phone_e164"] for t in callbacks] == ["+79031112233"]
     finally:
         await pbx.sim.stop()
+
+
+async def test_a_call_that_vanished_during_an_outage_is_completed_from_its_cdr(
+        db_url, aiohttp_client, tmp_path):
+    crm = await start_crm(db_url, aiohttp_client, asterisk_cdr_file="",
+                          spool_dir=str(tmp_path / "spool"))
+    telephony = crm.telephony
+    # Иван's call rang 101 and 102 when the AMI link dropped; at the reconnect its channels
+    # were gone and, never seen answered, the tracker guesses it missed: 101 had answered it
+    rang = CallRecord(key="1796155271.7", linkedid="1796155271.7", direction="inbound",
+                      started_at=datetime(2026, 12, 1, 20, 1, 11, tzinfo=timezone.utc),
+                      caller="79161234567", callee="74951234567",
+                      operators_rung=("PJSIP/101", "PJSIP/102"))
+    guessed = replace(rang, ended_at=datetime(2026, 12, 1, 20, 1, 40, tzinfo=timezone.utc),
+                      outcome="missed", talk_seconds=0.0, vanished=True)
+    telephony.calls.carry_out([CallStarted(rang), CallEnded(guessed)])
+    assert telephony.calls.log.is_pending(rang.key)
+    assert rang.key not in telephony._followed(), "a guess is no reason to skip the CDR"
+    path = tmp_path / "crm.csv"
+    path.write_text("".join(lines_of("crm.csv")[5:7]), encoding="utf-8")
+    settled(path)
+    cdr = reconciler_for(telephony, crm.db, path)
+    cdr.live = telephony._followed
+    report = await cdr.reconcile()
+    await telephony.calls.drain()
+    assert (report.calls, report.stored) == (1, 1)
+    row = (await crm.calls())[rang.key]
+    assert (row["status"], row["outcome"], row["answered_by"]) == (
+        "completed", "answered", "PJSIP/101")
+    assert [t for t in await crm.tasks() if t["kind"] == "missed_call"] == []
