@@ -34,7 +34,8 @@ from fixtures import migrated_sqlite, settings_for  # noqa: E402
 from sqlalchemy import insert, make_url  # noqa: E402
 
 from callcenter.app import build_services  # noqa: E402
-from callcenter.services.scheduler import Scheduler  # noqa: E402
+from callcenter.services.cluster import ClusterBus, Leadership  # noqa: E402
+from callcenter.services.scheduler import LOCK_KEY, Scheduler  # noqa: E402
 from callcenter.storage.database import Database  # noqa: E402
 from callcenter.storage.tables import clients, tasks, users  # noqa: E402
 
@@ -126,9 +127,12 @@ async def one_database(label: str, url: str, count: int, goals: Goals) -> list[s
     try:
         work = await seed(db, count, random.Random(7))
         services = build_services(settings, db, lambda: NOW)
+        # the rounds are run here (not leading); on PostgreSQL the pushes are sent on the bus,
+        # as by `callcenter serve`
         scheduler = Scheduler(db, lambda: NOW, interval_seconds=15.0,
                               handover_minutes=HANDOVER_MINUTES, publish=lambda ids, msg: 0,
-                              placement=services.tasks.placement)
+                              leadership=Leadership(db, LOCK_KEY, name="scheduler"),
+                              bus=ClusterBus(db), placement=services.tasks.placement)
         report = await scheduler.run_round()
         again = await scheduler.run_round()
         floor_s = await floor(url, count)

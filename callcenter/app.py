@@ -40,7 +40,7 @@ from callcenter.services.recording_pipeline import RecordingPipeline
 from callcenter.services.reports import ReportService
 from callcenter.services.recording_access import RecordingAccess
 from callcenter.services.outcomes import OutcomeService
-from callcenter.services.scheduler import Scheduler
+from callcenter.services.scheduler import LOCK_KEY as SCHEDULER_LOCK_KEY, Scheduler
 from callcenter.services.tasks import TaskService
 from callcenter.services.supervise import SuperviseService
 from callcenter.services.telephony import Telephony
@@ -197,10 +197,14 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> web.Application
 
     services.tasks.changed = task_changed
     task_order = parse_task_order(settings.next_task_order)
+    # one process schedules; the others try for the lead every second (or every interval, when
+    # shorter) and the one that takes it runs a round at once
     services.scheduler = Scheduler(
         db, clock, interval_seconds=settings.scheduler_interval_seconds,
         handover_minutes=settings.callback_handover_minutes, publish=telephony.hub.publish,
-        task_order=task_order)
+        leadership=Leadership(db, SCHEDULER_LOCK_KEY, name="scheduler",
+                              poll_seconds=min(1.0, settings.scheduler_interval_seconds)),
+        bus=services.bus, task_order=task_order)
     services.scheduler.tasks_changed = task_changed
     telephony.calls.log.missed_call_rank = rank_for("missed_call", 0, None, task_order)
     telephony.click_to_call.clock = clock
@@ -262,9 +266,9 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> web.Application
                 services.tasks.placement
             telephony.calls.log.pbx_outcome = services.tasks.apply_pbx_outcome
             telephony.calls.log.placement = services.tasks.placement
-        await services.scheduler.start()
+        await services.scheduler.start()  # its leadership first, then its loop
         yield
-        await services.scheduler.stop()
+        await services.scheduler.stop()  # its loop, then its leadership (the lock is free)
 
     async def close_websockets(app: web.Application) -> None:
         # before aiohttp waits for running handlers, or every open page delays the shutdown

@@ -4,8 +4,8 @@ Every process opens its own AMI link, so what the PBX says (rings, answers, hang
 made on a phone) reaches every process by itself, and each pushes it to the pages connected to
 it. What happens inside one process only must be told to the others: an operator's choice of
 state, a supervisor pausing someone from the board, an admin changing a user, sessions ended
-(a logout closes that user's sockets on every process), a task handed out or rescheduled. That
-is what this bus carries.
+(a logout closes that user's sockets on every process), a task handed out or rescheduled, a
+personal callback fallen due (told by the scheduling process). That is what this bus carries.
 
 A notice is ``{"k": kind, "n": sender, "p": payload}`` as JSON on one channel, ``callcenter_bus``.
 PostgreSQL refuses payloads of 8,000 bytes or more, so a notice carries ids and small deltas
@@ -28,7 +28,7 @@ import inspect
 import json
 import logging
 import uuid
-from typing import Any, Awaitable, Callable
+from typing import Any, Awaitable, Callable, Iterable, Iterator
 
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
@@ -42,6 +42,15 @@ CHANNEL = "callcenter_bus"
 LIMIT = 7900
 
 Handler = Callable[[dict[str, Any]], Awaitable[None] | None]
+
+
+def encoded_size(value: Any) -> int:
+    """Bytes ``value`` takes in a notice (UTF-8 JSON, as ``ClusterBus.encode`` writes it)."""
+    return len(_json(value).encode("utf-8"))
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 def _dsn(db: Database) -> str:
@@ -154,12 +163,34 @@ class ClusterBus:
     # sending
 
     def encode(self, kind: str, payload: dict[str, Any]) -> str:
-        data = json.dumps({"k": kind, "n": self.node, "p": payload}, ensure_ascii=False,
-                          separators=(",", ":"))
+        data = _json({"k": kind, "n": self.node, "p": payload})
         if len(data.encode("utf-8")) > LIMIT:
             raise NoticeTooLarge(f"a {kind!r} notice of {len(data.encode())} bytes "
                                  f"(at most {LIMIT}): send ids, not details")
         return data
+
+    def room(self, kind: str, key: str) -> int:
+        """Bytes (``encoded_size``) one item may take in a ``{key: [item]}`` notice."""
+        return LIMIT - len(self.encode(kind, {key: []}).encode("utf-8"))
+
+    def batches(self, kind: str, key: str, items: Iterable[Any]) -> Iterator[dict[str, Any]]:
+        """``items`` in order, as few ``{key: [...]}`` payloads as fit a notice each. An item
+        larger than ``room(kind, key)`` raises NoticeTooLarge: the caller makes it smaller."""
+        room = self.room(kind, key)
+        batch: list[Any] = []
+        used = 0
+        for item in items:
+            size = encoded_size(item)
+            if size > room:
+                raise NoticeTooLarge(f"an item of {size} bytes in a {kind!r} notice "
+                                     f"(at most {room})")
+            if batch and used + 1 + size > room:  # 1: the comma before it
+                yield {key: batch}
+                batch, used = [], 0
+            used += size + (1 if batch else 0)
+            batch.append(item)
+        if batch:
+            yield {key: batch}
 
     async def send(self, kind: str, payload: dict[str, Any], *, conn: Any = None) -> bool:
         """Tell the other processes. With ``conn`` (a SQLAlchemy connection in a transaction)

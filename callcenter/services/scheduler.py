@@ -16,12 +16,13 @@ changes from (storage/scheduler.py), so a round repeated, interrupted or raced c
 twice, and a restart after downtime catches up in due order; the "fell due" pushes follow a
 watermark in ``scheduler_jobs`` moved in the same transaction that reads them.
 
-Several server processes on one PostgreSQL: only the one holding a session advisory lock
-(``pg_try_advisory_lock`` on a connection of its own, held while it schedules) runs rounds; the
-others try again every interval and take over when that connection ends (the process died or
-stopped). Pushes go through ``pg_notify`` in the round's transaction and every process LISTENs,
-so an owner's page gets the push whichever process it is connected to. On SQLite there is one
-server process (one writer), so no lock is needed and pushes go straight to the hub.
+Several server processes on one PostgreSQL: only the leader of ``leadership`` (a
+``cluster.Leadership`` on ``LOCK_KEY``) runs rounds; when its process stops or dies another
+takes the lead and runs a round at once. The "fell due" pushes go to the other processes as
+``due`` notices on the cluster bus, sent in the transaction that moves the watermark (so they go
+out on its commit, and not at all if it rolls back); each process pushes them to its own pages,
+the scheduling one after the commit. On SQLite there is one server process (one writer): it
+always leads, and the pushes go straight to its pages.
 
 A failing database is logged and retried the next interval; it never ends the loop.
 """
@@ -29,28 +30,25 @@ A failing database is logged and retried the next interval; it never ends the lo
 from __future__ import annotations
 
 import asyncio
-import json
+import contextlib
 import logging
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
-from sqlalchemy import text
-from sqlalchemy.engine import make_url
-
 from callcenter.domain.tasks import rank_for
+from callcenter.services.cluster import ClusterBus, Leadership, encoded_size
 from callcenter.services.context import Clock
 from callcenter.storage import scheduler as repo
 from callcenter.storage.database import Database
 
 log = logging.getLogger("callcenter.scheduler")
 
-#: pg_try_advisory_lock key (64-bit): "callcenter scheduler"; advisory locks are per database
+#: the leadership's advisory lock key (64-bit): "callschd"; advisory locks are per database
 LOCK_KEY = 0x63616C6C_73636864
-CHANNEL = "callcenter_tasks_due"
-#: pg_notify payloads must stay under 8000 bytes
-NOTIFY_BYTES = 7000
+#: the bus notice of callbacks fallen due: ``{"items": [{"user_id": id, "task": {...}}]}``
+DUE = "due"
 PLACE_BATCH = 1000
 ACTOR_LOGIN = "scheduler"
 
@@ -100,61 +98,87 @@ def due_task_json(row: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _chunks_by_size(items: list[dict[str, Any]], limit: int) -> list[str]:
-    """JSON lists of ``items``, each under ``limit`` bytes (one item per list at least)."""
-    out, current, size = [], [], 2
-    for item in items:
-        encoded = json.dumps(item, ensure_ascii=False)
-        if current and size + len(encoded.encode()) + 1 > limit:
-            out.append("[" + ",".join(current) + "]")
-            current, size = [], 2
-        current.append(encoded)
-        size += len(encoded.encode()) + 1
-    if current:
-        out.append("[" + ",".join(current) + "]")
-    return out
+def fit_due_item(item: dict[str, Any], room: int) -> dict[str, Any]:
+    """``item`` within ``room`` bytes of a notice: a task's note (up to 20,000 characters) is
+    cut, ending in "…"; if that is not enough, the task keeps only what names it. A page told
+    of a due task reads its lists again, so the note it misses is read there."""
+    if encoded_size(item) <= room:
+        return item
+    task = item["task"]
+    note = task.get("note") or ""
+
+    def noted(value: str | None) -> dict[str, Any]:
+        return {**item, "task": {**task, "note": value}}
+
+    fits, too_long = 0, len(note)  # the longest beginning of the note that fits, by halves
+    while too_long - fits > 1:
+        middle = (fits + too_long) // 2
+        if encoded_size(noted(note[:middle] + "…")) <= room:
+            fits = middle
+        else:
+            too_long = middle
+    if fits:
+        return noted(note[:fits] + "…")
+    if encoded_size(noted(None)) <= room:
+        return noted(None)
+    return {**item, "task": {k: task.get(k) for k in (
+        "id", "kind", "status", "title", "client_id", "due_at", "ready_at", "assigned_to")}}
 
 
 class Scheduler:
     """See the module docstring. ``placement(client, at)`` is TaskService.placement (set by
-    create_app once the task service exists); ``publish`` the websocket hub's."""
+    create_app once the task service exists); ``publish`` the websocket hub's; ``bus`` tells
+    the other processes' pages of callbacks fallen due (none: this process's pages only)."""
 
     def __init__(self, db: Database, clock: Clock, *, interval_seconds: float,
-                 handover_minutes: int, publish: Publish, placement: Placement | None = None,
+                 handover_minutes: int, publish: Publish, leadership: Leadership,
+                 bus: ClusterBus | None = None, placement: Placement | None = None,
                  task_order: Sequence[str] = ()):
         self.db = db
         self.clock = clock
         self.interval = interval_seconds
         self.handover = timedelta(minutes=handover_minutes)
         self.publish = publish
+        self.leadership = leadership
+        self.bus = bus
         self.placement = placement
         # anyone's callback's place in the next-task order, after its handover
         self.handover_ranks = (rank_for("callback", 0, None, task_order),
                                rank_for("callback", 1, None, task_order))
-        self.is_leader = db.is_sqlite  # one process on SQLite
         self.rounds = 0
         self.last_report: RoundReport | None = None
         self.round_done = asyncio.Event()
         self._task: asyncio.Task | None = None
-        self._lock_conn: Any = None  # asyncpg connection holding the advisory lock (PG)
+        # set on taking the lead: the round then runs at once, not an interval later
+        self._wake = asyncio.Event()
+        leadership.on_gain.append(self._wake.set)
+        if bus is not None:
+            bus.on(DUE, self._deliver_due)
         self._jobs_ready = False
         self._placement_missing_logged = False
         # told of each task handed over (create_app: the tasks.changed push on every process)
         self.tasks_changed: Callable[[dict[str, Any]], None] | None = None
 
+    @property
+    def is_leader(self) -> bool:
+        """Whether this process schedules now (always on SQLite)."""
+        return self.leadership.leading
+
     # lifecycle
 
     async def start(self) -> None:
+        """Try for the lead (once, before the server takes requests), then run the loop."""
         if self._task is None:
+            await self.leadership.start()
             self._task = asyncio.get_running_loop().create_task(self._run(), name="scheduler")
 
     async def stop(self) -> None:
-        """Cancel the loop and wait for it; then end the lock's connection (releasing it)."""
+        """Cancel the loop and wait for it; then leave the lead (its lock's connection ends)."""
         task, self._task = self._task, None
         if task is not None:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
-        await self._drop_lock_connection()
+        await self.leadership.stop()
 
     async def wait_for_round(self, count: int = 1, timeout: float = 30.0) -> None:
         """Wait until ``count`` rounds have run in this process (tests)."""
@@ -165,8 +189,9 @@ class Scheduler:
 
     async def _run(self) -> None:
         while True:
+            self._wake.clear()
             try:
-                if await self._lead():
+                if self.leadership.leading:
                     report = await self.run_round()
                     if report.total():
                         log.info("scheduler round: %d archived (do not call), %d callbacks "
@@ -178,59 +203,18 @@ class Scheduler:
                 raise
             except Exception:
                 log.exception("scheduler round failed; retrying in %.1f s", self.interval)
-            await asyncio.sleep(self.interval)
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.interval)
 
-    # leadership (PostgreSQL)
+    # callbacks fallen due, on every process
 
-    async def _lead(self) -> bool:
-        """Whether this process schedules now: always on SQLite; on PostgreSQL while it holds
-        the advisory lock on its own connection (taken when free, checked every round)."""
-        if self.db.is_sqlite:
-            return True
-        try:
-            if self._lock_conn is None or self._lock_conn.is_closed():
-                self.is_leader = False
-                await self._connect_lock()
-            if self.is_leader:
-                await self._lock_conn.fetchval("SELECT 1")  # still ours while it is alive
-                return True
-            self.is_leader = bool(await self._lock_conn.fetchval(
-                "SELECT pg_try_advisory_lock($1)", LOCK_KEY))
-            if self.is_leader:
-                log.info("this process schedules (advisory lock %#x taken)", LOCK_KEY)
-            return self.is_leader
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            was = self.is_leader
-            await self._drop_lock_connection()
-            log.warning("scheduler lock connection failed%s; trying again in %.1f s",
-                        " (no longer scheduling)" if was else "", self.interval, exc_info=True)
-            return False
-
-    async def _connect_lock(self) -> None:
-        import asyncpg
-
-        dsn = make_url(self.db.url).set(drivername="postgresql") \
-            .render_as_string(hide_password=False)
-        conn = await asyncpg.connect(dsn, timeout=10)
-        await conn.add_listener(CHANNEL, self._on_notify)
-        self._lock_conn = conn
-
-    async def _drop_lock_connection(self) -> None:
-        conn, self._lock_conn = self._lock_conn, None
-        self.is_leader = self.db.is_sqlite
-        if conn is not None and not conn.is_closed():
-            try:
-                await asyncio.wait_for(conn.close(), 5)
-            except Exception:
-                conn.terminate()
-
-    def _on_notify(self, _conn, _pid, _channel, payload: str) -> None:
-        try:
-            self._publish_due(json.loads(payload))
-        except Exception:
-            log.exception("a tasks.due notification could not be delivered")
+    def _deliver_due(self, payload: dict[str, Any]) -> None:
+        """A ``due`` notice from the scheduling process: to this process's pages."""
+        items = payload.get("items")
+        if isinstance(items, list):
+            self._publish_due([item for item in items if isinstance(item, dict)
+                               and type(item.get("user_id")) is int
+                               and isinstance(item.get("task"), dict)])
 
     def _publish_due(self, items: list[dict[str, Any]]) -> None:
         for item in items:
@@ -363,11 +347,11 @@ class Scheduler:
             if not await repo.advance_watermark(conn, "tasks_due", since, now):
                 return 0
             items = [{"user_id": r["assigned_to"], "task": due_task_json(r)} for r in rows]
-            if items and not self.db.is_sqlite:
-                for payload in _chunks_by_size(items, NOTIFY_BYTES):
-                    await conn.execute(text("SELECT pg_notify(:channel, :payload)"),
-                                       {"channel": CHANNEL, "payload": payload})
-        # on PostgreSQL every listening process (this one too) delivers them to its pages
-        if items and (self.db.is_sqlite or self._lock_conn is None):
-            self._publish_due(items)
+            if items and self.bus is not None and self.bus.enabled:
+                room = self.bus.room(DUE, "items")
+                for payload in self.bus.batches(DUE, "items",
+                                                (fit_due_item(i, room) for i in items)):
+                    await self.bus.send(DUE, payload, conn=conn)
+        # the bus skips its sender's own notices: this process's pages are told here
+        self._publish_due(items)
         return len(items)

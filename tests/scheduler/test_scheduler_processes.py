@@ -1,6 +1,7 @@
 """The scheduler across restarts and server processes: state only in the database, so a restart
-catches up in due order, and on PostgreSQL one process of several schedules (advisory lock),
-the others take over when it stops; no step is done twice."""
+catches up in due order, and on PostgreSQL one process of several schedules (its leadership's
+advisory lock), another takes over when it stops; no step is done twice, and the pushes of
+callbacks fallen due reach the owner's pages on every process once."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from datetime import timedelta
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 
 from callcenter.app import create_app
 from callcenter.http.keys import SERVICES
@@ -51,6 +52,28 @@ async def seed(services, count: int, due, owner: int, client_id: int) -> list[in
                 window_ends_at=utc(2026, 11, 23, 18, 0), assigned_to=owner, attempts=0,
                 created_at=START, updated_at=START).returning(tasks.c.id))).scalar_one())
     return ids
+
+
+async def due_pushes(ws, count: int, quiet: float = 0.5) -> list[dict]:
+    """The tasks of the ``tasks.due`` messages on ``ws``: ``count`` of them, and any more that
+    come within ``quiet`` seconds after."""
+    got: list[dict] = []
+    while True:
+        try:
+            msg = await ws.receive_json(timeout=5.0 if len(got) < count else quiet)
+        except asyncio.TimeoutError:
+            assert len(got) >= count, f"{len(got)} of {count} tasks.due pushes"
+            return got
+        if msg["type"] == "tasks.due":
+            got.append(msg["task"])
+
+
+async def page(client: TestClient, login: str):
+    assert (await client.post("/api/login", json={"login": login, "password": PASSWORD})
+            ).status == 200
+    ws = await client.ws_connect("/ws")
+    assert (await ws.receive_json(timeout=5))["type"] == "hello"
+    return ws
 
 
 async def handovers(services) -> list[int]:
@@ -109,20 +132,21 @@ async def test_one_of_two_processes_schedules_and_the_other_takes_over(db_url):
     assert scheduler_of(second).rounds == 0
     services = first.server.app[SERVICES]
     anna, client_id = await people(services)
-    # anna's page is on the process that does not schedule: the push reaches it
-    login = await second.post("/api/login", json={"login": "anna", "password": PASSWORD})
-    assert login.status == 200
-    ws = await second.ws_connect("/ws")
-    assert (await ws.receive_json(timeout=5))["type"] == "hello"
+    # anna has a page on each process: the scheduling one tells its own, the bus the other's
+    on_first, on_second = await page(first, "anna"), await page(second, "anna")
     ids = await seed(services, 20, START + minutes(1), anna, client_id)
+    long_note = "Перезвонить после обеда, " * 800  # 20,000 characters, 38,400 bytes
+    async with services.db.write() as conn:
+        await conn.execute(update(tasks).where(tasks.c.id == ids[0]).values(note=long_note))
     clock.now = START + minutes(20)
     await wait_until(lambda: _length_is(handovers(services), 20))
-    pushed = set()
-    while len(pushed) < 20:
-        msg = await ws.receive_json(timeout=5)
-        if msg["type"] == "tasks.due":
-            pushed.add(msg["task"]["id"])
-    assert pushed == set(ids)
+    here, there = await due_pushes(on_first, 20), await due_pushes(on_second, 20)
+    for pushed in (here, there):  # each once, on each process
+        assert sorted(task["id"] for task in pushed) == ids
+    assert next(t for t in here if t["id"] == ids[0])["note"] == long_note
+    cut = next(t for t in there if t["id"] == ids[0])["note"]  # a notice holds 7,900 bytes
+    assert cut.endswith("…") and long_note.startswith(cut[:-1]) and 1000 < len(cut) < 20_000
+    assert {t["title"] for t in there} == {t["title"] for t in here}
     assert scheduler_of(second).rounds == 0
     await first.close()  # its lock's connection ends: the other takes over
     await wait_until(lambda: _true(scheduler_of(second).is_leader))
@@ -133,7 +157,33 @@ async def test_one_of_two_processes_schedules_and_the_other_takes_over(db_url):
     await asyncio.sleep(0.3)  # more rounds: still once each
     done = Counter(await handovers(services))
     assert set(done) == set(ids + more) and set(done.values()) == {1}
-    await ws.close()
+    # the new leader's pushes reach its own pages, once
+    assert sorted(task["id"] for task in await due_pushes(on_second, 10)) == more
+    await on_first.close()
+    await on_second.close()
+    await second.close()
+
+
+async def test_the_process_taking_the_lead_runs_a_round_at_once(db_url):
+    """Rounds an hour apart: the process that takes the lead when the leader stops does not
+    wait its interval to catch up on what nobody did meanwhile."""
+    if db_url.startswith("sqlite"):
+        pytest.skip("SQLite has one server process (one writer): no lock is taken")
+    clock = FrozenClock(START)
+    settings = make_settings(db_url, scheduler_interval_seconds=3600.0)
+    first = await serve(settings, clock)
+    await scheduler_of(first).wait_for_round()
+    second = await serve(settings, clock)
+    assert scheduler_of(first).is_leader and not scheduler_of(second).is_leader
+    services = second.server.app[SERVICES]
+    anna, client_id = await people(services)
+    ids = await seed(services, 3, START + minutes(1), anna, client_id)
+    clock.now = START + minutes(20)
+    await first.close()
+    await scheduler_of(second).wait_for_round(timeout=5)  # within its leadership's poll
+    assert scheduler_of(second).is_leader
+    assert scheduler_of(second).last_report.handed_over == 3
+    assert await handovers(services) == ids
     await second.close()
 
 
@@ -163,7 +213,7 @@ async def test_when_the_scheduling_process_loses_its_connection_another_takes_ov
     services = first.server.app[SERVICES]
     anna, client_id = await people(services)
     ids = await seed(services, 10, START + minutes(1), anna, client_id)
-    pid = scheduler_of(first)._lock_conn.get_server_pid()
+    pid = scheduler_of(first).leadership._conn.get_server_pid()
     admin = await asyncpg.connect(make_url(db_url).set(drivername="postgresql")
                                   .render_as_string(hide_password=False))
     try:
@@ -173,7 +223,7 @@ async def test_when_the_scheduling_process_loses_its_connection_another_takes_ov
     a, b = scheduler_of(first), scheduler_of(second)
 
     async def settled() -> bool:
-        conn = a._lock_conn
+        conn = a.leadership._conn
         return conn is not None and not conn.is_closed() and conn.get_server_pid() != pid \
             and a.is_leader != b.is_leader
 
