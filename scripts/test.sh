@@ -10,4 +10,18 @@ if ! bash scripts/test-postgres.sh status; then
 fi
 CALLCENTER_TEST_PG_URL=$(bash scripts/test-postgres.sh)
 export CALLCENTER_TEST_PG_URL
-.venv/bin/python -m pytest -p no:cacheprovider "$@"
+if [ $# -gt 0 ]; then  # what was asked for, in this process
+  status=0
+  .venv/bin/python -m pytest -p no:cacheprovider "$@" || status=$?
+  exit "$status"
+fi
+# The whole suite. Most tests wait on sockets, servers and subprocesses rather than on a core:
+# all but the browser tests run in two workers (pytest-xdist, a test file each at a time;
+# CALLCENTER_TEST_WORKERS sets how many). The browser tests run after them in one process:
+# Playwright's sync API keeps an event loop running in the process that drives the browser,
+# where no async test could run after it.
+status=0
+.venv/bin/python -m pytest -p no:cacheprovider -n "${CALLCENTER_TEST_WORKERS:-2}" \
+  --dist loadfile --ignore=tests/browser || status=$?
+.venv/bin/python -m pytest -p no:cacheprovider tests/browser || status=$((status ? status : $?))
+exit "$status"
