@@ -38,7 +38,7 @@ from datetime import datetime, timedelta
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from callcenter.domain.tasks import rank_for
-from callcenter.services.cluster import ClusterBus, Leadership, encoded_size
+from callcenter.services.cluster import ClusterBus, Leadership
 from callcenter.services.context import Clock
 from callcenter.storage import scheduler as repo
 from callcenter.storage.database import Database
@@ -98,31 +98,11 @@ def due_task_json(row: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def fit_due_item(item: dict[str, Any], room: int) -> dict[str, Any]:
-    """``item`` within ``room`` bytes of a notice: a task's note (up to 20,000 characters) is
-    cut, ending in "…"; if that is not enough, the task keeps only what names it. A page told
-    of a due task reads its lists again, so the note it misses is read there."""
-    if encoded_size(item) <= room:
-        return item
-    task = item["task"]
-    note = task.get("note") or ""
-
-    def noted(value: str | None) -> dict[str, Any]:
-        return {**item, "task": {**task, "note": value}}
-
-    fits, too_long = 0, len(note)  # the longest beginning of the note that fits, by halves
-    while too_long - fits > 1:
-        middle = (fits + too_long) // 2
-        if encoded_size(noted(note[:middle] + "…")) <= room:
-            fits = middle
-        else:
-            too_long = middle
-    if fits:
-        return noted(note[:fits] + "…")
-    if encoded_size(noted(None)) <= room:
-        return noted(None)
-    return {**item, "task": {k: task.get(k) for k in (
-        "id", "kind", "status", "title", "client_id", "due_at", "ready_at", "assigned_to")}}
+def due_notice_item(item: dict[str, Any]) -> dict[str, Any]:
+    """A callback fallen due as the bus carries it to the other processes: the task without
+    its note, free text of up to 20,000 characters that a notice (7,900 bytes) cannot hold; the
+    rest is bounded columns and fits. A page told of a due task reads its lists, note included."""
+    return {**item, "task": {**item["task"], "note": None}}
 
 
 class Scheduler:
@@ -348,9 +328,7 @@ class Scheduler:
                 return 0
             items = [{"user_id": r["assigned_to"], "task": due_task_json(r)} for r in rows]
             if items and self.bus is not None and self.bus.enabled:
-                room = self.bus.room(DUE, "items")
-                for payload in self.bus.batches(DUE, "items",
-                                                (fit_due_item(i, room) for i in items)):
+                for payload in self.bus.batches(DUE, "items", map(due_notice_item, items)):
                     await self.bus.send(DUE, payload, conn=conn)
         # the bus skips its sender's own notices: this process's pages are told here
         self._publish_due(items)

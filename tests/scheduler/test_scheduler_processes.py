@@ -144,8 +144,8 @@ async def test_one_of_two_processes_schedules_and_the_other_takes_over(db_url):
     for pushed in (here, there):  # each once, on each process
         assert sorted(task["id"] for task in pushed) == ids
     assert next(t for t in here if t["id"] == ids[0])["note"] == long_note
-    cut = next(t for t in there if t["id"] == ids[0])["note"]  # a notice holds 7,900 bytes
-    assert cut.endswith("…") and long_note.startswith(cut[:-1]) and 1000 < len(cut) < 20_000
+    # a notice holds 7,900 bytes: the other process's pages get the task without its note
+    assert next(t for t in there if t["id"] == ids[0])["note"] is None
     assert {t["title"] for t in there} == {t["title"] for t in here}
     assert scheduler_of(second).rounds == 0
     await first.close()  # its lock's connection ends: the other takes over

@@ -1,12 +1,12 @@
 """Callbacks fallen due, as the cluster bus carries them to the other processes: cut into
-notices that fit PostgreSQL's limit, a long note shortened (pure: nothing is sent)."""
+notices that fit PostgreSQL's limit, the task without its note (pure: nothing is sent)."""
 
 from __future__ import annotations
 
 import pytest
 
 from callcenter.services.cluster import LIMIT, ClusterBus, NoticeTooLarge, encoded_size
-from callcenter.services.scheduler import DUE, fit_due_item
+from callcenter.services.scheduler import DUE, due_notice_item
 from callcenter.storage.database import Database
 
 
@@ -41,33 +41,12 @@ def test_an_item_too_large_for_a_notice_of_its_own_is_refused(bus):
         list(bus.batches(DUE, "items", [due(1), due(2, "x" * LIMIT)]))
 
 
-@pytest.mark.parametrize("note", [
-    "short",
-    "x" * 20_000,
-    "Перезвонить после обеда, " * 800,
-    "📞" * 20_000,
-    'строка "в кавычках"\n' * 1000,
-])
-def test_a_long_note_is_cut_to_what_fits(bus, note):
-    room = bus.room(DUE, "items")
-    item = due(1, note)
-    fitted = fit_due_item(item, room)
-    assert encoded_size(fitted) <= room
-    if encoded_size(item) <= room:
-        assert fitted is item
-        return
-    cut = fitted["task"]["note"]
-    assert cut.endswith("…") and note.startswith(cut[:-1])
-    longer = {**item, "task": {**item["task"], "note": note[:len(cut)] + "…"}}
-    assert encoded_size(longer) > room  # as much kept as fits
-    assert {**fitted["task"], "note": None} == {**item["task"], "note": None}
-    assert fitted["user_id"] == item["user_id"]
-
-
-def test_a_task_too_large_even_without_its_note_keeps_what_names_it(bus):
-    room = bus.room(DUE, "items")
-    item = due(1, "x" * 20_000, result="y" * LIMIT)
-    fitted = fit_due_item(item, room)
-    assert encoded_size(fitted) <= room
-    assert fitted == {"user_id": 7, "task": {k: item["task"][k] for k in (
-        "id", "kind", "status", "title", "client_id", "due_at", "ready_at", "assigned_to")}}
+@pytest.mark.parametrize("note", [None, "short", "x" * 20_000, "📞" * 20_000])
+def test_a_due_notice_carries_the_task_without_its_note_and_fits(bus, note):
+    # the longest title and names the columns allow, and a note of any length
+    item = due(1, note, title="Я" * 300, client_name="Ж" * 200, assigned_to_name="Щ" * 200,
+               phone="+" + "9" * 31, client_timezone="America/Argentina/ComodRivadavia")
+    carried = due_notice_item(item)
+    assert carried == {**item, "task": {**item["task"], "note": None}}
+    assert encoded_size(carried) <= bus.room(DUE, "items")
+    assert item["task"]["note"] == note  # the scheduling process's own pages get it whole
